@@ -1,0 +1,1 @@
+//! Shared helpers for the kcp-rs benchmarks (the benchmarks themselves live in `benches/`).
