@@ -1,0 +1,457 @@
+//! The KCP control block: state, configuration and read-outs.
+
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
+
+use crate::error::ConfigError;
+use crate::segment::Segment;
+use crate::stats::Stats;
+use crate::{
+    DEFAULT_DEAD_LINK, DEFAULT_FAST_LIMIT, DEFAULT_INTERVAL, DEFAULT_MTU, DEFAULT_RCV_WND,
+    DEFAULT_SND_WND, MAX_RCV_WND, MIN_MTU, OVERHEAD, RTO_DEFAULT, RTO_MIN, RTO_NODELAY,
+};
+
+/// `probe` bit: send a window probe (WASK) on the next flush.
+pub(crate) const ASK_SEND: u32 = 1;
+/// `probe` bit: announce our window (WINS) on the next flush.
+pub(crate) const ASK_TELL: u32 = 2;
+/// Initial `ssthresh` and its floor.
+pub(crate) const THRESH_INIT: u32 = 2;
+/// Free payload buffers kept for reuse beyond the windows' worth.
+const POOL_SLACK: usize = 64;
+
+/// One KCP conversation: the ikcp control block (`ikcpcb`).
+///
+/// Create one per conversation with [`Kcp::new`], configure it, then drive it with
+/// [`send`](Kcp::send), [`input`](Kcp::input), [`update`](Kcp::update) and
+/// [`recv`](Kcp::recv); see the [crate docs](crate) for the calling pattern. Every method is
+/// deterministic: time only enters through the `current` arguments.
+#[derive(Debug)]
+pub struct Kcp {
+    pub(crate) conv: u32,
+    pub(crate) mtu: usize,
+    pub(crate) mss: usize,
+    pub(crate) state: u32,
+
+    pub(crate) snd_una: u32,
+    pub(crate) snd_nxt: u32,
+    pub(crate) rcv_nxt: u32,
+
+    pub(crate) ssthresh: u32,
+    pub(crate) rx_rttval: i32,
+    pub(crate) rx_srtt: i32,
+    pub(crate) rx_rto: i32,
+    pub(crate) rx_minrto: i32,
+
+    pub(crate) snd_wnd: u32,
+    pub(crate) rcv_wnd: u32,
+    pub(crate) rmt_wnd: u32,
+    pub(crate) cwnd: u32,
+    pub(crate) incr: u32,
+    pub(crate) probe: u32,
+    pub(crate) ts_probe: u32,
+    pub(crate) probe_wait: u32,
+
+    pub(crate) current: u32,
+    pub(crate) interval: u32,
+    pub(crate) ts_flush: u32,
+    pub(crate) updated: bool,
+
+    pub(crate) nodelay: u32,
+    pub(crate) fastresend: u32,
+    pub(crate) fastlimit: i32,
+    pub(crate) nocwnd: bool,
+    pub(crate) stream: bool,
+    pub(crate) dead_link: u32,
+
+    /// Messages not yet numbered (`snd_queue`).
+    pub(crate) snd_queue: VecDeque<Segment>,
+    /// Segments in flight, one slot per sequence number from `snd_una` to `snd_nxt - 1`;
+    /// slots acknowledged out of order are marked `acked` until the head passes them.
+    pub(crate) snd_buf: VecDeque<Segment>,
+    /// Live (unacknowledged) segments in `snd_buf` (ikcp's `nsnd_buf`).
+    pub(crate) snd_buf_live: usize,
+    /// Received out of order, ascending by sequence number (`rcv_buf`).
+    pub(crate) rcv_buf: VecDeque<Segment>,
+    /// Received in order, ready for `recv` (`rcv_queue`).
+    pub(crate) rcv_queue: VecDeque<Segment>,
+    /// Pending acknowledgements as (sn, ts), in arrival order (`acklist`).
+    pub(crate) acklist: Vec<(u32, u32)>,
+
+    /// Output scratch: `reserved` headroom, then the datagram under construction.
+    pub(crate) buffer: Vec<u8>,
+    pub(crate) reserved: usize,
+    pub(crate) tailroom: usize,
+    /// Payload buffers of released segments, reused by the next ones.
+    pub(crate) pool: Vec<Vec<u8>>,
+
+    pub(crate) stats: Stats,
+}
+
+impl Kcp {
+    /// Creates a conversation with ikcp's defaults (`ikcp_create`): MTU 1400, windows
+    /// 32/128, interval 100 ms, normal (not no-delay) mode, congestion window on, message
+    /// mode. Both peers must use the same `conv`.
+    pub fn new(conv: u32) -> Kcp {
+        let mut kcp = Kcp {
+            conv,
+            mtu: DEFAULT_MTU,
+            mss: DEFAULT_MTU - OVERHEAD,
+            state: 0,
+            snd_una: 0,
+            snd_nxt: 0,
+            rcv_nxt: 0,
+            ssthresh: THRESH_INIT,
+            rx_rttval: 0,
+            rx_srtt: 0,
+            rx_rto: RTO_DEFAULT as i32,
+            rx_minrto: RTO_MIN as i32,
+            snd_wnd: DEFAULT_SND_WND,
+            rcv_wnd: DEFAULT_RCV_WND,
+            rmt_wnd: DEFAULT_RCV_WND,
+            cwnd: 0,
+            incr: 0,
+            probe: 0,
+            ts_probe: 0,
+            probe_wait: 0,
+            current: 0,
+            interval: DEFAULT_INTERVAL,
+            ts_flush: DEFAULT_INTERVAL,
+            updated: false,
+            nodelay: 0,
+            fastresend: 0,
+            fastlimit: DEFAULT_FAST_LIMIT,
+            nocwnd: false,
+            stream: false,
+            dead_link: DEFAULT_DEAD_LINK,
+            snd_queue: VecDeque::new(),
+            snd_buf: VecDeque::new(),
+            snd_buf_live: 0,
+            rcv_buf: VecDeque::new(),
+            rcv_queue: VecDeque::new(),
+            acklist: Vec::new(),
+            buffer: Vec::new(),
+            reserved: 0,
+            tailroom: 0,
+            pool: Vec::new(),
+            stats: Stats::default(),
+        };
+        kcp.resize_buffer();
+        kcp
+    }
+
+    /// Sizes the output scratch buffer: headroom, three MTUs' worth as ikcp allocates, and
+    /// tailroom. A segment larger than that (possible after shrinking the MTU) grows it.
+    fn resize_buffer(&mut self) {
+        let len = self.reserved + (self.mtu + OVERHEAD) * 3 + self.tailroom;
+        self.buffer.clear();
+        self.buffer.resize(len, 0);
+    }
+
+    /// A payload buffer for a new segment, recycled when possible.
+    pub(crate) fn take_buffer(&mut self) -> Vec<u8> {
+        self.pool.pop().unwrap_or_default()
+    }
+
+    /// Returns a released segment's payload buffer for reuse.
+    pub(crate) fn recycle(&mut self, mut data: Vec<u8>) {
+        let limit = self.snd_wnd as usize + self.rcv_wnd as usize + POOL_SLACK;
+        if self.pool.len() < limit && data.capacity() > 0 {
+            data.clear();
+            self.pool.push(data);
+        }
+    }
+
+    // ----- configuration -------------------------------------------------------------
+
+    /// Sets the MTU: the largest KCP frame `flush` emits, headroom and tailroom not
+    /// included (`ikcp_setmtu`). Segments already queued keep their size. Set it before
+    /// traffic starts. Below [`MIN_MTU`] it fails and changes nothing.
+    pub fn set_mtu(&mut self, mtu: usize) -> Result<(), ConfigError> {
+        if mtu < MIN_MTU {
+            return Err(ConfigError::MtuTooSmall);
+        }
+        self.mtu = mtu;
+        self.mss = mtu - OVERHEAD;
+        self.resize_buffer();
+        Ok(())
+    }
+
+    /// Reserves `bytes` of headroom in front of every datagram handed to the output
+    /// callback, for the headers of lower layers (kcp-go's `ReserveBytes`, without its
+    /// effect on the MSS: the MTU stays the size of the KCP frame). The headroom's content
+    /// is unspecified; the lower layers overwrite it in place.
+    pub fn set_reserved(&mut self, bytes: usize) {
+        self.reserved = bytes;
+        self.resize_buffer();
+    }
+
+    /// Reserves `bytes` of tailroom after every datagram handed to the output callback
+    /// (room for an AEAD tag, say). The callback's slice then ends with these bytes.
+    pub fn set_tailroom(&mut self, bytes: usize) {
+        self.tailroom = bytes;
+        self.resize_buffer();
+    }
+
+    /// Sets the send and receive windows in segments (`ikcp_wndsize`); 0 leaves a window
+    /// unchanged. The receive window is raised to at least [`MAX_FRAGMENTS`](crate::MAX_FRAGMENTS)
+    /// (128) so that the largest message always fits, as ikcp does. A receive window above
+    /// [`MAX_RCV_WND`] cannot be advertised in the 16-bit header and is refused.
+    pub fn set_window_size(&mut self, snd: u32, rcv: u32) -> Result<(), ConfigError> {
+        if rcv > MAX_RCV_WND {
+            return Err(ConfigError::WindowTooLarge);
+        }
+        if snd > 0 {
+            self.snd_wnd = snd;
+        }
+        if rcv > 0 {
+            self.rcv_wnd = rcv.max(DEFAULT_RCV_WND);
+        }
+        Ok(())
+    }
+
+    /// Sets the four latency knobs at once (`ikcp_nodelay`): `nodelay` 0 (normal), 1
+    /// (no-delay: minimum RTO 30 ms, RTO backs off ×1.5) or 2 (as 1, with linear back-off);
+    /// the flush `interval` in ms (clamped to 10..=5000); fast retransmission after `resend`
+    /// acknowledgements that skipped a segment (0 = off); and `nc` to ignore the
+    /// congestion window. `(1, 10, 2, true)` is the fastest profile; kcptun's modes are
+    /// normal `(0, 40, 2, true)`, fast `(0, 30, 2, true)`, fast2 `(1, 20, 2, true)` and
+    /// fast3 `(1, 10, 2, true)`.
+    pub fn set_nodelay(&mut self, nodelay: u32, interval: u32, resend: u32, nc: bool) {
+        self.set_nodelay_mode(nodelay);
+        self.set_interval(interval);
+        self.set_fast_resend(resend);
+        self.set_nocwnd(nc);
+    }
+
+    /// Sets only the no-delay mode (0, 1 or 2; see [`set_nodelay`](Kcp::set_nodelay)). It
+    /// also resets the minimum RTO to 30 ms (no-delay) or 100 ms (normal).
+    pub fn set_nodelay_mode(&mut self, nodelay: u32) {
+        self.nodelay = nodelay;
+        self.rx_minrto = if nodelay != 0 { RTO_NODELAY } else { RTO_MIN } as i32;
+    }
+
+    /// Sets the flush interval in milliseconds, clamped to 10..=5000. Shorter intervals
+    /// cut latency and cost CPU.
+    pub fn set_interval(&mut self, interval: u32) {
+        self.interval = interval.clamp(10, 5000);
+    }
+
+    /// Fast-retransmits a segment once `resend` acknowledgements of later segments arrived
+    /// (ikcp's `fastresend`); 0 disables fast retransmission.
+    pub fn set_fast_resend(&mut self, resend: u32) {
+        self.fastresend = resend;
+    }
+
+    /// Limits fast retransmissions to segments transmitted at most `limit` times (ikcp's
+    /// `fastlimit`, default 5); `limit <= 0` removes the limit.
+    pub fn set_fast_limit(&mut self, limit: i32) {
+        self.fastlimit = limit;
+    }
+
+    /// `true` ignores the congestion window: only the send window and the peer's receive
+    /// window limit what is in flight (ikcp's `nocwnd`). kcptun always sets it.
+    pub fn set_nocwnd(&mut self, nc: bool) {
+        self.nocwnd = nc;
+    }
+
+    /// Sets the minimum retransmission timeout in ms (ikcp's `rx_minrto`). Note that
+    /// [`set_nodelay`](Kcp::set_nodelay) and [`set_nodelay_mode`](Kcp::set_nodelay_mode)
+    /// reset it; call this after them.
+    pub fn set_min_rto(&mut self, ms: u32) {
+        self.rx_minrto = ms as i32;
+    }
+
+    /// Declares the link dead once a segment has been transmitted `xmit` times (ikcp's
+    /// `dead_link`, default 20). See [`is_dead_link`](Kcp::is_dead_link).
+    pub fn set_dead_link(&mut self, xmit: u32) {
+        self.dead_link = xmit;
+    }
+
+    /// Stream mode (`true`) coalesces sends into full segments and gives up message
+    /// boundaries; each `recv` then returns one segment of at most `mss` bytes. Set it on
+    /// both peers before traffic starts. kcptun uses stream mode.
+    pub fn set_stream(&mut self, stream: bool) {
+        self.stream = stream;
+    }
+
+    /// Sets the clock without flushing (writing ikcp's `current`). `input` takes RTT
+    /// samples against this value, so calling this just before [`input`](Kcp::input) with
+    /// a fresh clock gives more accurate RTTs, as ikcp's maintainer advises.
+    pub fn set_current(&mut self, current: u32) {
+        self.current = current;
+    }
+
+    /// Starts the conversation's sequence numbers at `snd` (ours) and `rcv` (the peer's),
+    /// for protocols that negotiate them and for tests. Refused once anything is queued,
+    /// in flight or received.
+    pub fn set_initial_sequence(&mut self, snd: u32, rcv: u32) -> Result<(), ConfigError> {
+        if !(self.snd_queue.is_empty()
+            && self.snd_buf.is_empty()
+            && self.rcv_buf.is_empty()
+            && self.rcv_queue.is_empty())
+        {
+            return Err(ConfigError::Busy);
+        }
+        self.snd_una = snd;
+        self.snd_nxt = snd;
+        self.rcv_nxt = rcv;
+        Ok(())
+    }
+
+    // ----- read-outs -----------------------------------------------------------------
+
+    /// The conversation id.
+    pub fn conv(&self) -> u32 {
+        self.conv
+    }
+
+    /// The MTU: the largest KCP frame emitted, headroom not included.
+    pub fn mtu(&self) -> usize {
+        self.mtu
+    }
+
+    /// The maximum segment payload: `mtu - 24`.
+    pub fn mss(&self) -> usize {
+        self.mss
+    }
+
+    /// Headroom bytes in front of each output datagram.
+    pub fn reserved(&self) -> usize {
+        self.reserved
+    }
+
+    /// Tailroom bytes after each output datagram.
+    pub fn tailroom(&self) -> usize {
+        self.tailroom
+    }
+
+    /// ikcp's `state`: 0, or `0xFFFF_FFFF` once the link was declared dead.
+    pub fn state(&self) -> u32 {
+        self.state
+    }
+
+    /// `true` once some segment was transmitted [`set_dead_link`](Kcp::set_dead_link)
+    /// times without being acknowledged. It never resets and retransmission goes on; a
+    /// session layer uses it to give up on the peer.
+    pub fn is_dead_link(&self) -> bool {
+        self.state != 0
+    }
+
+    /// Segments queued or in flight (`ikcp_waitsnd`). Stop sending while it exceeds a
+    /// couple of send windows: KCP itself never pushes back.
+    pub fn wait_snd(&self) -> usize {
+        self.snd_buf_live + self.snd_queue.len()
+    }
+
+    /// The oldest unacknowledged sequence number.
+    pub fn snd_una(&self) -> u32 {
+        self.snd_una
+    }
+
+    /// The next sequence number to assign.
+    pub fn snd_nxt(&self) -> u32 {
+        self.snd_nxt
+    }
+
+    /// The next sequence number expected from the peer.
+    pub fn rcv_nxt(&self) -> u32 {
+        self.rcv_nxt
+    }
+
+    /// The congestion window in segments.
+    pub fn cwnd(&self) -> u32 {
+        self.cwnd
+    }
+
+    /// The slow-start threshold in segments.
+    pub fn ssthresh(&self) -> u32 {
+        self.ssthresh
+    }
+
+    /// The current retransmission timeout in ms.
+    pub fn rto(&self) -> i32 {
+        self.rx_rto
+    }
+
+    /// The smoothed round-trip time in ms (0 before the first sample).
+    pub fn srtt(&self) -> i32 {
+        self.rx_srtt
+    }
+
+    /// The round-trip time variation in ms.
+    pub fn rttvar(&self) -> i32 {
+        self.rx_rttval
+    }
+
+    /// The minimum retransmission timeout in ms.
+    pub fn min_rto(&self) -> i32 {
+        self.rx_minrto
+    }
+
+    /// The peer's last advertised free receive window in segments.
+    pub fn rmt_wnd(&self) -> u32 {
+        self.rmt_wnd
+    }
+
+    /// The send window in segments.
+    pub fn snd_wnd(&self) -> u32 {
+        self.snd_wnd
+    }
+
+    /// The receive window in segments.
+    pub fn rcv_wnd(&self) -> u32 {
+        self.rcv_wnd
+    }
+
+    /// The flush interval in ms.
+    pub fn interval(&self) -> u32 {
+        self.interval
+    }
+
+    /// The no-delay mode (0, 1 or 2).
+    pub fn nodelay(&self) -> u32 {
+        self.nodelay
+    }
+
+    /// Whether stream mode is on.
+    pub fn is_stream(&self) -> bool {
+        self.stream
+    }
+
+    /// The clock value of the last [`update`](Kcp::update) or
+    /// [`set_current`](Kcp::set_current).
+    pub fn current(&self) -> u32 {
+        self.current
+    }
+
+    /// Segments waiting to enter the send window.
+    pub fn snd_queue_len(&self) -> usize {
+        self.snd_queue.len()
+    }
+
+    /// Segments in flight (sent, not yet acknowledged).
+    pub fn snd_buf_len(&self) -> usize {
+        self.snd_buf_live
+    }
+
+    /// Segments received in order and not yet taken by `recv`.
+    pub fn rcv_queue_len(&self) -> usize {
+        self.rcv_queue.len()
+    }
+
+    /// Segments received out of order, waiting for a gap to fill.
+    pub fn rcv_buf_len(&self) -> usize {
+        self.rcv_buf.len()
+    }
+
+    /// Acknowledgements waiting for the next flush.
+    pub fn ack_pending(&self) -> usize {
+        self.acklist.len()
+    }
+
+    /// The cumulative counters.
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+}
