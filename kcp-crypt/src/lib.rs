@@ -1,5 +1,108 @@
 //! kcp-go and kcptun compatible packet encryption for KCP datagrams.
 //!
-//! Work in progress: the ciphers and the framing land with the kcp-crypt issue.
+//! Every cipher kcptun's `--crypt` flag names, framed byte for byte as kcp-go frames it,
+//! so a kcptun or kcp-go peer and this crate read each other's datagrams:
+//!
+//! * kcp-go 5.6.1 framing (every name except `null` and `aes-128-gcm`): a 16-byte random
+//!   nonce, the CRC32-IEEE of the payload at bytes 16..20 (little-endian), the payload;
+//!   then the whole datagram is encrypted in place ([`BlockCrypt`]).
+//! * `aes-128-gcm` (kcp-go 5.6.49+): a 12-byte random nonce, the AES-128-GCM ciphertext,
+//!   the 16-byte tag ([`Aes128GcmCrypt`]).
+//! * `null`: no layer at all ([`NullCrypt`]).
+//!
+//! Sealing and opening work in place on the caller's buffer and allocate nothing: the
+//! layers above write their frame behind [`PacketCipher::header_len`] bytes of headroom.
+//!
+//! ```
+//! use kcp_crypt::{CipherKind, Crypt, NonceRng, PacketCipher};
+//! use kcp_crypt::rand_core::SeedableRng;
+//!
+//! let kind: CipherKind = "aes".parse().unwrap();
+//! let crypt = Crypt::from_passphrase(kind, b"it's a secrect");
+//! let mut rng = NonceRng::from_seed([7; 32]); // seed from the OS in real use
+//!
+//! let payload = b"one KCP frame";
+//! let mut buf = [0u8; 1500];
+//! let start = crypt.header_len();
+//! buf[start..start + payload.len()].copy_from_slice(payload);
+//! let len = crypt.seal(&mut buf, payload.len(), &mut rng).unwrap();
+//!
+//! let range = crypt.open(&mut buf[..len]).unwrap();
+//! assert_eq!(&buf[range], payload);
+//! ```
+//!
+//! `no_std` + `alloc`; the `std` feature adds OS seeding of [`NonceRng`] and runtime
+//! selection of the PCLMULQDQ CRC32. Block ciphers are RustCrypto's (AES uses AES-NI when
+//! the CPU has it, detected at run time).
 #![no_std]
 #![forbid(unsafe_code)]
+
+extern crate alloc;
+
+mod cfb;
+mod crypt;
+mod error;
+mod framing;
+mod gcm;
+mod key;
+mod kind;
+mod plain;
+mod rng;
+mod salsa;
+mod tea;
+mod xor;
+mod xtea_be;
+
+pub use cfb::Cfb;
+pub use crypt::Crypt;
+pub use error::{KeyError, OpenError, SealError};
+pub use framing::{BlockCrypt, PacketCipher};
+pub use gcm::Aes128GcmCrypt;
+pub use key::{KCPTUN_DEFAULT_PASSPHRASE, KCPTUN_ITERATIONS, KCPTUN_SALT, KEY_LEN, derive_key};
+pub use kind::{CipherKind, UnknownCipherError};
+pub use plain::{NoneCrypt, NullCrypt};
+pub use rand_core;
+pub use rng::NonceRng;
+pub use salsa::Salsa20Crypt;
+pub use tea::Tea8;
+pub use xor::XorCrypt;
+pub use xtea_be::XteaBe;
+
+/// Bytes of random nonce at the front of a kcp-go 5.6.1 framed datagram.
+pub const NONCE_LEN: usize = 16;
+/// Bytes of CRC32 after the nonce.
+pub const CRC_LEN: usize = 4;
+/// Header of a kcp-go 5.6.1 framed datagram: nonce + CRC32. The payload starts here.
+pub const HEADER_LEN: usize = NONCE_LEN + CRC_LEN;
+/// Bytes of nonce at the front of an AES-GCM datagram.
+pub const AEAD_NONCE_LEN: usize = 12;
+/// Bytes of AES-GCM tag after the payload.
+pub const AEAD_TAG_LEN: usize = 16;
+/// kcp-go's receive buffer size: it truncates longer datagrams, and the XOR pad is this long.
+/// Keep sealed datagrams at or below it.
+pub const MTU_LIMIT: usize = 1500;
+/// kcp-go's fixed CFB initial vector (64-bit block ciphers use its first 8 bytes).
+pub const KCP_GO_IV: [u8; 16] = [
+    0xA7, 0x73, 0x4F, 0x9C, 0x12, 0xAC, 0x1B, 0x01, 0xA4, 0x15, 0xF2, 0xC1, 0xFC, 0x78, 0xE6, 0x6B,
+];
+
+/// `aes` (AES-256) in kcp-go's CFB framing.
+pub type Aes256Cfb = Cfb<aes::Aes256>;
+/// `aes-128` in kcp-go's CFB framing.
+pub type Aes128Cfb = Cfb<aes::Aes128>;
+/// `aes-192` in kcp-go's CFB framing.
+pub type Aes192Cfb = Cfb<aes::Aes192>;
+/// `blowfish` in kcp-go's CFB framing.
+pub type BlowfishCfb = Cfb<blowfish::Blowfish>;
+/// `twofish` in kcp-go's CFB framing.
+pub type TwofishCfb = Cfb<twofish::Twofish>;
+/// `cast5` in kcp-go's CFB framing.
+pub type Cast5Cfb = Cfb<cast5::Cast5>;
+/// `3des` in kcp-go's CFB framing.
+pub type TripleDesCfb = Cfb<des::TdesEde3>;
+/// `tea` (8 cycles) in kcp-go's CFB framing.
+pub type TeaCfb = Cfb<Tea8>;
+/// `xtea` in kcp-go's CFB framing.
+pub type XteaCfb = Cfb<XteaBe>;
+/// `sm4` in kcp-go's CFB framing.
+pub type Sm4Cfb = Cfb<sm4::Sm4>;
