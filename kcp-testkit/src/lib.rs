@@ -1,8 +1,18 @@
 //! Test support for the kcp-rs workspace.
 //!
+//! - [`sim`] is a deterministic link simulator (virtual clock, delay, jitter, loss,
+//!   duplication, reordering, bandwidth and queue limits) and a two-endpoint harness, for
+//!   protocol tests of any crate; it knows nothing about KCP.
+//! - `ikcp` (feature `c-ikcp`) wraps the real C ikcp 1.7.1 from the `kcp-sys` crate as a
+//!   reference implementation for differential tests, examples and benchmarks.
 //! - [`gopeer`] builds the Go programs under `peers/` against Debian's kcp-go 5.6.1, so
 //!   tests can cross-check our wire format with the real peer.
 //!
 //! This crate is not published; the workspace's tests, benchmarks and examples use it.
 
+extern crate alloc;
+
 pub mod gopeer;
+#[cfg(feature = "c-ikcp")]
+pub mod ikcp;
+pub mod sim;
