@@ -67,7 +67,10 @@ pub fn build(name: &str) -> PathBuf {
                  (apt-get install golang-go golang-github-xtaci-kcp-dev)"
             )
         });
-    assert!(status.success(), "go build of peers/{name} failed: {status}");
+    assert!(
+        status.success(),
+        "go build of peers/{name} failed: {status}"
+    );
     std::fs::rename(&tmp, &out).expect("move the built Go peer into place");
     built.push((name.to_owned(), out.clone()));
     out
