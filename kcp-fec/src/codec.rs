@@ -1,0 +1,258 @@
+//! The Reed-Solomon code: reed-solomon-erasure's generator matrix (equal to
+//! klauspost/reedsolomon's, so parity bytes match kcp-go's) and its GF(2^8) slice kernels
+//! (SIMD with the `simd` feature), driven shard by shard without allocating.
+//!
+//! Why not `ReedSolomon::encode_sep` / `reconstruct_data` directly: encoding needs every
+//! data shard copied and padded first, and reconstruction keeps an LRU cache of inverted
+//! matrices that allocates on every miss (a 10+3 group has 285 loss patterns, more than
+//! its 254 entries). Here parity is accumulated as each data shard passes by, and a loss of
+//! `r` data shards is solved with an `r x r` inversion in preallocated scratch space, which
+//! costs less than a cache lookup for the usual `r <= 3`.
+
+use alloc::vec;
+use alloc::vec::Vec;
+
+use reed_solomon_erasure::galois_8;
+
+use crate::shards::{MAX_TOTAL_SHARDS, Shards};
+
+/// A set of shard indices in one group (at most [`MAX_TOTAL_SHARDS`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct ShardSet([u64; MAX_TOTAL_SHARDS / 64]);
+
+impl ShardSet {
+    #[inline]
+    pub(crate) fn contains(&self, i: usize) -> bool {
+        self.0[i / 64] & (1 << (i % 64)) != 0
+    }
+
+    #[inline]
+    pub(crate) fn insert(&mut self, i: usize) {
+        self.0[i / 64] |= 1 << (i % 64);
+    }
+
+    #[inline]
+    pub(crate) fn clear(&mut self) {
+        self.0 = [0; MAX_TOTAL_SHARDS / 64];
+    }
+}
+
+/// Why a reconstruction produced nothing (only possible with inconsistent input).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Singular;
+
+/// Generator matrix rows plus the scratch space decoding needs.
+#[derive(Debug)]
+pub(crate) struct Codec {
+    shards: Shards,
+    /// Parity rows of the systematic generator matrix, `parity x data`, row-major.
+    rows: Vec<u8>,
+    /// `[E | I]` for the Gauss-Jordan solve, `r x 2r` with `r <= min(data, parity)`.
+    solve: Vec<u8>,
+    /// Per missing data shard, its coefficient on each present data shard (`r x data`).
+    coef: Vec<u8>,
+    /// Missing data shard indices.
+    missing: Vec<usize>,
+    /// Parity shard indices (relative to the first parity shard) used by the solve.
+    used_parity: Vec<usize>,
+    /// Present data shard indices.
+    present_data: Vec<usize>,
+}
+
+impl Codec {
+    /// Builds the code for `shards`. Allocates; call once per encoder/decoder (and again
+    /// when the decoder retunes).
+    pub(crate) fn new(shards: Shards) -> Codec {
+        let (k, m) = (shards.data(), shards.parity());
+        let rows = parity_rows(shards);
+        let r = k.min(m);
+        Codec {
+            shards,
+            rows,
+            solve: vec![0; r * 2 * r],
+            coef: vec![0; r * k],
+            missing: Vec::with_capacity(r),
+            used_parity: Vec::with_capacity(r),
+            present_data: Vec::with_capacity(k),
+        }
+    }
+
+    /// The shard counts of this code.
+    pub(crate) fn shards(&self) -> Shards {
+        self.shards
+    }
+
+    /// The generator coefficient of data shard `data` in parity shard `parity`.
+    #[inline]
+    pub(crate) fn coefficient(&self, parity: usize, data: usize) -> u8 {
+        self.rows[parity * self.shards.data() + data]
+    }
+
+    /// Heap bytes this codec keeps.
+    pub(crate) fn retained_bytes(&self) -> usize {
+        self.rows.capacity()
+            + self.solve.capacity()
+            + self.coef.capacity()
+            + (self.missing.capacity() + self.used_parity.capacity() + self.present_data.capacity())
+                * size_of::<usize>()
+    }
+
+    /// Rebuilds the missing data shards of a group from the present ones.
+    ///
+    /// `shards` has one buffer per shard index; every index in `present` holds exactly
+    /// `len` bytes (zero-padded by the caller); at least `data` shards are present. The
+    /// missing data shards are written with `len` bytes each (their buffers are resized,
+    /// which allocates only if one never held `len` bytes before). Parity shards are not
+    /// rebuilt. Returns the number of data shards rebuilt.
+    pub(crate) fn reconstruct(
+        &mut self,
+        shards: &mut [Vec<u8>],
+        present: &ShardSet,
+        len: usize,
+    ) -> Result<usize, Singular> {
+        let (k, m) = (self.shards.data(), self.shards.parity());
+        self.missing.clear();
+        self.present_data.clear();
+        for j in 0..k {
+            if present.contains(j) {
+                self.present_data.push(j);
+            } else {
+                self.missing.push(j);
+            }
+        }
+        let r = self.missing.len();
+        if r == 0 {
+            return Ok(0);
+        }
+        self.used_parity.clear();
+        for q in 0..m {
+            if self.used_parity.len() == r {
+                break;
+            }
+            if present.contains(k + q) {
+                self.used_parity.push(q);
+            }
+        }
+        if self.used_parity.len() < r {
+            return Err(Singular);
+        }
+        self.invert(r)?;
+        self.combine_present_data(r);
+
+        for t in 0..r {
+            let j = self.missing[t];
+            let mut out = core::mem::take(&mut shards[j]);
+            out.resize(len, 0);
+            let mut first = true;
+            for s in 0..r {
+                let c = self.solve[t * 2 * r + r + s];
+                let input = &shards[k + self.used_parity[s]][..len];
+                mul_into(c, input, &mut out, &mut first);
+            }
+            for (idx, &a) in self.present_data.iter().enumerate() {
+                let c = self.coef[t * k + idx];
+                mul_into(c, &shards[a][..len], &mut out, &mut first);
+            }
+            if first {
+                out.fill(0);
+            }
+            shards[j] = out;
+        }
+        Ok(r)
+    }
+
+    /// Gauss-Jordan on `[E | I]` where `E[s][t]` is the coefficient of missing data shard
+    /// `t` in used parity shard `s`; leaves `E^-1` in the right half of `solve`.
+    fn invert(&mut self, r: usize) -> Result<(), Singular> {
+        let w = 2 * r;
+        let k = self.shards.data();
+        let a = &mut self.solve[..r * w];
+        for s in 0..r {
+            let row = &self.rows[self.used_parity[s] * k..][..k];
+            for t in 0..r {
+                a[s * w + t] = row[self.missing[t]];
+                a[s * w + r + t] = u8::from(s == t);
+            }
+        }
+        for col in 0..r {
+            let pivot = (col..r)
+                .find(|&row| a[row * w + col] != 0)
+                .ok_or(Singular)?;
+            if pivot != col {
+                for c in 0..w {
+                    a.swap(pivot * w + c, col * w + c);
+                }
+            }
+            let inv = galois_8::div(1, a[col * w + col]);
+            for c in 0..w {
+                a[col * w + c] = galois_8::mul(inv, a[col * w + c]);
+            }
+            for row in 0..r {
+                let factor = a[row * w + col];
+                if row == col || factor == 0 {
+                    continue;
+                }
+                for c in 0..w {
+                    let v = galois_8::mul(factor, a[col * w + c]);
+                    a[row * w + c] ^= v;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `coef[t][idx] = sum_s E^-1[t][s] * M[used_parity[s]][present_data[idx]]`: moving
+    /// the known data shards' share of each parity shard to the other side.
+    fn combine_present_data(&mut self, r: usize) {
+        let k = self.shards.data();
+        let w = 2 * r;
+        for t in 0..r {
+            for (idx, &a) in self.present_data.iter().enumerate() {
+                let mut acc = 0u8;
+                for s in 0..r {
+                    let e = self.solve[t * w + r + s];
+                    acc ^= galois_8::mul(e, self.rows[self.used_parity[s] * k + a]);
+                }
+                self.coef[t * k + idx] = acc;
+            }
+        }
+    }
+}
+
+/// `out = c * input` for the first term, `out ^= c * input` after it; zero terms skipped.
+#[inline]
+pub(crate) fn mul_into(c: u8, input: &[u8], out: &mut [u8], first: &mut bool) {
+    if c == 0 || input.is_empty() {
+        return;
+    }
+    if *first {
+        galois_8::mul_slice(c, input, out);
+        *first = false;
+    } else {
+        galois_8::mul_slice_xor(c, input, out);
+    }
+}
+
+/// Reads the parity rows of reed-solomon-erasure's systematic matrix by encoding unit
+/// shards: data shard `j` of length `data` holds a 1 at byte `j`, so byte `c` of parity
+/// shard `q` is the coefficient of data shard `c` in parity shard `q`.
+fn parity_rows(shards: Shards) -> Vec<u8> {
+    let (k, m) = (shards.data(), shards.parity());
+    let rs = match galois_8::ReedSolomon::new(k, m) {
+        Ok(rs) => rs,
+        // `Shards` guarantees 1 <= k, 1 <= m, k + m <= 256, which `new` accepts.
+        Err(e) => unreachable!("validated shard counts refused: {e:?}"),
+    };
+    let data: Vec<Vec<u8>> = (0..k)
+        .map(|j| {
+            let mut unit = vec![0u8; k];
+            unit[j] = 1;
+            unit
+        })
+        .collect();
+    let mut parity = vec![vec![0u8; k]; m];
+    if let Err(e) = rs.encode_sep(&data, &mut parity) {
+        unreachable!("unit shards of equal length refused: {e:?}");
+    }
+    parity.concat()
+}

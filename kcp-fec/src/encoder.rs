@@ -1,0 +1,287 @@
+//! The sending side: FEC headers written in place, parity accumulated shard by shard.
+
+use alloc::vec;
+use alloc::vec::Vec;
+
+use reed_solomon_erasure::galois_8;
+
+use crate::codec::Codec;
+use crate::error::{ConfigError, EncodeError};
+use crate::packet::{DATA_HEADER_LEN, HEADER_LEN, MTU_LIMIT, TYPE_DATA, TYPE_PARITY, write_header};
+use crate::shards::Shards;
+
+/// The idle gap after which kcp-go 5.6.10+ sends no parity for a group
+/// (`maxFECEncodeLatency`); a value for [`EncoderConfig::parity_idle_limit_ms`].
+pub const KCP_GO_PARITY_IDLE_LIMIT_MS: u32 = 500;
+
+/// How an [`Encoder`] lays out datagrams. Build it with [`EncoderConfig::new`] and adjust
+/// the public fields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EncoderConfig {
+    /// Shard counts (kcptun default 10 data + 3 parity).
+    pub shards: Shards,
+    /// Bytes in front of the FEC header that belong to the crypto layer: 0 without a
+    /// cipher, 20 for kcp-go's nonce + CRC32 framing, 12 for AES-GCM. Default 0.
+    pub offset: usize,
+    /// Spare bytes kept after the end of each parity datagram, for a cipher that appends
+    /// a tag in place (16 for AES-GCM). Default 0.
+    pub tailroom: usize,
+    /// The longest datagram (crypto header included, tag excluded) the encoder accepts;
+    /// parity datagrams are never longer than the longest data datagram of their group.
+    /// Default [`MTU_LIMIT`] (1500), which kcp-go never exceeds.
+    pub max_datagram: usize,
+    /// `None` (default): parity after every group, as kcp-go 5.6.1. `Some(ms)`: no parity
+    /// for a group whose last data datagram comes `ms` or more after the data datagram
+    /// before it (kcp-go 5.6.10+ with [`KCP_GO_PARITY_IDLE_LIMIT_MS`]); the parity seqids
+    /// are still consumed, as in kcp-go 5.6.17+, so groups stay aligned.
+    pub parity_idle_limit_ms: Option<u32>,
+}
+
+impl EncoderConfig {
+    /// kcp-go 5.6.1's encoder for `shards` with no crypto header: offset 0, no tailroom,
+    /// datagrams up to 1500 bytes, parity always.
+    pub const fn new(shards: Shards) -> Self {
+        EncoderConfig {
+            shards,
+            offset: 0,
+            tailroom: 0,
+            max_datagram: MTU_LIMIT,
+            parity_idle_limit_ms: None,
+        }
+    }
+}
+
+/// What an [`Encoder`] has done since it was built.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EncoderStats {
+    /// Data datagrams framed.
+    pub data: u64,
+    /// Parity datagrams handed out.
+    pub parity: u64,
+    /// Groups whose parity was suppressed after an idle gap.
+    pub suppressed_groups: u64,
+}
+
+/// One parity datagram, lent to the callback of [`Encoder::encode`]. The encoder owns and
+/// reuses its buffer: encrypt it in place and send it (or copy it) before returning.
+///
+/// Layout: `offset` bytes left for the crypto layer (their content is unspecified), seqid,
+/// type 0xF2, then the parity shard, as long as the longest data datagram of the group;
+/// after that, `tailroom` spare bytes.
+#[derive(Debug)]
+pub struct ParityDatagram<'a> {
+    buf: &'a mut [u8],
+    len: usize,
+}
+
+impl ParityDatagram<'_> {
+    /// Length of the datagram (crypto header included, tailroom excluded).
+    pub fn datagram_len(&self) -> usize {
+        self.len
+    }
+
+    /// The datagram, to encrypt in place and send.
+    pub fn datagram(&mut self) -> &mut [u8] {
+        &mut self.buf[..self.len]
+    }
+
+    /// The datagram, read-only.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+
+    /// The datagram followed by the configured tailroom, for a cipher that appends a tag:
+    /// the first [`datagram_len`](Self::datagram_len) bytes are the datagram.
+    pub fn with_tailroom(&mut self) -> &mut [u8] {
+        self.buf
+    }
+}
+
+/// kcp-go's `fecEncoder`: frames every outgoing KCP datagram as an FEC data packet and,
+/// after every `data` of them, produces `parity` parity datagrams.
+///
+/// Create one per session (kcp-go starts every session's seqids at 0). Nothing is copied
+/// out of the caller's datagrams: each data shard is folded into the parity buffers as it
+/// passes, so the encoder keeps only `parity` buffers of `max_datagram + tailroom` bytes
+/// and allocates nothing after [`Encoder::new`].
+#[derive(Debug)]
+pub struct Encoder {
+    config: EncoderConfig,
+    codec: Codec,
+    paws: u32,
+    next: u32,
+    /// Data shards folded into the current group.
+    collected: usize,
+    /// Length of the parity accumulated so far (the longest shard of the group).
+    shard_len: usize,
+    parity: Vec<Vec<u8>>,
+    last_data_ms: Option<u32>,
+    stats: EncoderStats,
+}
+
+impl Encoder {
+    /// Builds an encoder. Fails if `max_datagram` cannot hold `offset` plus the 8-byte
+    /// header, or would let the u16 size field overflow. Allocates the parity buffers.
+    pub fn new(config: EncoderConfig) -> Result<Encoder, ConfigError> {
+        let min = config.offset.checked_add(DATA_HEADER_LEN);
+        let max_shard = config.max_datagram.checked_sub(config.offset + HEADER_LEN);
+        match (min, max_shard) {
+            (Some(min), Some(max_shard))
+                if min <= config.max_datagram && max_shard <= usize::from(u16::MAX) => {}
+            _ => return Err(ConfigError::BadSizeLimit),
+        }
+        let buf_len = config
+            .max_datagram
+            .checked_add(config.tailroom)
+            .ok_or(ConfigError::BadSizeLimit)?;
+        Ok(Encoder {
+            codec: Codec::new(config.shards),
+            paws: config.shards.paws(),
+            next: 0,
+            collected: 0,
+            shard_len: 0,
+            parity: vec![vec![0u8; buf_len]; config.shards.parity()],
+            last_data_ms: None,
+            stats: EncoderStats::default(),
+            config,
+        })
+    }
+
+    /// The configuration this encoder was built with.
+    pub fn config(&self) -> &EncoderConfig {
+        &self.config
+    }
+
+    /// Headroom the layer above must leave in front of each KCP frame: the crypto header
+    /// plus seqid, type and size.
+    pub fn header_len(&self) -> usize {
+        self.config.offset + DATA_HEADER_LEN
+    }
+
+    /// The seqid the next datagram (data or parity) will carry.
+    pub fn next_seqid(&self) -> u32 {
+        self.next
+    }
+
+    /// Data datagrams already in the current, incomplete group. Incomplete groups are
+    /// never flushed: their parity follows the group's last data datagram, however late.
+    pub fn pending_data(&self) -> usize {
+        self.collected
+    }
+
+    /// Moves the sequence to `seqid` rounded down to a group boundary (modulo `paws`) and
+    /// drops the current incomplete group. kcp-go always starts at 0; this exists for tests
+    /// of the wrap-around, which otherwise takes four billion datagrams.
+    pub fn set_next_seqid(&mut self, seqid: u32) {
+        let n = self.config.shards.total() as u32;
+        self.next = seqid % self.paws / n * n;
+        self.collected = 0;
+        self.shard_len = 0;
+    }
+
+    /// What the encoder has done so far.
+    pub fn stats(&self) -> EncoderStats {
+        self.stats
+    }
+
+    /// Frames one outgoing datagram in place and folds it into the current group.
+    ///
+    /// `datagram` is the whole datagram: `offset` bytes of crypto header space, 8 bytes
+    /// of FEC header space, then the KCP frame. The encoder writes seqid, type 0xF1 and
+    /// size (`frame length + 2`) into the header space; send `datagram` next (after
+    /// encrypting it). When the datagram completes a group, `parity` is then called once
+    /// per parity datagram, in seqid order, and those go out after it.
+    ///
+    /// `now_ms` (any origin, may wrap) matters only with
+    /// [`parity_idle_limit_ms`](EncoderConfig::parity_idle_limit_ms). Cost: one pass of
+    /// `parity` GF(2^8) multiply-adds over the shard; no allocation.
+    pub fn encode<F>(
+        &mut self,
+        datagram: &mut [u8],
+        now_ms: u32,
+        mut parity: F,
+    ) -> Result<(), EncodeError>
+    where
+        F: FnMut(ParityDatagram<'_>),
+    {
+        let len = datagram.len();
+        let offset = self.config.offset;
+        if len < offset + DATA_HEADER_LEN {
+            return Err(EncodeError::TooShort { len });
+        }
+        if len > self.config.max_datagram {
+            return Err(EncodeError::TooLong { len });
+        }
+        write_header(&mut datagram[offset..], self.next, TYPE_DATA);
+        self.next = self.advance(self.next, 1);
+        let shard = &mut datagram[offset + HEADER_LEN..];
+        let shard_len = shard.len();
+        // `shard_len <= max_datagram - offset - 6 <= u16::MAX`, checked in `new`.
+        shard[..2].copy_from_slice(&(shard_len as u16).to_le_bytes());
+        let shard = &*shard;
+
+        let i = self.collected;
+        let start = offset + HEADER_LEN;
+        for (q, buf) in self.parity.iter_mut().enumerate() {
+            let c = self.codec.coefficient(q, i);
+            let acc = &mut buf[start..start + shard_len];
+            if i == 0 {
+                galois_8::mul_slice(c, shard, acc);
+            } else {
+                if shard_len > self.shard_len {
+                    // Shorter shards of the group count as zero-padded.
+                    acc[self.shard_len..].fill(0);
+                }
+                if c != 0 {
+                    galois_8::mul_slice_xor(c, shard, acc);
+                }
+            }
+        }
+        self.shard_len = if i == 0 {
+            shard_len
+        } else {
+            self.shard_len.max(shard_len)
+        };
+        self.collected += 1;
+        self.stats.data += 1;
+
+        let idle = match (self.config.parity_idle_limit_ms, self.last_data_ms) {
+            (Some(limit), Some(prev)) => {
+                let gap = now_ms.wrapping_sub(prev);
+                gap < 1 << 31 && gap >= limit
+            }
+            _ => false,
+        };
+        self.last_data_ms = Some(now_ms);
+        if self.collected < self.config.shards.data() {
+            return Ok(());
+        }
+        self.collected = 0;
+        let m = self.config.shards.parity();
+        if idle {
+            self.next = self.advance(self.next, m as u32);
+            self.stats.suppressed_groups += 1;
+            return Ok(());
+        }
+        let dlen = start + self.shard_len;
+        for q in 0..m {
+            let seqid = self.next;
+            self.next = self.advance(seqid, 1);
+            let buf = &mut self.parity[q];
+            write_header(&mut buf[offset..], seqid, TYPE_PARITY);
+            self.stats.parity += 1;
+            parity(ParityDatagram {
+                buf: &mut buf[..dlen + self.config.tailroom],
+                len: dlen,
+            });
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn advance(&self, seqid: u32, by: u32) -> u32 {
+        // seqid < paws <= u32::MAX and by <= 256, so this cannot overflow a u64.
+        ((u64::from(seqid) + u64::from(by)) % u64::from(self.paws)) as u32
+    }
+}
