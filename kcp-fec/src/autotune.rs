@@ -12,6 +12,9 @@
 //!   shards would corrupt recovery), and the pause ends on *any* successful detection,
 //!   whether or not the counts changed (kcp-go 5.6.64; 5.6.4-5.6.63 could stay paused for
 //!   good when the counts were unchanged);
+//! - a pause also ends after a long streak of packets that agree with the current counts
+//!   (64, or two groups if longer): the mismatch was a stray packet, and detection alone
+//!   would never confirm counts that nothing contradicts when every group loses a shard;
 //! - attempts are rate-limited to one per [`RETRY_EVERY`] samples after the first, so a
 //!   hostile stream of mismatches costs a bounded amount of sorting.
 
@@ -24,6 +27,8 @@ use crate::shards::Shards;
 pub(crate) const SAMPLES: usize = 258;
 /// While a detection is pending, retry after this many further samples.
 const RETRY_EVERY: u32 = 16;
+/// Agreeing packets in a row that end a pause without a detection (at least two groups).
+const AGREEING_STREAK: usize = 64;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Sample {
@@ -56,6 +61,8 @@ pub(crate) struct AutoTune {
     next: usize,
     pending: bool,
     since_attempt: u32,
+    /// Packets in a row whose type agreed with its position.
+    agreeing: usize,
 }
 
 impl AutoTune {
@@ -67,6 +74,7 @@ impl AutoTune {
             next: 0,
             pending: false,
             since_attempt: 0,
+            agreeing: 0,
         }
     }
 
@@ -85,9 +93,18 @@ impl AutoTune {
     }
 
     /// Called after [`sample`](Self::sample) with whether the packet's type disagrees with
-    /// its position under the current counts. Returns the detected counts when a detection
-    /// attempt succeeded (equal to the current ones or not); the pause then ends.
-    pub(crate) fn observe(&mut self, mismatch: bool) -> Option<Shards> {
+    /// its position under the `current` counts. Returns the detected counts when a
+    /// detection attempt succeeded (equal to the current ones or not); the pause then ends.
+    pub(crate) fn observe(&mut self, mismatch: bool, current: Shards) -> Option<Shards> {
+        if mismatch {
+            self.agreeing = 0;
+        } else {
+            self.agreeing += 1;
+            if self.pending && self.agreeing >= AGREEING_STREAK.max(2 * current.total()) {
+                self.pending = false;
+                return None;
+            }
+        }
         let attempt = if mismatch && !self.pending {
             self.pending = true;
             true
@@ -241,17 +258,41 @@ mod tests {
         feed(&mut t, s, 0, 13);
         // A stray parity-typed packet at a data position.
         t.sample(false, 14);
-        assert_eq!(t.observe(true), None);
+        assert_eq!(t.observe(true, s), None);
         assert!(t.pending());
         let mut found = None;
         for seq in 15..80u32 {
             t.sample(seq % 13 < 10, seq);
-            if let Some(f) = t.observe(false) {
+            if let Some(f) = t.observe(false, s) {
                 found = Some(f);
                 break;
             }
         }
         assert_eq!(found, Some(s));
         assert!(!t.pending());
+    }
+
+    #[test]
+    fn pending_clears_after_a_long_agreeing_streak() {
+        let s = Shards::new(10, 3).unwrap();
+        let mut t = AutoTune::new();
+        t.sample(false, 1);
+        assert_eq!(t.observe(true, s), None);
+        // Honest traffic that loses the first data shard of every group: no complete data
+        // run ever forms, but nothing contradicts the counts either.
+        let mut agreeing = 0;
+        for seq in 13..13 * 20 {
+            if seq % 13 == 0 {
+                continue;
+            }
+            t.sample(seq % 13 < 10, seq);
+            assert_eq!(t.observe(false, s), None);
+            agreeing += 1;
+            if !t.pending() {
+                break;
+            }
+        }
+        assert!(!t.pending());
+        assert_eq!(agreeing, AGREEING_STREAK);
     }
 }

@@ -256,3 +256,113 @@ fn parity_rows(shards: Shards) -> Vec<u8> {
     }
     parity.concat()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Parity of equal-length `data` shards, the way the encoder folds them in.
+    fn encode(codec: &Codec, data: &[Vec<u8>]) -> Vec<Vec<u8>> {
+        let m = codec.shards().parity();
+        let len = data[0].len();
+        (0..m)
+            .map(|q| {
+                let mut out = vec![0u8; len];
+                let mut first = true;
+                for (i, d) in data.iter().enumerate() {
+                    mul_into(codec.coefficient(q, i), d, &mut out, &mut first);
+                }
+                out
+            })
+            .collect()
+    }
+
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn spec_vector_rs_3_2() {
+        let codec = Codec::new(Shards::new(3, 2).unwrap());
+        let data = [
+            hex("0102030405060708"),
+            hex("1112131415161718"),
+            hex("2122232425262728"),
+        ];
+        let parity = encode(&codec, &data);
+        assert_eq!(parity, [hex("3132333435363738"), hex("4142434445464748")]);
+    }
+
+    #[test]
+    fn spec_vector_rs_10_3() {
+        let codec = Codec::new(Shards::new(10, 3).unwrap());
+        let data: Vec<Vec<u8>> = (0..10u8).map(|i| (4 * i..4 * i + 4).collect()).collect();
+        let parity = encode(&codec, &data);
+        assert_eq!(parity, [hex("28292a2b"), hex("2c2d2e2f"), hex("30313233")]);
+    }
+
+    #[test]
+    fn parity_row_for_two_data_shards_is_not_xor() {
+        let codec = Codec::new(Shards::new(2, 1).unwrap());
+        assert_eq!((codec.coefficient(0, 0), codec.coefficient(0, 1)), (3, 2));
+    }
+
+    proptest! {
+        /// Our shard-by-shard parity and our solver agree with reed-solomon-erasure's own
+        /// `encode` and `reconstruct_data` for any group and any recoverable loss.
+        #[test]
+        fn matches_reed_solomon_erasure(
+            k in 1usize..=20,
+            m in 1usize..=6,
+            len in 1usize..=64,
+            seed in any::<u64>(),
+            lost in any::<u64>(),
+        ) {
+            let shards = Shards::new(k, m).unwrap();
+            let mut codec = Codec::new(shards);
+            let mut x = seed | 1;
+            let mut next = || { x ^= x << 13; x ^= x >> 7; x ^= x << 17; x as u8 };
+            let data: Vec<Vec<u8>> = (0..k).map(|_| (0..len).map(|_| next()).collect()).collect();
+            let parity = encode(&codec, &data);
+
+            let rs = galois_8::ReedSolomon::new(k, m).unwrap();
+            let all: Vec<Vec<u8>> = data.iter().chain(parity.iter()).cloned().collect();
+            let mut theirs = all.clone();
+            for p in &mut theirs[k..] { p.fill(0); }
+            rs.encode(&mut theirs).unwrap();
+            prop_assert_eq!(&theirs[k..], &all[k..]);
+
+            // Lose up to m shards, chosen by the bits of `lost`, and keep exactly k.
+            let n = k + m;
+            let mut present = ShardSet::default();
+            let mut kept = 0;
+            for i in 0..n {
+                let drop = (lost >> (i % 64)) & 1 == 1 && n - i > k - kept;
+                if !drop && kept < k {
+                    present.insert(i);
+                    kept += 1;
+                }
+            }
+            prop_assume!(kept == k);
+            let mut mine = all.clone();
+            for (i, s) in mine.iter_mut().enumerate() {
+                if !present.contains(i) { s.clear(); }
+            }
+            codec.reconstruct(&mut mine, &present, len).unwrap();
+            let mut opt: Vec<Option<Vec<u8>>> = all
+                .iter()
+                .enumerate()
+                .map(|(i, s)| present.contains(i).then(|| s.clone()))
+                .collect();
+            rs.reconstruct_data(&mut opt).unwrap();
+            for i in 0..k {
+                prop_assert_eq!(&mine[i], &all[i]);
+                prop_assert_eq!(opt[i].as_ref().unwrap(), &all[i]);
+            }
+        }
+    }
+}

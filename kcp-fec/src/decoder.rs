@@ -260,6 +260,9 @@ impl Decoder {
             self.insert(pkt.seqid(), is_data, pkt.shard(), now_ms, &mut recovered);
         } else {
             self.stats.ignored += 1;
+            // Its frame goes to KCP directly; were its group solved later, the frame
+            // would come out a second time as a "recovery".
+            self.poison(pkt.seqid() / self.codec.shards().total() as u32, 0);
         }
         Ok(pkt.frame())
     }
@@ -273,15 +276,32 @@ impl Decoder {
             return !mismatch && seqid < shards.paws();
         }
         self.tune.sample(is_data, seqid);
-        if let Some(found) = self.tune.observe(mismatch) {
+        if let Some(found) = self.tune.observe(mismatch, shards) {
             if found != shards {
                 self.retune(found);
+                // Packets before this one were not recorded under the new counts: their
+                // groups (the current one and those a reordering could still complete)
+                // are closed.
+                self.poison(seqid / found.total() as u32, self.config.groups as u32);
                 // The packet is judged again under the new counts below.
                 let at_data = (seqid % found.total() as u32) < found.data() as u32;
                 return at_data == is_data && seqid < found.paws();
             }
         }
         !self.tune.pending() && !mismatch && seqid < shards.paws()
+    }
+
+    /// Retires group `id` and the `before` groups preceding it: shards of theirs went by
+    /// unrecorded, so they must not be solved.
+    fn poison(&mut self, id: u32, before: u32) {
+        for back in 0..=before {
+            let id = id.wrapping_sub(back);
+            if let Some(i) = self.groups.iter().position(|g| g.active && g.id == id) {
+                self.drop_group(i);
+            } else if !self.retired.contains(&id) {
+                self.remember_retired(id);
+            }
+        }
     }
 
     /// Switches to new shard counts: a new codec, every group dropped.
@@ -323,6 +343,10 @@ impl Decoder {
         let g = &mut self.groups[i];
         g.active = false;
         let id = g.id;
+        self.remember_retired(id);
+    }
+
+    fn remember_retired(&mut self, id: u32) {
         if self.retired.len() < retired_len(self.config.groups) {
             self.retired.push(id);
         } else {
