@@ -1,45 +1,21 @@
-//! Differential test: `kcp_core::Kcp` against the real C ikcp 1.7.1.
-//!
-//! Every scenario builds two conversations that are configured identically, one pair of
-//! C control blocks and one pair of `Kcp`s, and drives both with the same seeded call
-//! script: sends of 0 bytes to past the fragment limit, clock steps (including jumps,
-//! resyncs and wrap past `u32::MAX`), updates, flushes, receives and peeks with assorted
-//! buffer sizes, MTU, window and no-delay changes midway, and the delivery of each side's
-//! datagrams to the other after loss, duplication and reordering. The C datagrams are the
-//! ones carried, so both worlds see the same datagram boundaries; occasionally a datagram
-//! is truncated, mutated, reflected, or replaced by crafted or random bytes.
-//!
-//! After every call the test asserts identical output datagrams (byte for byte, in
-//! order, the Rust headroom and tailroom stripped), identical return codes and received
-//! bytes, and identical read-outs: windows, RTT estimator, sequence numbers, queue
-//! lengths, pending ACKs, retransmission count, `check` and `wait_snd`.
-//!
-//! Environment:
-//! - `KCP_DIFF_SCENARIOS=<n>`: how many scenarios to run (default 2000);
-//! - `KCP_DIFF_BASE=<n>`: the seed of the first scenario (default fixed, so CI is
-//!   reproducible; scenario `i` uses seed `base + i`);
-//! - `KCP_DIFF_SEED=<n>`: replay exactly one scenario, printing every step.
-//!
-//! C corners with undefined behaviour are kept out of the scripts: an ACK echoing a `ts`
-//! far from the receiver's clock (signed overflow in the RTT estimator), and shrinking the
-//! MTU below what a queued segment needs (scratch buffer overflow).
-
-use std::fmt::Write as _;
-use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+//! One scenario: two endpoints in each world, a shared script, a shared wire.
 
 use kcp_core::Kcp;
 use kcp_testkit::ikcp::CKcp;
 use kcp_testkit::sim::Rng;
 
-const DEFAULT_SCENARIOS: u64 = 2000;
-const DEFAULT_BASE: u64 = 0x6B63_7000;
+use crate::Coverage;
+use crate::report::{
+    datagrams_diff, describe, readout_c, readout_diff, readout_r, segment_starts, usize_code,
+};
+
 /// How many recent steps a failure report lists.
 const HISTORY: usize = 40;
 
-const PUSH: u8 = 81;
-const ACK: u8 = 82;
-const WASK: u8 = 83;
-const WINS: u8 = 84;
+pub(crate) const PUSH: u8 = 81;
+pub(crate) const ACK: u8 = 82;
+pub(crate) const WASK: u8 = 83;
+pub(crate) const WINS: u8 = 84;
 
 /// One endpoint, in both worlds.
 struct Side {
@@ -61,7 +37,7 @@ struct Net {
     fresh_clock: f64,
 }
 
-struct Scenario {
+pub(crate) struct Scenario {
     seed: u64,
     rng: Rng,
     sides: [Side; 2],
@@ -72,237 +48,17 @@ struct Scenario {
     wire: [Vec<Vec<u8>>; 2],
     /// Recent datagrams, raw material for damaged copies.
     recent: Vec<Vec<u8>>,
-    step: usize,
-    history: Vec<String>,
+    /// The first sequence numbers, to notice wrapping.
+    first_sn: [u32; 2],
+    pub(crate) step: usize,
+    pub(crate) history: Vec<String>,
     verbose: bool,
     /// Coverage counters reported at the end of a run.
-    stats: Coverage,
-}
-
-/// What the scenarios exercised, summed over a run, to show the scripts reach the
-/// interesting paths.
-#[derive(Default, Debug, Clone, Copy)]
-struct Coverage {
-    steps: u64,
-    datagrams: u64,
-    bytes_delivered: u64,
-    send_too_large: u64,
-    recv_ok: u64,
-    recv_errors: u64,
-    input_errors: u64,
-    dead_links: u64,
-    zero_windows: u64,
-    retransmits: u64,
-    oversize_datagrams: u64,
-    wrapped_sn: u64,
-}
-
-fn usize_code<E>(r: &Result<usize, E>, err: impl Fn(&E) -> i32) -> i64 {
-    match r {
-        Ok(v) => *v as i64,
-        Err(e) => i64::from(err(e)),
-    }
-}
-
-/// Everything readable from outside, in one comparable record.
-#[derive(Debug, PartialEq, Eq, Clone)]
-struct Readout {
-    conv: u32,
-    mtu: u64,
-    mss: u64,
-    state: u32,
-    snd_una: u32,
-    snd_nxt: u32,
-    rcv_nxt: u32,
-    cwnd: u32,
-    ssthresh: u32,
-    rto: i32,
-    srtt: i32,
-    rttvar: i32,
-    min_rto: i32,
-    rmt_wnd: u32,
-    snd_wnd: u32,
-    rcv_wnd: u32,
-    interval: u32,
-    nodelay: u32,
-    stream: bool,
-    current: u32,
-    snd_queue: u64,
-    snd_buf: u64,
-    rcv_queue: u64,
-    rcv_buf: u64,
-    acks: u64,
-    wait_snd: i64,
-    peek_size: i64,
-    rto_retransmits: u64,
-    check: [u32; 5],
-}
-
-fn check_times(now: u32, interval: u32) -> [u32; 5] {
-    [
-        now,
-        now.wrapping_add(1),
-        now.wrapping_add(interval / 2),
-        now.wrapping_add(20_000),
-        now.wrapping_sub(5),
-    ]
-}
-
-fn readout_c(k: &CKcp, now: u32) -> Readout {
-    Readout {
-        conv: k.conv(),
-        mtu: u64::from(k.mtu()),
-        mss: u64::from(k.mss()),
-        state: k.state(),
-        snd_una: k.snd_una(),
-        snd_nxt: k.snd_nxt(),
-        rcv_nxt: k.rcv_nxt(),
-        cwnd: k.cwnd(),
-        ssthresh: k.ssthresh(),
-        rto: k.rto(),
-        srtt: k.srtt(),
-        rttvar: k.rttvar(),
-        min_rto: k.min_rto(),
-        rmt_wnd: k.rmt_wnd(),
-        snd_wnd: k.snd_wnd(),
-        rcv_wnd: k.rcv_wnd(),
-        interval: k.interval(),
-        nodelay: k.nodelay(),
-        stream: k.stream(),
-        current: k.current(),
-        snd_queue: u64::from(k.snd_queue_len()),
-        snd_buf: u64::from(k.snd_buf_len()),
-        rcv_queue: u64::from(k.rcv_queue_len()),
-        rcv_buf: u64::from(k.rcv_buf_len()),
-        acks: u64::from(k.ack_pending()),
-        wait_snd: i64::from(k.wait_snd()),
-        peek_size: i64::from(k.peek_size()),
-        rto_retransmits: u64::from(k.xmit()),
-        check: check_times(now, k.interval()).map(|t| k.check(t)),
-    }
-}
-
-fn readout_r(k: &Kcp, now: u32) -> Readout {
-    Readout {
-        conv: k.conv(),
-        mtu: k.mtu() as u64,
-        mss: k.mss() as u64,
-        state: k.state(),
-        snd_una: k.snd_una(),
-        snd_nxt: k.snd_nxt(),
-        rcv_nxt: k.rcv_nxt(),
-        cwnd: k.cwnd(),
-        ssthresh: k.ssthresh(),
-        rto: k.rto(),
-        srtt: k.srtt(),
-        rttvar: k.rttvar(),
-        min_rto: k.min_rto(),
-        rmt_wnd: k.rmt_wnd(),
-        snd_wnd: k.snd_wnd(),
-        rcv_wnd: k.rcv_wnd(),
-        interval: k.interval(),
-        nodelay: k.nodelay(),
-        stream: k.is_stream(),
-        current: k.current(),
-        snd_queue: k.snd_queue_len() as u64,
-        snd_buf: k.snd_buf_len() as u64,
-        rcv_queue: k.rcv_queue_len() as u64,
-        rcv_buf: k.rcv_buf_len() as u64,
-        acks: k.ack_pending() as u64,
-        wait_snd: k.wait_snd() as i64,
-        // ikcp_peeksize reports both "empty" and "incomplete" as -1.
-        peek_size: k.peek_size().map_or(-1, |n| n as i64),
-        rto_retransmits: k.stats().lost_segs,
-        check: check_times(now, k.interval()).map(|t| k.check(t)),
-    }
-}
-
-/// A field-by-field list of what differs between two read-outs.
-fn readout_diff(c: &Readout, r: &Readout) -> String {
-    let c = format!("{c:#?}");
-    let r = format!("{r:#?}");
-    let mut out = String::new();
-    for (lc, lr) in c.lines().zip(r.lines()) {
-        if lc != lr {
-            let _ = writeln!(out, "  C   {}\n  Rust{}", lc.trim_end(), lr.trim_end());
-        }
-    }
-    out
-}
-
-/// A short description of the segments in a datagram (for failure reports).
-fn describe(d: &[u8]) -> String {
-    let mut out = String::new();
-    let mut p = d;
-    while p.len() >= 24 {
-        let u32_at = |i: usize| u32::from_le_bytes(p[i..i + 4].try_into().unwrap());
-        let len = u32_at(20) as usize;
-        let _ = write!(
-            out,
-            "[conv={:#x} cmd={} frg={} wnd={} ts={} sn={} una={} len={}] ",
-            u32_at(0),
-            p[4],
-            p[5],
-            u16::from_le_bytes([p[6], p[7]]),
-            u32_at(8),
-            u32_at(12),
-            u32_at(16),
-            len
-        );
-        if len > p.len() - 24 {
-            out.push_str("<bad length>");
-            break;
-        }
-        p = &p[24 + len..];
-    }
-    if !p.is_empty() {
-        let _ = write!(out, "+{} trailing bytes", p.len());
-    }
-    out
-}
-
-/// The offsets of the segment headers in a well-formed datagram (at least one).
-fn segment_starts(d: &[u8]) -> Vec<usize> {
-    let mut starts = Vec::new();
-    let mut at = 0;
-    while d.len() - at >= 24 {
-        starts.push(at);
-        let len = u32::from_le_bytes(d[at + 20..at + 24].try_into().unwrap()) as usize;
-        at += 24 + len.min(d.len() - at - 24);
-    }
-    assert!(!starts.is_empty(), "datagrams on the wire hold a segment");
-    starts
-}
-
-fn datagrams_diff(c: &[Vec<u8>], r: &[Vec<u8>]) -> Option<String> {
-    if c == r {
-        return None;
-    }
-    let mut out = format!("C emitted {} datagrams, Rust {}\n", c.len(), r.len());
-    for i in 0..c.len().max(r.len()) {
-        match (c.get(i), r.get(i)) {
-            (Some(a), Some(b)) if a == b => {}
-            (a, b) => {
-                let _ = writeln!(out, "first difference at datagram {i}:");
-                if let Some(a) = a {
-                    let _ = writeln!(out, "  C    ({} bytes) {}", a.len(), describe(a));
-                }
-                if let Some(b) = b {
-                    let _ = writeln!(out, "  Rust ({} bytes) {}", b.len(), describe(b));
-                }
-                if let (Some(a), Some(b)) = (a, b) {
-                    let at = a.iter().zip(b.iter()).position(|(x, y)| x != y);
-                    let _ = writeln!(out, "  first differing byte: {at:?}");
-                }
-                break;
-            }
-        }
-    }
-    Some(out)
+    pub(crate) stats: Coverage,
 }
 
 impl Scenario {
-    fn new(seed: u64, verbose: bool) -> Self {
+    pub(crate) fn new(seed: u64, verbose: bool) -> Self {
         let mut rng = Rng::new(seed);
         let conv = match rng.below(4) {
             0 => u32::MAX - rng.below(3) as u32,
@@ -356,6 +112,7 @@ impl Scenario {
             net,
             wire: [Vec::new(), Vec::new()],
             recent: Vec::new(),
+            first_sn: [0; 2],
             step: 0,
             history: Vec::new(),
             verbose,
@@ -412,6 +169,7 @@ impl Scenario {
             _ => self.rng.next_u32(),
         };
         let (sn_a, sn_b) = (base(), base());
+        self.first_sn = [sn_a, sn_b];
         // Usually each side expects what the other sends; sometimes it is off by a little.
         let skew = |rng: &mut Rng, sn: u32| {
             if rng.chance(0.9) {
@@ -595,6 +353,15 @@ impl Scenario {
         let mtu = self.sides[i].c.mtu() as usize;
         for d in c_out {
             self.stats.datagrams += 1;
+            for at in segment_starts(&d) {
+                if let Some(n) = self
+                    .stats
+                    .segments
+                    .get_mut(usize::from(d[at + 4].wrapping_sub(PUSH)))
+                {
+                    *n += 1;
+                }
+            }
             if d.len() > mtu {
                 self.stats.oversize_datagrams += 1;
             }
@@ -664,7 +431,9 @@ impl Scenario {
             95..99 => i64::from(self.rng.range_u32(5_000, 16_000)),
             _ => -i64::from(self.rng.range_u32(1, 50)),
         };
+        let before = self.now;
         self.now = self.now.wrapping_add(dt as u32);
+        self.stats.clock_wrapped |= u64::from(dt > 0 && self.now < before);
         self.note(format!("clock {dt:+} -> {}", self.now));
     }
 
@@ -878,7 +647,7 @@ impl Scenario {
         self.input(i, &d, label);
     }
 
-    fn run(&mut self, steps: usize) {
+    pub(crate) fn run(&mut self, steps: usize) {
         // Per-scenario habits: how often each side receives (a rarely reading receiver
         // fills its window and forces zero-window probing).
         let recv_weight = [self.rng.range_u32(1, 20), self.rng.range_u32(1, 20)];
@@ -953,110 +722,13 @@ impl Scenario {
     }
 
     fn count_states(&mut self) {
-        for s in &self.sides {
-            if s.c.state() != 0 {
-                self.stats.dead_links += 1;
-            }
-            if s.c.rmt_wnd() == 0 {
-                self.stats.zero_windows += 1;
-            }
-            if s.c.snd_nxt() < s.c.snd_una() {
-                self.stats.wrapped_sn += 1;
-            }
-            self.stats.retransmits = self.stats.retransmits.max(u64::from(s.c.xmit()));
+        for (i, s) in self.sides.iter().enumerate() {
+            let st = &mut self.stats;
+            st.dead_link |= u64::from(s.c.state() != 0);
+            st.zero_window |= u64::from(s.c.rmt_wnd() == 0);
+            st.sn_wrapped |= u64::from(s.c.snd_nxt() < self.first_sn[i]);
+            st.rto_retransmits = st.rto_retransmits.max(u64::from(s.c.xmit()));
+            st.fast_retransmits = st.fast_retransmits.max(s.r.stats().fast_retransmits);
         }
     }
-}
-
-fn env_u64(name: &str) -> Option<u64> {
-    let v = std::env::var(name).ok()?;
-    let v = v.trim();
-    let parsed = if let Some(hex) = v.strip_prefix("0x") {
-        u64::from_str_radix(hex, 16)
-    } else {
-        v.parse()
-    };
-    Some(parsed.unwrap_or_else(|_| panic!("{name}={v} is not a number")))
-}
-
-/// Runs scenario `seed`; on any panic (a divergence or a crash inside either side)
-/// re-panics with the seed and the recent steps.
-fn run_one(seed: u64, verbose: bool) -> Coverage {
-    let mut steps_rng = Rng::new(seed ^ 0x5EED);
-    let steps = steps_rng.range_usize(40, 400);
-    let mut sc = None;
-    let result = catch_unwind(AssertUnwindSafe(|| {
-        let s = sc.insert(Scenario::new(seed, verbose));
-        s.run(steps);
-    }));
-    match result {
-        Ok(()) => sc.map(|s| s.stats).unwrap_or_default(),
-        Err(payload) => {
-            let msg = payload
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_string()))
-                .unwrap_or_default();
-            if msg.starts_with("C and Rust diverge") {
-                // Already reported in full.
-                resume_unwind(payload);
-            }
-            let (step, hist) = sc
-                .as_ref()
-                .map(|s| (s.step, s.history.join("\n  ")))
-                .unwrap_or_default();
-            panic!(
-                "scenario panicked: seed {seed} step {step}: {msg}\n\
-                 replay: KCP_DIFF_SEED={seed} cargo test --release -p kcp-core --test differential\n\
-                 recent steps:\n  {hist}"
-            );
-        }
-    }
-}
-
-#[test]
-fn c_and_rust_agree_on_random_scenarios() {
-    if let Some(seed) = env_u64("KCP_DIFF_SEED") {
-        let cov = run_one(seed, true);
-        println!("seed {seed} passed: {cov:?}");
-        return;
-    }
-    let count = env_u64("KCP_DIFF_SCENARIOS").unwrap_or(DEFAULT_SCENARIOS);
-    let base = env_u64("KCP_DIFF_BASE").unwrap_or(DEFAULT_BASE);
-    assert!(count > 0, "KCP_DIFF_SCENARIOS must be positive");
-    let mut total = Coverage::default();
-    for seed in base..base + count {
-        let c = run_one(seed, false);
-        total.steps += c.steps;
-        total.datagrams += c.datagrams;
-        total.bytes_delivered += c.bytes_delivered;
-        total.send_too_large += c.send_too_large;
-        total.recv_ok += c.recv_ok;
-        total.recv_errors += c.recv_errors;
-        total.input_errors += c.input_errors;
-        total.dead_links += u64::from(c.dead_links > 0);
-        total.zero_windows += u64::from(c.zero_windows > 0);
-        total.retransmits += c.retransmits;
-        total.oversize_datagrams += c.oversize_datagrams;
-        total.wrapped_sn += u64::from(c.wrapped_sn > 0);
-    }
-    println!("{count} scenarios from seed {base} agree: {total:?}");
-    if count < 200 {
-        return;
-    }
-    // The scripts must actually reach the paths they are meant to cover.
-    assert!(
-        total.datagrams > count * 10,
-        "too little traffic: {total:?}"
-    );
-    assert!(
-        total.recv_ok > count,
-        "too few messages received: {total:?}"
-    );
-    assert!(
-        total.input_errors > 0 && total.send_too_large > 0,
-        "{total:?}"
-    );
-    assert!(total.dead_links > 0 && total.zero_windows > 0, "{total:?}");
-    assert!(total.retransmits > 0, "{total:?}");
 }
