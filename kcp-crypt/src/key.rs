@@ -21,5 +21,12 @@ pub const KCPTUN_DEFAULT_PASSPHRASE: &str = "it's a secrect";
 /// Call it once when a session is configured (it runs 4096 HMAC-SHA1 iterations, about a
 /// millisecond), then build the cipher with [`Crypt::new`](crate::Crypt::new).
 pub fn derive_key(passphrase: &[u8]) -> [u8; KEY_LEN] {
-    pbkdf2::pbkdf2_hmac_array::<Sha1, KEY_LEN>(passphrase, KCPTUN_SALT, KCPTUN_ITERATIONS)
+    derive_key_with_salt(passphrase, KCPTUN_SALT, KCPTUN_ITERATIONS)
+}
+
+/// PBKDF2-HMAC-SHA1 with a salt and iteration count of your choice, 32 bytes: for peers
+/// that call kcp-go directly with their own parameters (kcp-go's examples use
+/// `"demo salt"` and 1024 iterations; its tests `"testsalt"` and 4096).
+pub fn derive_key_with_salt(passphrase: &[u8], salt: &[u8], iterations: u32) -> [u8; KEY_LEN] {
+    pbkdf2::pbkdf2_hmac_array::<Sha1, KEY_LEN>(passphrase, salt, iterations)
 }

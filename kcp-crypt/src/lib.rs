@@ -36,6 +36,11 @@
 //! the CPU has it, detected at run time).
 #![no_std]
 #![forbid(unsafe_code)]
+#![warn(
+    clippy::std_instead_of_core,
+    clippy::std_instead_of_alloc,
+    clippy::alloc_instead_of_core
+)]
 
 extern crate alloc;
 
@@ -58,7 +63,10 @@ pub use crypt::Crypt;
 pub use error::{KeyError, OpenError, SealError};
 pub use framing::{BlockCrypt, PacketCipher};
 pub use gcm::Aes128GcmCrypt;
-pub use key::{KCPTUN_DEFAULT_PASSPHRASE, KCPTUN_ITERATIONS, KCPTUN_SALT, KEY_LEN, derive_key};
+pub use key::{
+    KCPTUN_DEFAULT_PASSPHRASE, KCPTUN_ITERATIONS, KCPTUN_SALT, KEY_LEN, derive_key,
+    derive_key_with_salt,
+};
 pub use kind::{CipherKind, UnknownCipherError};
 pub use plain::{NoneCrypt, NullCrypt};
 pub use rand_core;
@@ -67,6 +75,13 @@ pub use salsa::Salsa20Crypt;
 pub use tea::Tea8;
 pub use xor::XorCrypt;
 pub use xtea_be::XteaBe;
+
+/// The CRC32-IEEE kcp-go's framing stores at bytes 16..20 (over bytes 20.. of the
+/// plaintext). [`seal`](PacketCipher::seal) and [`open`](PacketCipher::open) compute it
+/// themselves; this is for tools and benchmarks.
+pub fn checksum(data: &[u8]) -> u32 {
+    crc32fast::hash(data)
+}
 
 /// Bytes of random nonce at the front of a kcp-go 5.6.1 framed datagram.
 pub const NONCE_LEN: usize = 16;
