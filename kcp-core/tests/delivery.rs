@@ -188,18 +188,53 @@ fn queue_messages(app: &mut App, seed: u64, sizes: &[Option<usize>]) {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn converse(
-    stream: bool,
+/// One conversation: settings and messages of both sides, the path, the clock's start.
+#[derive(Clone, Debug)]
+struct Case {
     seed: u64,
     start: u32,
-    a: &Settings,
-    b: &Settings,
+    a: Settings,
+    b: Settings,
     ab: LinkConfig,
     ba: LinkConfig,
-    sizes_a: &[Option<usize>],
-    sizes_b: &[Option<usize>],
-) -> Result<(), TestCaseError> {
+    sizes_a: Vec<Option<usize>>,
+    sizes_b: Vec<Option<usize>>,
+}
+
+fn case() -> impl Strategy<Value = Case> {
+    let start = prop_oneof![Just(0u32), (u32::MAX - 100_000)..=u32::MAX, any::<u32>()];
+    (
+        (any::<u64>(), start),
+        (settings(), settings()),
+        (link_config(), link_config()),
+        (sizes(), sizes()),
+    )
+        .prop_map(
+            |((seed, start), (a, b), (ab, ba), (sizes_a, sizes_b))| Case {
+                seed,
+                start,
+                a,
+                b,
+                ab,
+                ba,
+                sizes_a,
+                sizes_b,
+            },
+        )
+}
+
+/// Runs `case` in message or stream mode and checks what each side received.
+fn converse(stream: bool, case: &Case) -> Result<(), TestCaseError> {
+    let Case {
+        seed,
+        start,
+        ref a,
+        ref b,
+        ref ab,
+        ref ba,
+        ref sizes_a,
+        ref sizes_b,
+    } = *case;
     let conv = (seed >> 32) as u32;
     let fresh = seed & 1 == 1;
     let mut app_a = endpoint(conv, a, stream, fresh);
@@ -213,8 +248,8 @@ fn converse(
     let mut pair = Pair::new(
         app_a,
         app_b,
-        Link::new(ab, seed.wrapping_add(1)),
-        Link::new(ba, seed.wrapping_add(2)),
+        Link::new(ab.clone(), seed.wrapping_add(1)),
+        Link::new(ba.clone(), seed.wrapping_add(2)),
         start,
     );
     let done = pair.run_until(DEADLINE_MS, |a, b| {
@@ -268,39 +303,17 @@ fn converse(
     Ok(())
 }
 
-fn start_time() -> impl Strategy<Value = u32> {
-    prop_oneof![Just(0u32), (u32::MAX - 100_000)..=u32::MAX, any::<u32>()]
-}
-
 proptest! {
     #![proptest_config(config())]
 
     #[test]
-    fn message_mode_delivers_exactly_once_in_order(
-        seed in any::<u64>(),
-        start in start_time(),
-        a in settings(),
-        b in settings(),
-        ab in link_config(),
-        ba in link_config(),
-        sizes_a in sizes(),
-        sizes_b in sizes(),
-    ) {
-        converse(false, seed, start, &a, &b, ab, ba, &sizes_a, &sizes_b)?;
+    fn message_mode_delivers_exactly_once_in_order(case in case()) {
+        converse(false, &case)?;
     }
 
     #[test]
-    fn stream_mode_delivers_the_byte_stream_intact(
-        seed in any::<u64>(),
-        start in start_time(),
-        a in settings(),
-        b in settings(),
-        ab in link_config(),
-        ba in link_config(),
-        sizes_a in sizes(),
-        sizes_b in sizes(),
-    ) {
-        converse(true, seed, start, &a, &b, ab, ba, &sizes_a, &sizes_b)?;
+    fn stream_mode_delivers_the_byte_stream_intact(case in case()) {
+        converse(true, &case)?;
     }
 }
 
@@ -325,18 +338,17 @@ fn worst_path_still_delivers() {
     let sizes: Vec<Option<usize>> = (0..20)
         .map(|i| if i % 5 == 0 { None } else { Some(i * 97) })
         .collect();
+    let case = Case {
+        seed: 7,
+        start: u32::MAX - 5_000,
+        a: slow.clone(),
+        b: slow,
+        ab: path.clone(),
+        ba: path,
+        sizes_a: sizes.clone(),
+        sizes_b: sizes,
+    };
     for stream in [false, true] {
-        converse(
-            stream,
-            7,
-            u32::MAX - 5_000,
-            &slow,
-            &slow,
-            path.clone(),
-            path.clone(),
-            &sizes,
-            &sizes,
-        )
-        .unwrap_or_else(|e| panic!("stream={stream}: {e}"));
+        converse(stream, &case).unwrap_or_else(|e| panic!("stream={stream}: {e}"));
     }
 }

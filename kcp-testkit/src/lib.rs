@@ -10,8 +10,6 @@
 //!
 //! This crate is not published; the workspace's tests, benchmarks and examples use it.
 
-extern crate alloc;
-
 pub mod gopeer;
 #[cfg(feature = "c-ikcp")]
 pub mod ikcp;

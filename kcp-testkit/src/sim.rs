@@ -26,8 +26,8 @@
 //! }
 //! ```
 
-use alloc::collections::BinaryHeap;
-use core::cmp::Reverse;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 
 /// A small, fast, seeded pseudo-random generator (SplitMix64).
 ///
