@@ -96,7 +96,13 @@ fn env_u64(name: &str) -> Option<u64> {
 /// re-panics with the seed and the recent steps.
 fn run_one(seed: u64, verbose: bool) -> Coverage {
     let mut steps_rng = Rng::new(seed ^ 0x5EED);
-    let steps = steps_rng.range_usize(40, 400);
+    // Mostly short scripts; a few long ones reach deep states (a large congestion window,
+    // window probes backed off to their limit).
+    let steps = if steps_rng.chance(0.03) {
+        steps_rng.range_usize(1_000, 4_000)
+    } else {
+        steps_rng.range_usize(40, 400)
+    };
     let mut sc = None;
     let result = catch_unwind(AssertUnwindSafe(|| {
         let s = sc.insert(Scenario::new(seed, verbose));

@@ -209,7 +209,7 @@ impl Scenario {
     /// One random configuration call on side `i`, applied to both worlds.
     fn configure(&mut self, i: usize, initial: bool) {
         let rng = &mut self.rng;
-        let what = match rng.below(12) {
+        let what = match rng.below(13) {
             0 | 1 => {
                 let mtu = match rng.below(4) {
                     0 => rng.range_u32(40, 60),
@@ -278,9 +278,12 @@ impl Scenario {
                 format!("set_interval({iv})")
             }
             8 => {
-                let ms = match rng.below(3) {
+                let ms = match rng.below(7) {
                     0 => rng.range_u32(0, 10),
-                    1 => rng.range_u32(10, 300),
+                    1..=3 => rng.range_u32(10, 300),
+                    // Beyond i32::MAX: C's signed field goes negative and its unsigned
+                    // clamp then reads it as huge.
+                    4 => u32::MAX - rng.range_u32(0, 1000),
                     _ => rng.range_u32(0, 5000),
                 };
                 let s = &mut self.sides[i];
@@ -311,6 +314,17 @@ impl Scenario {
                 s.c.set_dead_link(n);
                 s.r.set_dead_link(n);
                 format!("set_dead_link({n})")
+            }
+            11 if !initial => {
+                // Headroom and tailroom are ours alone: changing them must not change
+                // a single byte of the KCP frames.
+                let (head, tail) = (rng.range_usize(0, 64), rng.range_usize(0, 32));
+                let s = &mut self.sides[i];
+                s.reserved = head;
+                s.tailroom = tail;
+                s.r.set_reserved(head);
+                s.r.set_tailroom(tail);
+                format!("(Rust only) set_reserved({head}), set_tailroom({tail})")
             }
             _ => {
                 // Switching modes mid-conversation is legal in C; mostly do it up front.
@@ -537,8 +551,16 @@ impl Scenario {
             } else {
                 0
             };
-            let d = self.wire[from].remove(at);
-            self.input(i, &d, "datagram");
+            let mut d = self.wire[from].remove(at);
+            // Sometimes two datagrams arrive glued together, as a lower layer that batches
+            // could hand them over: one input call then sees more ACKs at once.
+            if !self.wire[from].is_empty() && self.rng.chance(0.05) {
+                let next = self.wire[from].remove(0);
+                d.extend_from_slice(&next);
+                self.input(i, &d, "two datagrams glued");
+            } else {
+                self.input(i, &d, "datagram");
+            }
         }
     }
 
