@@ -12,10 +12,11 @@ use crate::report::{
 /// How many recent steps a failure report lists.
 const HISTORY: usize = 40;
 
-pub(crate) const PUSH: u8 = 81;
-pub(crate) const ACK: u8 = 82;
-pub(crate) const WASK: u8 = 83;
-pub(crate) const WINS: u8 = 84;
+/// Segment commands, as on the wire.
+const PUSH: u8 = 81;
+const ACK: u8 = 82;
+const WASK: u8 = 83;
+const WINS: u8 = 84;
 
 /// One endpoint, in both worlds.
 struct Side {
@@ -37,6 +38,8 @@ struct Net {
     fresh_clock: f64,
 }
 
+/// Two conversations, one C and one Rust, driven by one seeded script: every random
+/// choice comes from `rng`, so a seed replays the same scenario exactly.
 pub(crate) struct Scenario {
     seed: u64,
     rng: Rng,
@@ -394,7 +397,9 @@ impl Scenario {
     }
 
     /// Runs `call` on side `i`'s Rust endpoint with an output sink that strips headroom
-    /// and tailroom, and returns the datagrams.
+    /// and tailroom, and returns the datagrams. The sink then scribbles over the whole
+    /// slice, as a cipher encrypting in place would: later datagrams must not depend on
+    /// what the callback left in the buffer.
     fn rust_output(
         &mut self,
         i: usize,
@@ -410,6 +415,7 @@ impl Scenario {
                 return;
             }
             out.push(d[head..d.len() - tail].to_vec());
+            d.fill(0xA5);
         });
         if short {
             self.fail("an output slice is shorter than its headroom and tailroom");
