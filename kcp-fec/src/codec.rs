@@ -16,6 +16,17 @@ use reed_solomon_erasure::galois_8;
 
 use crate::shards::{MAX_TOTAL_SHARDS, Shards};
 
+/// The codec runs its kernels over whole blocks of this many bytes: the SIMD kernels of
+/// reed-solomon-erasure leave any remainder to a byte-at-a-time loop that costs as much as
+/// a kilobyte of vector work, so buffers are padded with zeros to a multiple of it.
+pub(crate) const BLOCK: usize = 32;
+
+/// `len` rounded up to a multiple of [`BLOCK`].
+#[inline]
+pub(crate) const fn round_up(len: usize) -> usize {
+    len.div_ceil(BLOCK) * BLOCK
+}
+
 /// A set of shard indices in one group (at most [`MAX_TOTAL_SHARDS`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct ShardSet([u64; MAX_TOTAL_SHARDS / 64]);
@@ -100,10 +111,10 @@ impl Codec {
     /// Rebuilds the missing data shards of a group from the present ones.
     ///
     /// `shards` has one buffer per shard index; every index in `present` holds exactly
-    /// `len` bytes (zero-padded by the caller); at least `data` shards are present. The
-    /// missing data shards are written with `len` bytes each (their buffers are resized,
-    /// which allocates only if one never held `len` bytes before). Parity shards are not
-    /// rebuilt. Returns the number of data shards rebuilt.
+    /// `len` bytes (zero-padded by the caller, best to a multiple of [`BLOCK`]); at least
+    /// `data` shards are present. The missing data shards are written with `len` bytes each
+    /// (their buffers are resized, which allocates only if one never held `len` bytes
+    /// before). Parity shards are not rebuilt. Returns the number of data shards rebuilt.
     pub(crate) fn reconstruct(
         &mut self,
         shards: &mut [Vec<u8>],
@@ -220,6 +231,7 @@ impl Codec {
 }
 
 /// `out = c * input` for the first term, `out ^= c * input` after it; zero terms skipped.
+/// Both slices have the same length, ideally a multiple of [`BLOCK`].
 #[inline]
 pub(crate) fn mul_into(c: u8, input: &[u8], out: &mut [u8], first: &mut bool) {
     if c == 0 || input.is_empty() {
@@ -230,6 +242,29 @@ pub(crate) fn mul_into(c: u8, input: &[u8], out: &mut [u8], first: &mut bool) {
         *first = false;
     } else {
         galois_8::mul_slice_xor(c, input, out);
+    }
+}
+
+/// Like [`mul_into`] (`first` chooses `=` or `^=`), for an `input` of any length whose
+/// tail cannot be padded in place: `out` must have room for `input.len()` rounded up to
+/// [`BLOCK`]. The tail goes through a zero-padded block, so `out` past `input.len()` is
+/// zeroed (first) or left as it was.
+#[inline]
+pub(crate) fn mul_padded(c: u8, input: &[u8], out: &mut [u8], first: bool) {
+    let bulk = input.len() / BLOCK * BLOCK;
+    let tail = &input[bulk..];
+    let kernel = if first {
+        galois_8::mul_slice
+    } else {
+        galois_8::mul_slice_xor
+    };
+    if bulk > 0 {
+        kernel(c, &input[..bulk], &mut out[..bulk]);
+    }
+    if !tail.is_empty() {
+        let mut block = [0u8; BLOCK];
+        block[..tail.len()].copy_from_slice(tail);
+        kernel(c, &block, &mut out[bulk..bulk + BLOCK]);
     }
 }
 

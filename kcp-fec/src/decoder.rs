@@ -4,7 +4,7 @@
 use alloc::vec::Vec;
 
 use crate::autotune::AutoTune;
-use crate::codec::{Codec, ShardSet};
+use crate::codec::{Codec, ShardSet, round_up};
 use crate::error::{ConfigError, DecodeError};
 use crate::packet::{FecPacket, HEADER_LEN, MTU_LIMIT, PacketKind};
 use crate::shards::{MAX_TOTAL_SHARDS, Shards};
@@ -64,7 +64,7 @@ impl DecoderConfig {
         } else {
             self.shards.total()
         };
-        let per_shard = size_of::<Vec<u8>>() + self.max_packet - HEADER_LEN;
+        let per_shard = size_of::<Vec<u8>>() + round_up(self.max_packet - HEADER_LEN);
         let groups = self.groups * (size_of::<Group>() + total * per_shard);
         // Codec scratch: parity rows k*m, solve r*2r, coefficients r*k with r = min(k, m),
         // three index lists; maximised over k + m <= total.
@@ -415,7 +415,7 @@ impl Decoder {
             return;
         };
         self.stamp += 1;
-        let max_shard = self.config.max_packet - HEADER_LEN;
+        let max_shard = round_up(self.config.max_packet - HEADER_LEN);
         let g = &mut self.groups[i];
         g.last_ms = now_ms;
         g.stamp = self.stamp;
@@ -468,7 +468,7 @@ impl Decoder {
                 continue;
             }
             let size = usize::from(u16::from_le_bytes([buf[0], buf[1]]));
-            if (2..=buf.len()).contains(&size) {
+            if (2..=len).contains(&size) {
                 self.stats.recovered += 1;
                 recovered(&buf[2..size]);
             } else {

@@ -3,9 +3,7 @@
 use alloc::vec;
 use alloc::vec::Vec;
 
-use reed_solomon_erasure::galois_8;
-
-use crate::codec::Codec;
+use crate::codec::{Codec, mul_padded, round_up};
 use crate::error::{ConfigError, EncodeError};
 use crate::packet::{DATA_HEADER_LEN, HEADER_LEN, MTU_LIMIT, TYPE_DATA, TYPE_PARITY, write_header};
 use crate::shards::Shards;
@@ -134,7 +132,13 @@ impl Encoder {
         let buf_len = config
             .max_datagram
             .checked_add(config.tailroom)
-            .ok_or(ConfigError::BadSizeLimit)?;
+            .ok_or(ConfigError::BadSizeLimit)?
+            // Room for the codec's last block past the longest shard.
+            .max(
+                config.offset
+                    + HEADER_LEN
+                    + round_up(config.max_datagram - config.offset - HEADER_LEN),
+            );
         Ok(Encoder {
             codec: Codec::new(config.shards),
             paws: config.shards.paws(),
@@ -225,16 +229,16 @@ impl Encoder {
         let start = offset + HEADER_LEN;
         for (q, buf) in self.parity.iter_mut().enumerate() {
             let c = self.codec.coefficient(q, i);
-            let acc = &mut buf[start..start + shard_len];
+            let acc = &mut buf[start..];
             if i == 0 {
-                galois_8::mul_slice(c, shard, acc);
+                mul_padded(c, shard, acc, true);
             } else {
                 if shard_len > self.shard_len {
                     // Shorter shards of the group count as zero-padded.
-                    acc[self.shard_len..].fill(0);
+                    acc[self.shard_len..shard_len].fill(0);
                 }
                 if c != 0 {
-                    galois_8::mul_slice_xor(c, shard, acc);
+                    mul_padded(c, shard, acc, false);
                 }
             }
         }
