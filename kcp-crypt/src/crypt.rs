@@ -61,7 +61,7 @@ impl Crypt {
             CipherKind::Aes128 => cfb::<aes::Aes128, 16>(key)?,
             CipherKind::Aes192 => cfb::<aes::Aes192, 24>(key)?,
             CipherKind::Blowfish => cfb::<blowfish::Blowfish, 32>(key)?,
-            CipherKind::Twofish => cfb::<twofish::Twofish, 32>(key)?,
+            CipherKind::Twofish => cfb::<crate::KeyedTwofish, 32>(key)?,
             CipherKind::Cast5 => cfb::<cast5::Cast5, 16>(key)?,
             CipherKind::TripleDes => cfb::<des::TdesEde3, 24>(key)?,
             CipherKind::Tea => cfb::<crate::Tea8, 16>(key)?,

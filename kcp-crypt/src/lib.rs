@@ -55,6 +55,7 @@ mod plain;
 mod rng;
 mod salsa;
 mod tea;
+mod twofish_fk;
 mod xor;
 mod xtea_be;
 
@@ -73,6 +74,7 @@ pub use rand_core;
 pub use rng::NonceRng;
 pub use salsa::Salsa20Crypt;
 pub use tea::Tea8;
+pub use twofish_fk::KeyedTwofish;
 pub use xor::XorCrypt;
 pub use xtea_be::XteaBe;
 
@@ -110,7 +112,7 @@ pub type Aes192Cfb = Cfb<aes::Aes192>;
 /// `blowfish` in kcp-go's CFB framing.
 pub type BlowfishCfb = Cfb<blowfish::Blowfish>;
 /// `twofish` in kcp-go's CFB framing.
-pub type TwofishCfb = Cfb<twofish::Twofish>;
+pub type TwofishCfb = Cfb<KeyedTwofish>;
 /// `cast5` in kcp-go's CFB framing.
 pub type Cast5Cfb = Cfb<cast5::Cast5>;
 /// `3des` in kcp-go's CFB framing.
