@@ -63,7 +63,7 @@ impl Crypt {
             CipherKind::Blowfish => cfb::<blowfish::Blowfish, 32>(key)?,
             CipherKind::Twofish => cfb::<crate::KeyedTwofish, 32>(key)?,
             CipherKind::Cast5 => cfb::<cast5::Cast5, 16>(key)?,
-            CipherKind::TripleDes => cfb::<des::TdesEde3, 24>(key)?,
+            CipherKind::TripleDes => cfb::<crate::TripleDes, 24>(key)?,
             CipherKind::Tea => cfb::<crate::Tea8, 16>(key)?,
             CipherKind::Xtea => cfb::<crate::XteaBe, 16>(key)?,
             CipherKind::Sm4 => cfb::<sm4::Sm4, 16>(key)?,

@@ -54,6 +54,7 @@ mod kind;
 mod plain;
 mod rng;
 mod salsa;
+mod tdes;
 mod tea;
 mod twofish_fk;
 mod xor;
@@ -73,6 +74,7 @@ pub use plain::{NoneCrypt, NullCrypt};
 pub use rand_core;
 pub use rng::NonceRng;
 pub use salsa::Salsa20Crypt;
+pub use tdes::TripleDes;
 pub use tea::Tea8;
 pub use twofish_fk::KeyedTwofish;
 pub use xor::XorCrypt;
@@ -116,7 +118,7 @@ pub type TwofishCfb = Cfb<KeyedTwofish>;
 /// `cast5` in kcp-go's CFB framing.
 pub type Cast5Cfb = Cfb<cast5::Cast5>;
 /// `3des` in kcp-go's CFB framing.
-pub type TripleDesCfb = Cfb<des::TdesEde3>;
+pub type TripleDesCfb = Cfb<TripleDes>;
 /// `tea` (8 cycles) in kcp-go's CFB framing.
 pub type TeaCfb = Cfb<Tea8>;
 /// `xtea` in kcp-go's CFB framing.
