@@ -21,8 +21,35 @@
 //!
 //! The code is reed-solomon-erasure's (the same Vandermonde-derived matrix as
 //! klauspost/reedsolomon, so parity bytes equal kcp-go's); enable the `simd` feature on
-//! hosted x86_64/aarch64 targets for its SIMD kernels. Steady-state encoding and decoding
-//! allocate nothing.
+//! hosted x86_64/aarch64 targets for its SIMD kernels (on x86_64 they are compiled for
+//! AVX2, so the CPU must have it). Steady-state encoding and decoding allocate nothing.
+//!
+//! # Decoder rules, and where they differ from kcp-go 5.6.1
+//!
+//! - **Groups, not a list.** kcp-go 5.6.1 keeps one seqid-ordered list of up to
+//!   `3 x (data + parity)` packets; kcp-go 5.6.22+ keeps one set per group and drops those
+//!   more than three groups behind the newest. Here a fixed number of group slots
+//!   ([`DecoderConfig::groups`], default 4) is recycled: a new group takes a free slot or
+//!   evicts the least recently touched group, so one packet with a far-away seqid costs
+//!   one slot for a moment, never the whole window. Recently finished group ids are
+//!   remembered, so stragglers (parity after a complete group) take no slot. Groups idle
+//!   for 60 s are dropped as in 5.6.1.
+//! - **Bounded memory.** [`DecoderConfig::memory_bound`] is a hard ceiling on the heap a
+//!   decoder holds whatever it is fed (a test feeds 100,000 random-seqid packets).
+//! - **No double recovery.** kcp-go 5.6.1 frees a complete group and then "recovers" its
+//!   data again from the parity shards arriving afterwards when there are at least as
+//!   many parity as data shards (every group of a 1/1 stream). Here a finished group stays
+//!   finished, so each lost frame is rebuilt once.
+//! - **Auto-tune**, robust variant: when a packet's type disagrees with its position,
+//!   FEC decoding pauses (as kcp-go 5.6.4+, since mislabelled shards would corrupt
+//!   recovery) while the shard counts are re-detected from the last 258 packets sorted by
+//!   seqid (5.6.54+); a run counts only when bounded by the other type on both sides with
+//!   no gap, and the last two runs of each type must agree, so neither losses nor one
+//!   stray packet can fake a period. The pause ends on any successful detection (5.6.64;
+//!   earlier versions could stay paused for good) or after a long streak of packets that
+//!   agree with the current counts. Groups whose shards went by during the pause are
+//!   closed rather than solved, so a frame already handed on is never rebuilt again.
+//! - Packets with a seqid at or beyond `paws` are kept out of FEC (kcp-go 5.6.57+).
 //!
 //! ```
 //! use kcp_fec::{classify, Decoder, DecoderConfig, Encoder, EncoderConfig, PacketKind, Shards};

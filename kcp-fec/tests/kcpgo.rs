@@ -46,6 +46,13 @@ fn run_go(args: &[String], stdin: &[u8]) -> Vec<u8> {
     out.stdout
 }
 
+/// Command line of `peers/fec`: mode, shard counts, cipher, our conv, then `extra`.
+fn go_args(mode: &str, k: usize, m: usize, crypt: &str, extra: &[&str]) -> Vec<String> {
+    let (k, m, conv) = (k.to_string(), m.to_string(), CONV.to_string());
+    let common = [mode, "-ds", &k, "-ps", &m, "-crypt", crypt, "-conv", &conv];
+    common.iter().chain(extra).map(|s| s.to_string()).collect()
+}
+
 fn frame_records(records: &[Vec<u8>]) -> Vec<u8> {
     let mut out = Vec::new();
     for r in records {
@@ -118,24 +125,8 @@ fn drop_plan(seqids: &[u32], shards: Shards) -> Vec<bool> {
 fn kcpgo_sends_we_decode(k: usize, m: usize, crypt: &str) {
     let shards = Shards::new(k, m).unwrap();
     let offset = crypto_offset(crypt);
-    let args: Vec<String> = [
-        "send",
-        "-ds",
-        &k.to_string(),
-        "-ps",
-        &m.to_string(),
-        "-crypt",
-        crypt,
-        "-msgs",
-        "120",
-        "-seed",
-        &(k * 31 + m).to_string(),
-        "-conv",
-        &CONV.to_string(),
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let seed = (k * 31 + m).to_string();
+    let args = go_args("send", k, m, crypt, &["-msgs", "120", "-seed", &seed]);
     let records = parse_records(&run_go(&args, &[]));
     let payloads: Vec<&[u8]> = records.iter().map(|d| open(d, offset)).collect();
     assert!(
@@ -280,22 +271,7 @@ fn we_send_kcpgo_decodes(k: usize, m: usize, crypt: &str) {
         .map(|(d, _)| d)
         .collect();
 
-    let args: Vec<String> = [
-        "recv",
-        "-ds",
-        &k.to_string(),
-        "-ps",
-        &m.to_string(),
-        "-crypt",
-        crypt,
-        "-msgs",
-        &MSGS.to_string(),
-        "-conv",
-        &CONV.to_string(),
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let args = go_args("recv", k, m, crypt, &["-msgs", &MSGS.to_string()]);
     let out = String::from_utf8(run_go(&args, &frame_records(&kept))).unwrap();
     let mut lines = out.lines();
     let mut delivered = 0;
