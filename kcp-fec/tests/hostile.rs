@@ -18,27 +18,29 @@ impl Rng {
     }
 }
 
-/// A well-formed FEC packet with a random seqid, type, length (8..=1500) and content.
-fn hostile_packet(rng: &mut Rng, buf: &mut Vec<u8>) {
+/// A well-formed FEC packet with a random seqid, length (8..=1500) and content; its type
+/// is random, or (`plausible`) the one a 10/3 sender would give that seqid.
+fn hostile_packet(rng: &mut Rng, buf: &mut Vec<u8>, plausible: bool) {
     let len = 8 + (rng.next() % (MTU_LIMIT as u64 - 7)) as usize;
     buf.clear();
     buf.extend((0..len).map(|_| rng.next() as u8));
     let seqid = rng.next() as u32;
-    let kind = if rng.next() % 2 == 0 {
-        TYPE_DATA
+    let data = if plausible {
+        seqid % 13 < 10
     } else {
-        TYPE_PARITY
+        rng.next() % 2 == 0
     };
+    let kind = if data { TYPE_DATA } else { TYPE_PARITY };
     buf[..4].copy_from_slice(&seqid.to_le_bytes());
     buf[4..6].copy_from_slice(&kind.to_le_bytes());
 }
 
-fn flood(dec: &mut Decoder, bound: usize, packets: usize, seed: u64) -> usize {
+fn flood(dec: &mut Decoder, bound: usize, packets: usize, seed: u64, plausible: bool) -> usize {
     let mut rng = Rng(seed);
     let mut buf = Vec::new();
     let mut peak = 0;
     for i in 0..packets {
-        hostile_packet(&mut rng, &mut buf);
+        hostile_packet(&mut rng, &mut buf, plausible);
         dec.decode(&buf, i as u32, |_| {}).unwrap();
         let held = dec.retained_bytes();
         peak = peak.max(held);
@@ -55,12 +57,16 @@ fn flood(dec: &mut Decoder, bound: usize, packets: usize, seed: u64) -> usize {
 fn random_seqids_never_grow_memory_past_the_bound() {
     let cfg = DecoderConfig::new(Shards::new(10, 3).unwrap());
     let bound = cfg.memory_bound();
-    // 4 groups x 256 shards x (1494 + 24) bytes, plus fixed scratch: about 1.6 MB.
+    // 4 groups x 256 shards x (1504 + 24) bytes, plus fixed scratch: about 1.6 MB.
     assert!(bound < 1_700_000, "{bound}");
     let mut dec = Decoder::new(cfg).unwrap();
-    let peak = flood(&mut dec, bound, 100_000, 0x1234_5678_9abc_def1);
-    eprintln!("auto-tune on: peak {peak} bytes, bound {bound}");
+    let peak = flood(&mut dec, bound, 100_000, 0x1234_5678_9abc_def1, false);
+    eprintln!("auto-tune on, random types: peak {peak} bytes, bound {bound}");
     assert!(dec.stats().ignored > 0);
+    // Types that fit the seqids: nothing is paused, every packet opens or joins a group.
+    let peak = flood(&mut dec, bound, 100_000, 0x0fed_cba9_8765_4321, true);
+    eprintln!("auto-tune on, plausible types: peak {peak} bytes, bound {bound}");
+    assert!(dec.stats().short_shards > 10_000);
 }
 
 #[test]
@@ -68,10 +74,10 @@ fn without_auto_tune_the_bound_is_the_configured_groups() {
     let mut cfg = DecoderConfig::new(Shards::new(10, 3).unwrap());
     cfg.auto_tune = false;
     let bound = cfg.memory_bound();
-    // 4 groups x 13 shards x (1494 + 24) bytes, plus fixed scratch: under 100 KB.
+    // 4 groups x 13 shards x (1504 + 24) bytes, plus fixed scratch: under 100 KB.
     assert!(bound < 100_000, "{bound}");
     let mut dec = Decoder::new(cfg).unwrap();
-    let peak = flood(&mut dec, bound, 100_000, 42);
+    let peak = flood(&mut dec, bound, 100_000, 42, false);
     eprintln!("auto-tune off: peak {peak} bytes, bound {bound}");
     // Random seqids that land on matching positions do open groups and get evicted.
     assert!(dec.stats().short_shards > 0);
@@ -109,7 +115,7 @@ fn garbage_gets_typed_errors_not_panics() {
 fn recovers_after_the_flood() {
     let shards = Shards::new(10, 3).unwrap();
     let mut dec = Decoder::new(DecoderConfig::new(shards)).unwrap();
-    flood(&mut dec, usize::MAX, 20_000, 99);
+    flood(&mut dec, usize::MAX, 20_000, 99, false);
     let before = dec.stats();
 
     let mut enc = Encoder::new(EncoderConfig::new(shards)).unwrap();
