@@ -29,8 +29,8 @@ pub struct DecoderConfig {
     /// Groups held at once (1..=[`MAX_GROUPS`], default [`DEFAULT_GROUPS`]). A shard of a
     /// new group evicts the least recently touched group when all are in use.
     pub groups: usize,
-    /// Longest packet accepted (FEC header onwards). Default [`MTU_LIMIT`] (1500), the
-    /// most kcp-go ever reads.
+    /// Longest packet accepted (FEC header onwards), 8..=65,535. Default [`MTU_LIMIT`]
+    /// (1500), the most kcp-go ever reads.
     pub max_packet: usize,
     /// Drop a group that received nothing for this long. Default
     /// `Some(`[`DEFAULT_EXPIRE_MS`]`)` as kcp-go 5.6.1; `None` keeps groups until evicted.
@@ -79,7 +79,9 @@ impl DecoderConfig {
         if self.groups == 0 || self.groups > MAX_GROUPS {
             return Err(ConfigError::BadGroupCount);
         }
-        if self.max_packet < crate::packet::DATA_HEADER_LEN {
+        if self.max_packet < crate::packet::DATA_HEADER_LEN
+            || self.max_packet > crate::packet::MAX_UDP_PAYLOAD
+        {
             return Err(ConfigError::BadSizeLimit);
         }
         Ok(())

@@ -5,7 +5,9 @@ use alloc::vec::Vec;
 
 use crate::codec::{Codec, mul_padded, round_up};
 use crate::error::{ConfigError, EncodeError};
-use crate::packet::{DATA_HEADER_LEN, HEADER_LEN, MTU_LIMIT, TYPE_DATA, TYPE_PARITY, write_header};
+use crate::packet::{
+    DATA_HEADER_LEN, HEADER_LEN, MAX_UDP_PAYLOAD, MTU_LIMIT, TYPE_DATA, TYPE_PARITY, write_header,
+};
 use crate::shards::Shards;
 
 /// The idle gap after which kcp-go 5.6.10+ sends no parity for a group
@@ -120,25 +122,23 @@ pub struct Encoder {
 
 impl Encoder {
     /// Builds an encoder. Fails if `max_datagram` cannot hold `offset` plus the 8-byte
-    /// header, or would let the u16 size field overflow. Allocates the parity buffers.
+    /// header, or if `max_datagram` or `tailroom` exceeds 65,535 (a UDP payload).
+    /// Allocates the parity buffers.
     pub fn new(config: EncoderConfig) -> Result<Encoder, ConfigError> {
-        let min = config.offset.checked_add(DATA_HEADER_LEN);
-        let max_shard = config.max_datagram.checked_sub(config.offset + HEADER_LEN);
-        match (min, max_shard) {
-            (Some(min), Some(max_shard))
-                if min <= config.max_datagram && max_shard <= usize::from(u16::MAX) => {}
-            _ => return Err(ConfigError::BadSizeLimit),
+        // A datagram never exceeds a UDP payload; the caps keep the sums below in range.
+        if config.max_datagram > MAX_UDP_PAYLOAD
+            || config.tailroom > MAX_UDP_PAYLOAD
+            || config
+                .offset
+                .checked_add(DATA_HEADER_LEN)
+                .is_none_or(|min| min > config.max_datagram)
+        {
+            return Err(ConfigError::BadSizeLimit);
         }
-        let buf_len = config
-            .max_datagram
-            .checked_add(config.tailroom)
-            .ok_or(ConfigError::BadSizeLimit)?
-            // Room for the codec's last block past the longest shard.
-            .max(
-                config.offset
-                    + HEADER_LEN
-                    + round_up(config.max_datagram - config.offset - HEADER_LEN),
-            );
+        let max_shard = config.max_datagram - config.offset - HEADER_LEN;
+        // Room for the tailroom, and for the codec's last block past the longest shard.
+        let buf_len = (config.max_datagram + config.tailroom)
+            .max(config.offset + HEADER_LEN + round_up(max_shard));
         Ok(Encoder {
             codec: Codec::new(config.shards),
             paws: config.shards.paws(),

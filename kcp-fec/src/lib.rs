@@ -105,6 +105,7 @@ pub use encoder::{
 };
 pub use error::{ConfigError, DecodeError, EncodeError};
 pub use packet::{
-    DATA_HEADER_LEN, FecPacket, HEADER_LEN, MTU_LIMIT, PacketKind, TYPE_DATA, TYPE_PARITY, classify,
+    DATA_HEADER_LEN, FecPacket, HEADER_LEN, MAX_UDP_PAYLOAD, MTU_LIMIT, PacketKind, TYPE_DATA,
+    TYPE_PARITY, classify,
 };
 pub use shards::{MAX_TOTAL_SHARDS, Shards};

@@ -24,6 +24,10 @@ pub const TYPE_PARITY: u16 = 0xF2;
 /// [`Decoder`](crate::Decoder).
 pub const MTU_LIMIT: usize = 1500;
 
+/// The largest datagram size the encoder and decoder can be configured for (UDP's limit,
+/// which also keeps the u16 size field from overflowing).
+pub const MAX_UDP_PAYLOAD: usize = 65_535;
+
 /// What a decrypted payload is, judged as kcp-go does from the u16 at offset 4.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum PacketKind {

@@ -132,6 +132,18 @@ fn paws_and_configuration_limits() {
     let mut cfg = EncoderConfig::new(shards);
     cfg.max_datagram = 70_000;
     assert_eq!(Encoder::new(cfg).unwrap_err(), ConfigError::BadSizeLimit);
+    let mut cfg = EncoderConfig::new(shards);
+    cfg.offset = usize::MAX;
+    assert_eq!(Encoder::new(cfg).unwrap_err(), ConfigError::BadSizeLimit);
+    let mut cfg = EncoderConfig::new(shards);
+    cfg.tailroom = usize::MAX;
+    assert_eq!(Encoder::new(cfg).unwrap_err(), ConfigError::BadSizeLimit);
+    let mut cfg = EncoderConfig::new(shards);
+    (cfg.offset, cfg.max_datagram) = (65_527, 65_535);
+    assert!(Encoder::new(cfg).is_ok(), "the largest layout");
+    let mut cfg = DecoderConfig::new(shards);
+    cfg.max_packet = usize::MAX;
+    assert_eq!(Decoder::new(cfg).unwrap_err(), ConfigError::BadSizeLimit);
     let mut cfg = DecoderConfig::new(shards);
     cfg.groups = 0;
     assert_eq!(Decoder::new(cfg).unwrap_err(), ConfigError::BadGroupCount);
