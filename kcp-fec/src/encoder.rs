@@ -283,9 +283,11 @@ impl Encoder {
         Ok(())
     }
 
+    /// `(seqid + by) mod paws`, for `seqid < paws` and `by <= 256` (far below `paws`).
     #[inline]
     fn advance(&self, seqid: u32, by: u32) -> u32 {
-        // seqid < paws <= u32::MAX and by <= 256, so this cannot overflow a u64.
-        ((u64::from(seqid) + u64::from(by)) % u64::from(self.paws)) as u32
+        let next = u64::from(seqid) + u64::from(by);
+        let paws = u64::from(self.paws);
+        (if next >= paws { next - paws } else { next }) as u32
     }
 }
