@@ -51,15 +51,43 @@ where
     Ok(Inner::Framed(Box::new(cipher)))
 }
 
+/// Something built from an exact AES key, like [`Cfb`](crate::Cfb) and `AesCfb`.
+trait FromKeySlice: Sized {
+    fn from_key_slice(key: &[u8]) -> Result<Self, KeyError>;
+}
+
+impl<C: cipher::BlockCipherEncrypt + cipher::KeyInit> FromKeySlice for crate::Cfb<C> {
+    fn from_key_slice(key: &[u8]) -> Result<Self, KeyError> {
+        Self::new_from_slice(key)
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+impl<C: cipher::BlockCipherEncrypt + cipher::KeyInit> FromKeySlice for crate::AesCfb<C> {
+    fn from_key_slice(key: &[u8]) -> Result<Self, KeyError> {
+        Self::new_from_slice(key)
+    }
+}
+
+/// Boxes an AES cipher keyed with the first `N` bytes of `key`.
+fn aes_cfb<A, const N: usize>(key: &[u8]) -> Result<Inner, KeyError>
+where
+    A: FromKeySlice + BlockCrypt + Send + Sync + 'static,
+{
+    Ok(Inner::Framed(Box::new(A::from_key_slice(
+        key_prefix::<N>(key)?,
+    )?)))
+}
+
 impl Crypt {
     /// Builds the cipher `kind` from kcptun's derived key (see [`derive_key`]): each name
     /// takes the first [`CipherKind::key_len`] bytes of `key`, as kcptun slices its 32-byte
     /// key. A longer `key` is fine; a shorter one is [`KeyError::TooShort`].
     pub fn new(kind: CipherKind, key: &[u8]) -> Result<Self, KeyError> {
         let inner = match kind {
-            CipherKind::Aes256 => cfb::<aes::Aes256, 32>(key)?,
-            CipherKind::Aes128 => cfb::<aes::Aes128, 16>(key)?,
-            CipherKind::Aes192 => cfb::<aes::Aes192, 24>(key)?,
+            CipherKind::Aes256 => aes_cfb::<crate::Aes256Cfb, 32>(key)?,
+            CipherKind::Aes128 => aes_cfb::<crate::Aes128Cfb, 16>(key)?,
+            CipherKind::Aes192 => aes_cfb::<crate::Aes192Cfb, 24>(key)?,
             CipherKind::Blowfish => cfb::<blowfish::Blowfish, 32>(key)?,
             CipherKind::Twofish => cfb::<crate::KeyedTwofish, 32>(key)?,
             CipherKind::Cast5 => cfb::<cast5::Cast5, 16>(key)?,

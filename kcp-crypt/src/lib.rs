@@ -45,6 +45,8 @@
 
 extern crate alloc;
 
+#[cfg(target_arch = "x86_64")]
+mod aes_ni;
 mod cfb;
 mod crypt;
 mod error;
@@ -61,6 +63,8 @@ mod twofish_fk;
 mod xor;
 mod xtea_be;
 
+#[cfg(target_arch = "x86_64")]
+pub use aes_ni::AesCfb;
 pub use cfb::Cfb;
 pub use crypt::Crypt;
 pub use error::{KeyError, OpenError, SealError};
@@ -107,10 +111,22 @@ pub const KCP_GO_IV: [u8; 16] = [
 ];
 
 /// `aes` (AES-256) in kcp-go's CFB framing.
+#[cfg(target_arch = "x86_64")]
+pub type Aes256Cfb = AesCfb<aes::Aes256>;
+/// `aes-128` in kcp-go's CFB framing.
+#[cfg(target_arch = "x86_64")]
+pub type Aes128Cfb = AesCfb<aes::Aes128>;
+/// `aes-192` in kcp-go's CFB framing.
+#[cfg(target_arch = "x86_64")]
+pub type Aes192Cfb = AesCfb<aes::Aes192>;
+/// `aes` (AES-256) in kcp-go's CFB framing.
+#[cfg(not(target_arch = "x86_64"))]
 pub type Aes256Cfb = Cfb<aes::Aes256>;
 /// `aes-128` in kcp-go's CFB framing.
+#[cfg(not(target_arch = "x86_64"))]
 pub type Aes128Cfb = Cfb<aes::Aes128>;
 /// `aes-192` in kcp-go's CFB framing.
+#[cfg(not(target_arch = "x86_64"))]
 pub type Aes192Cfb = Cfb<aes::Aes192>;
 /// `blowfish` in kcp-go's CFB framing.
 pub type BlowfishCfb = Cfb<blowfish::Blowfish>;
