@@ -61,7 +61,6 @@ mod tdes;
 mod tea;
 mod twofish_fk;
 mod xor;
-mod xtea_be;
 
 #[cfg(target_arch = "x86_64")]
 pub use aes_ni::AesCfb;
@@ -80,10 +79,9 @@ pub use rand_core;
 pub use rng::NonceRng;
 pub use salsa::Salsa20Crypt;
 pub use tdes::TripleDes;
-pub use tea::Tea8;
+pub use tea::{Tea8, XteaBe};
 pub use twofish_fk::KeyedTwofish;
 pub use xor::XorCrypt;
-pub use xtea_be::XteaBe;
 
 /// The CRC32-IEEE kcp-go's framing stores at bytes 16..20 (over bytes 20.. of the
 /// plaintext). [`seal`](PacketCipher::seal) and [`open`](PacketCipher::open) compute it
