@@ -94,7 +94,7 @@ impl Crypt {
             CipherKind::TripleDes => cfb::<crate::TripleDes, 24>(key)?,
             CipherKind::Tea => cfb::<crate::Tea8, 16>(key)?,
             CipherKind::Xtea => cfb::<crate::XteaBe, 16>(key)?,
-            CipherKind::Sm4 => cfb::<sm4::Sm4, 16>(key)?,
+            CipherKind::Sm4 => cfb::<crate::Sm4Tables, 16>(key)?,
             CipherKind::Salsa20 => Inner::Framed(Box::new(Salsa20Crypt::new(key_prefix(key)?))),
             CipherKind::Xor => Inner::Framed(Box::new(XorCrypt::new(key_prefix::<32>(key)?))),
             CipherKind::None => Inner::Framed(Box::new(NoneCrypt)),

@@ -57,6 +57,7 @@ mod kind;
 mod plain;
 mod rng;
 mod salsa;
+mod sm4_tables;
 mod tdes;
 mod tea;
 mod twofish_fk;
@@ -78,6 +79,7 @@ pub use plain::{NoneCrypt, NullCrypt};
 pub use rand_core;
 pub use rng::NonceRng;
 pub use salsa::Salsa20Crypt;
+pub use sm4_tables::Sm4Tables;
 pub use tdes::TripleDes;
 pub use tea::{Tea8, XteaBe};
 pub use twofish_fk::KeyedTwofish;
@@ -139,4 +141,4 @@ pub type TeaCfb = Cfb<Tea8>;
 /// `xtea` in kcp-go's CFB framing.
 pub type XteaCfb = Cfb<XteaBe>;
 /// `sm4` in kcp-go's CFB framing.
-pub type Sm4Cfb = Cfb<sm4::Sm4>;
+pub type Sm4Cfb = Cfb<Sm4Tables>;
