@@ -54,6 +54,7 @@ mod framing;
 mod gcm;
 mod key;
 mod kind;
+mod par;
 mod plain;
 mod rng;
 mod salsa;
@@ -75,6 +76,7 @@ pub use key::{
     derive_key_with_salt,
 };
 pub use kind::{CipherKind, UnknownCipherError};
+pub use par::Par4;
 pub use plain::{NoneCrypt, NullCrypt};
 pub use rand_core;
 pub use rng::NonceRng;
@@ -129,11 +131,11 @@ pub type Aes128Cfb = Cfb<aes::Aes128>;
 #[cfg(not(target_arch = "x86_64"))]
 pub type Aes192Cfb = Cfb<aes::Aes192>;
 /// `blowfish` in kcp-go's CFB framing.
-pub type BlowfishCfb = Cfb<blowfish::Blowfish>;
+pub type BlowfishCfb = Cfb<Par4<blowfish::Blowfish>>;
 /// `twofish` in kcp-go's CFB framing.
 pub type TwofishCfb = Cfb<KeyedTwofish>;
 /// `cast5` in kcp-go's CFB framing.
-pub type Cast5Cfb = Cfb<cast5::Cast5>;
+pub type Cast5Cfb = Cfb<Par4<cast5::Cast5>>;
 /// `3des` in kcp-go's CFB framing.
 pub type TripleDesCfb = Cfb<TripleDes>;
 /// `tea` (8 cycles) in kcp-go's CFB framing.
