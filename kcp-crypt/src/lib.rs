@@ -31,11 +31,23 @@
 //! assert_eq!(&buf[range], payload);
 //! ```
 //!
-//! `no_std` + `alloc`; the `std` feature adds OS seeding of [`NonceRng`] and runtime
-//! selection of the PCLMULQDQ CRC32. Block ciphers are RustCrypto's (AES uses AES-NI when
-//! the CPU has it, detected at run time).
+//! `no_std` + `alloc` (builds for `thumbv7em-none-eabihf`); the `std` feature adds OS
+//! seeding of [`NonceRng`]. The kcp-go 5.6.1 framing also holds two facts worth knowing:
+//! the nonce is not covered by the CRC, and `xor` and `none` hide nothing.
+//!
+//! # Where the ciphers come from
+//! Blowfish, CAST5, AES-GCM, PBKDF2/SHA-1 and the AES fallback are RustCrypto's, with
+//! `cfb-mode` for CFB. Where those crates ran at or below kcp-go's speed this crate has
+//! its own code, each checked block for block against the RustCrypto crate it replaces:
+//! AES-CFB on AES-NI with the keys in registers (`AesCfb`, x86-64), Salsa20 on SSE2 /
+//! AVX2 ([`Salsa20Crypt`]), Twofish with key-dependent tables ([`KeyedTwofish`]),
+//! table-driven triple DES ([`TripleDes`]) and SM4 ([`Sm4Tables`]), big-endian XTEA
+//! ([`XteaBe`]) and 8-cycle TEA ([`Tea8`], which no crate offers). CPU features (AES-NI,
+//! AVX2) are detected once, when a cipher is built.
 #![no_std]
-// One call into SSE2 intrinsics (salsa.rs) needs `unsafe`; nothing else may use it.
+// SIMD intrinsics (aes_ni.rs, salsa.rs, xor.rs) are the only `unsafe` code: calls into
+// `#[target_feature]` functions after detecting the feature, and unaligned loads/stores
+// of 16-byte blocks. Each carries its SAFETY argument; nothing else may use `unsafe`.
 #![deny(unsafe_code)]
 #![warn(
     clippy::std_instead_of_core,
