@@ -268,13 +268,7 @@ mod tests {
     use alloc::vec::Vec;
 
     fn check<C: cipher::BlockCipherEncrypt + cipher::KeyInit>(key_len: usize) {
-        let mut state = 0xDEAD_BEEF_1234_5678u64 ^ key_len as u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        };
+        let mut next = crate::test_rng::bytes(0xDEAD_BEEF_1234_5678u64 ^ key_len as u64);
         for len in (0..100).chain([1499, 1500, 1520]) {
             let key: Vec<u8> = (0..key_len).map(|_| next()).collect();
             let data: Vec<u8> = (0..len).map(|_| next()).collect();

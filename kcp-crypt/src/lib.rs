@@ -57,6 +57,20 @@
 
 extern crate alloc;
 
+/// Reproducible test bytes for the unit tests that compare ciphers with their references.
+#[cfg(test)]
+mod test_rng {
+    /// An xorshift64 byte stream from `seed` (non-zero).
+    pub(crate) fn bytes(mut state: u64) -> impl FnMut() -> u8 {
+        move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        }
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 mod aes_ni;
 mod cfb;

@@ -217,13 +217,7 @@ mod tests {
 
     #[test]
     fn matches_the_sm4_crate() {
-        let mut state = 0x5EED_1234_ABCD_0042u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        };
+        let mut next = crate::test_rng::bytes(0x5EED_1234_ABCD_0042u64);
         for _ in 0..50 {
             let key: [u8; 16] = core::array::from_fn(|_| next());
             let ours = Sm4Tables::new(&key.into());

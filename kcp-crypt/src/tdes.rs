@@ -297,13 +297,7 @@ mod tests {
 
     #[test]
     fn matches_the_des_crate() {
-        let mut state = 0x0F1E_2D3C_4B5A_6978u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        };
+        let mut next = crate::test_rng::bytes(0x0F1E_2D3C_4B5A_6978u64);
         for _ in 0..50 {
             let key: [u8; 24] = core::array::from_fn(|_| next());
             let ours = TripleDes::new(&key.into());

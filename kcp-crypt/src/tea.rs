@@ -281,16 +281,6 @@ mod tests {
     use super::{Tea8, XteaBe};
     use cipher::{Array, BlockCipherEncrypt, KeyInit};
 
-    fn rng(seed: u64) -> impl FnMut() -> u8 {
-        let mut state = seed;
-        move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        }
-    }
-
     /// Reverses the bytes of each 32-bit word (big-endian words to little-endian ones).
     fn swap_words<const N: usize>(mut bytes: [u8; N]) -> [u8; N] {
         for word in bytes.chunks_exact_mut(4) {
@@ -302,7 +292,7 @@ mod tests {
     #[test]
     fn xtea_matches_the_xtea_crate_with_swapped_words() {
         // The xtea crate reads little-endian words; Go (and kcp-go) big-endian ones.
-        let mut next = rng(0xA5A5_5A5A_1234_4321);
+        let mut next = crate::test_rng::bytes(0xA5A5_5A5A_1234_4321);
         for _ in 0..50 {
             let key: [u8; 16] = core::array::from_fn(|_| next());
             let ours = XteaBe::new(&key.into());
@@ -325,7 +315,7 @@ mod tests {
     #[test]
     fn tea_lanes_match_single_blocks() {
         use cipher::BlockCipherDecrypt;
-        let mut next = rng(0x0BAD_F00D_DEAD_BEEF);
+        let mut next = crate::test_rng::bytes(0x0BAD_F00D_DEAD_BEEF);
         for _ in 0..50 {
             let key: [u8; 16] = core::array::from_fn(|_| next());
             let tea = Tea8::new(&key.into());

@@ -285,13 +285,7 @@ mod tests {
 
     #[test]
     fn matches_the_twofish_crate() {
-        let mut state = 0x1234_5678_9ABC_DEF0u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        };
+        let mut next = crate::test_rng::bytes(0x1234_5678_9ABC_DEF0u64);
         for key_len in [16, 24, 32] {
             for _ in 0..20 {
                 let key: [u8; 32] = core::array::from_fn(|_| next());
