@@ -44,7 +44,9 @@ fuzz_target!(|input: Input| {
     let start = crypt.header_len();
     buf[start..start + payload.len()].copy_from_slice(payload);
     let mut rng = NonceRng::from_seed(input.seed);
-    let sealed = crypt.seal(&mut buf, payload.len(), &mut rng).expect("room reserved");
+    let sealed = crypt
+        .seal(&mut buf, payload.len(), &mut rng)
+        .expect("room reserved");
     assert_eq!(sealed, buf.len());
     let range = crypt.open(&mut buf).expect("our own datagram opens");
     assert_eq!(&buf[range], payload);
