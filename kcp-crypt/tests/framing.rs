@@ -269,3 +269,14 @@ fn nonce_rng_is_deterministic_per_seed_and_spans_batches() {
         assert!(seen.insert(n));
     }
 }
+
+#[cfg(feature = "std")]
+#[test]
+fn os_seeded_nonce_generators_differ() {
+    let mut a = NonceRng::from_os_rng().expect("the OS random source");
+    let mut b = NonceRng::from_os_rng().expect("the OS random source");
+    let (mut x, mut y) = ([0u8; 32], [0u8; 32]);
+    a.fill_bytes(&mut x);
+    b.fill_bytes(&mut y);
+    assert_ne!(x, y);
+}
