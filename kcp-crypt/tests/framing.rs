@@ -280,3 +280,11 @@ fn os_seeded_nonce_generators_differ() {
     b.fill_bytes(&mut y);
     assert_ne!(x, y);
 }
+
+#[test]
+fn ciphers_can_move_between_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Crypt>();
+    send_sync::<NonceRng>();
+    send_sync::<kcp_crypt::Aes128GcmCrypt>();
+}
