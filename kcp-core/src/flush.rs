@@ -3,11 +3,11 @@
 
 use alloc::vec::Vec;
 
+use crate::OVERHEAD;
 use crate::kcp::{ASK_SEND, ASK_TELL, Kcp, THRESH_INIT};
 use crate::segment::{Command, Header};
 use crate::stats::Stats;
 use crate::time::diff;
-use crate::OVERHEAD;
 
 /// First wait before probing a zero window, ms (`IKCP_PROBE_INIT`).
 const PROBE_INIT: u32 = 7000;

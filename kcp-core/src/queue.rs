@@ -1,10 +1,10 @@
 //! The application side: fragmenting messages into the send queue (`ikcp_send`) and
 //! reassembling them from the receive queue (`ikcp_recv`, `ikcp_peeksize`).
 
+use crate::MAX_FRAGMENTS;
 use crate::error::{RecvError, SendError};
 use crate::kcp::{ASK_TELL, Kcp};
 use crate::segment::Segment;
-use crate::MAX_FRAGMENTS;
 
 impl Kcp {
     /// Queues a message for transmission (`ikcp_send`) and returns the bytes queued.
