@@ -7,15 +7,45 @@ use libfuzzer_sys::fuzz_target;
 
 #[derive(Arbitrary, Debug)]
 enum Op {
-    Send { side: bool, len: u16 },
-    Advance { ms: u8 },
-    Deliver { side: bool, index: u8, duplicate: bool },
-    Drop { side: bool, index: u8 },
-    Recv { side: bool, cap: u16 },
-    Flush { side: bool },
-    Mtu { side: bool, mtu: u16 },
-    Window { side: bool, snd: u16, rcv: u16 },
-    NoDelay { side: bool, nodelay: u8, interval: u16, resend: u8, nc: bool },
+    Send {
+        side: bool,
+        len: u16,
+    },
+    Advance {
+        ms: u8,
+    },
+    Deliver {
+        side: bool,
+        index: u8,
+        duplicate: bool,
+    },
+    Drop {
+        side: bool,
+        index: u8,
+    },
+    Recv {
+        side: bool,
+        cap: u16,
+    },
+    Flush {
+        side: bool,
+    },
+    Mtu {
+        side: bool,
+        mtu: u16,
+    },
+    Window {
+        side: bool,
+        snd: u16,
+        rcv: u16,
+    },
+    NoDelay {
+        side: bool,
+        nodelay: u8,
+        interval: u16,
+        resend: u8,
+        nc: bool,
+    },
 }
 
 #[derive(Arbitrary, Debug)]
@@ -38,10 +68,20 @@ fuzz_target!(|script: Script| {
     let mut ends = [0, 1].map(|_| {
         let mut kcp = Kcp::new(7);
         kcp.set_stream(script.stream);
-        End { kcp, wire: Vec::new(), sent: Vec::new(), got: Vec::new(), counter: 0 }
+        End {
+            kcp,
+            wire: Vec::new(),
+            sent: Vec::new(),
+            got: Vec::new(),
+            counter: 0,
+        }
     });
-    let _ = ends[0].kcp.set_initial_sequence(script.sn, script.sn.wrapping_add(1));
-    let _ = ends[1].kcp.set_initial_sequence(script.sn.wrapping_add(1), script.sn);
+    let _ = ends[0]
+        .kcp
+        .set_initial_sequence(script.sn, script.sn.wrapping_add(1));
+    let _ = ends[1]
+        .kcp
+        .set_initial_sequence(script.sn.wrapping_add(1), script.sn);
     let mut now = script.start;
     let mut buf = vec![0u8; 256 * 1024];
     for op in script.ops.iter().take(512) {
@@ -62,7 +102,11 @@ fuzz_target!(|script: Script| {
                     e.kcp.update(now, |d: &mut [u8]| wire.push(d.to_vec()));
                 }
             }
-            Op::Deliver { side, index, duplicate } => {
+            Op::Deliver {
+                side,
+                index,
+                duplicate,
+            } => {
                 let (from, to) = if side { (1, 0) } else { (0, 1) };
                 if !ends[from].wire.is_empty() {
                     let i = usize::from(index) % ends[from].wire.len();
@@ -97,9 +141,17 @@ fuzz_target!(|script: Script| {
                 let _ = ends[usize::from(side)].kcp.set_mtu(usize::from(mtu));
             }
             Op::Window { side, snd, rcv } => {
-                let _ = ends[usize::from(side)].kcp.set_window_size(u32::from(snd), u32::from(rcv));
+                let _ = ends[usize::from(side)]
+                    .kcp
+                    .set_window_size(u32::from(snd), u32::from(rcv));
             }
-            Op::NoDelay { side, nodelay, interval, resend, nc } => {
+            Op::NoDelay {
+                side,
+                nodelay,
+                interval,
+                resend,
+                nc,
+            } => {
                 ends[usize::from(side)].kcp.set_nodelay(
                     u32::from(nodelay % 3),
                     u32::from(interval),
