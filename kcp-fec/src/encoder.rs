@@ -61,6 +61,9 @@ pub struct EncoderStats {
     pub parity: u64,
     /// Groups whose parity was suppressed after an idle gap.
     pub suppressed_groups: u64,
+    /// Groups whose parity was dropped because `encode_data` came again before
+    /// `flush_parity`.
+    pub dropped_parity: u64,
 }
 
 /// One parity datagram, lent to the callback of [`Encoder::encode`]. The encoder owns and
@@ -117,6 +120,8 @@ pub struct Encoder {
     shard_len: usize,
     parity: Vec<Vec<u8>>,
     last_data_ms: Option<u32>,
+    /// First seqid of the parity that `flush_parity` has yet to hand out.
+    ready: Option<u32>,
     stats: EncoderStats,
 }
 
@@ -147,6 +152,7 @@ impl Encoder {
             shard_len: 0,
             parity: vec![vec![0u8; buf_len]; config.shards.parity()],
             last_data_ms: None,
+            ready: None,
             stats: EncoderStats::default(),
             config,
         })
@@ -182,6 +188,7 @@ impl Encoder {
         self.next = seqid % self.paws / n * n;
         self.collected = 0;
         self.shard_len = 0;
+        self.ready = None;
     }
 
     /// What the encoder has done so far.
@@ -189,26 +196,40 @@ impl Encoder {
         self.stats
     }
 
-    /// Frames one outgoing datagram in place and folds it into the current group.
+    /// Frames one outgoing datagram in place and folds it into the current group, then,
+    /// when the datagram completes a group, calls `parity` once per parity datagram in
+    /// seqid order: [`encode_data`](Self::encode_data) followed by
+    /// [`flush_parity`](Self::flush_parity).
     ///
     /// `datagram` is the whole datagram: `offset` bytes of crypto header space, 8 bytes
     /// of FEC header space, then the KCP frame. The encoder writes seqid, type 0xF1 and
-    /// size (`frame length + 2`) into the header space; send `datagram` next (after
-    /// encrypting it). When the datagram completes a group, `parity` is then called once
-    /// per parity datagram, in seqid order, and those go out after it.
-    ///
-    /// `now_ms` (any origin, may wrap) matters only with
-    /// [`parity_idle_limit_ms`](EncoderConfig::parity_idle_limit_ms). Cost: one pass of
-    /// `parity` GF(2^8) multiply-adds over the shard; no allocation.
+    /// size (`frame length + 2`) into the header space. The parity datagrams go out after
+    /// `datagram`; to send `datagram` before they are even computed into their final
+    /// buffers (kcp-go's order on the wire), call the two halves yourself.
     pub fn encode<F>(
         &mut self,
         datagram: &mut [u8],
         now_ms: u32,
-        mut parity: F,
+        parity: F,
     ) -> Result<(), EncodeError>
     where
         F: FnMut(ParityDatagram<'_>),
     {
+        self.encode_data(datagram, now_ms)?;
+        self.flush_parity(parity);
+        Ok(())
+    }
+
+    /// Frames one outgoing datagram in place (see [`encode`](Self::encode) for the layout)
+    /// and folds it into the current group. Returns `true` when it completed a group whose
+    /// parity is ready: send `datagram`, then call [`flush_parity`](Self::flush_parity)
+    /// before the next `encode_data`, which otherwise drops that parity (its seqids stay
+    /// consumed, so the peer sees only lost parity).
+    ///
+    /// `now_ms` (any origin, may wrap) matters only with
+    /// [`parity_idle_limit_ms`](EncoderConfig::parity_idle_limit_ms). Cost: one pass of
+    /// `parity` GF(2^8) multiply-adds over the shard; no allocation.
+    pub fn encode_data(&mut self, datagram: &mut [u8], now_ms: u32) -> Result<bool, EncodeError> {
         let len = datagram.len();
         let offset = self.config.offset;
         if len < offset + DATA_HEADER_LEN {
@@ -216,6 +237,9 @@ impl Encoder {
         }
         if len > self.config.max_datagram {
             return Err(EncodeError::TooLong { len });
+        }
+        if self.ready.take().is_some() {
+            self.stats.dropped_parity += 1;
         }
         write_header(&mut datagram[offset..], self.next, TYPE_DATA);
         self.next = self.advance(self.next, 1);
@@ -259,28 +283,44 @@ impl Encoder {
         };
         self.last_data_ms = Some(now_ms);
         if self.collected < self.config.shards.data() {
-            return Ok(());
+            return Ok(false);
         }
         self.collected = 0;
-        let m = self.config.shards.parity();
+        // The parity seqids are taken now, whether or not the parity is ever sent.
+        let first = self.next;
+        self.next = self.advance(self.next, self.config.shards.parity() as u32);
         if idle {
-            self.next = self.advance(self.next, m as u32);
             self.stats.suppressed_groups += 1;
-            return Ok(());
+            return Ok(false);
         }
-        let dlen = start + self.shard_len;
-        for q in 0..m {
-            let seqid = self.next;
-            self.next = self.advance(seqid, 1);
+        self.ready = Some(first);
+        Ok(true)
+    }
+
+    /// Hands out the parity datagrams of the group the last
+    /// [`encode_data`](Self::encode_data) completed, in seqid order; does nothing when no
+    /// parity is pending. Encrypt each in place and send it (or copy it) in the callback.
+    pub fn flush_parity<F>(&mut self, mut parity: F)
+    where
+        F: FnMut(ParityDatagram<'_>),
+    {
+        let Some(first) = self.ready.take() else {
+            return;
+        };
+        let offset = self.config.offset;
+        let dlen = offset + HEADER_LEN + self.shard_len;
+        let mut seqid = first;
+        for q in 0..self.config.shards.parity() {
+            let this = seqid;
+            seqid = self.advance(seqid, 1);
             let buf = &mut self.parity[q];
-            write_header(&mut buf[offset..], seqid, TYPE_PARITY);
+            write_header(&mut buf[offset..], this, TYPE_PARITY);
             self.stats.parity += 1;
             parity(ParityDatagram {
                 buf: &mut buf[..dlen + self.config.tailroom],
                 len: dlen,
             });
         }
-        Ok(())
     }
 
     /// `(seqid + by) mod paws`, for `seqid < paws` and `by <= 256` (far below `paws`).

@@ -319,3 +319,47 @@ fn unsolvable_groups_are_evicted() {
     assert!(dec.groups_held() <= kcp_fec::DEFAULT_GROUPS);
     assert!(dec.stats().short_shards >= 10 - 4);
 }
+
+/// The split API sends each data datagram before its group's parity, as kcp-go does, and
+/// produces the same bytes as `encode`; parity left unflushed is dropped, not misnumbered.
+#[test]
+fn encode_data_then_flush_parity_matches_encode() {
+    let shards = Shards::new(3, 2).unwrap();
+    let fs = frames(&[40, 7, 100, 1, 60, 33, 12], 7);
+    let expected: Vec<Vec<u8>> = encode(&mut encoder(shards, 20), &fs, &[])
+        .into_iter()
+        .map(|p| p.bytes)
+        .collect();
+
+    let mut enc = encoder(shards, 20);
+    let mut wire = Vec::new();
+    for f in &fs {
+        let mut d = vec![0u8; enc.header_len()];
+        d.extend_from_slice(f);
+        let complete = enc.encode_data(&mut d, 0).unwrap();
+        wire.push(d[20..].to_vec());
+        assert_eq!(complete, enc.pending_data() == 0);
+        enc.flush_parity(|p| wire.push(p.as_bytes()[20..].to_vec()));
+        // A second flush has nothing left to hand out.
+        enc.flush_parity(|_| panic!("parity handed out twice"));
+    }
+    assert_eq!(wire, expected);
+
+    // Skipping flush_parity drops that group's parity but keeps the seqids in step.
+    let mut enc = encoder(shards, 0);
+    let mut seqids = Vec::new();
+    for (i, f) in fs.iter().enumerate() {
+        let mut d = vec![0u8; enc.header_len()];
+        d.extend_from_slice(f);
+        enc.encode_data(&mut d, 0).unwrap();
+        seqids.push(u32::from_le_bytes(d[..4].try_into().unwrap()));
+        if i >= 3 {
+            enc.flush_parity(|p| {
+                seqids.push(u32::from_le_bytes(p.as_bytes()[..4].try_into().unwrap()))
+            });
+        }
+    }
+    assert_eq!(seqids, [0, 1, 2, 5, 6, 7, 8, 9, 10]);
+    assert_eq!(enc.stats().dropped_parity, 1);
+    assert_eq!(enc.stats().parity, 2);
+}
