@@ -1,0 +1,329 @@
+//! Session configuration, mirroring kcp-go's setters and kcptun's flags.
+
+use core::fmt;
+use core::str::FromStr;
+use core::time::Duration;
+use std::sync::Arc;
+
+use kcp_crypt::{CipherKind, Crypt};
+use kcp_fec::Shards;
+
+/// The largest datagram kcp-go accepts; larger ones are truncated by its reader.
+pub const MTU_LIMIT: usize = 1500;
+
+/// KCP's latency profile: kcptun's `--mode` names, or the four knobs set by hand.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// nodelay 0, interval 40 ms, resend 2, no congestion window.
+    Normal,
+    /// nodelay 0, interval 30 ms, resend 2, no congestion window (kcptun's default).
+    Fast,
+    /// nodelay 1, interval 20 ms, resend 2, no congestion window.
+    Fast2,
+    /// nodelay 1, interval 10 ms, resend 2, no congestion window.
+    Fast3,
+    /// kcptun's `--mode manual` with `--nodelay --interval --resend --nc`.
+    Manual {
+        /// 0 normal, 1 no-delay (RTO ×1.5), 2 no-delay with linear RTO back-off.
+        nodelay: u32,
+        /// Flush interval in ms (10..=5000).
+        interval: u32,
+        /// Fast retransmission after this many skipping acknowledgements; 0 = off.
+        resend: u32,
+        /// Ignore the congestion window.
+        nc: bool,
+    },
+}
+
+impl Mode {
+    /// The `(nodelay, interval, resend, nc)` this mode sets on KCP.
+    pub const fn knobs(self) -> (u32, u32, u32, bool) {
+        match self {
+            Mode::Normal => (0, 40, 2, true),
+            Mode::Fast => (0, 30, 2, true),
+            Mode::Fast2 => (1, 20, 2, true),
+            Mode::Fast3 => (1, 10, 2, true),
+            Mode::Manual {
+                nodelay,
+                interval,
+                resend,
+                nc,
+            } => (nodelay, interval, resend, nc),
+        }
+    }
+
+    /// The flush interval in ms.
+    pub const fn interval(self) -> u32 {
+        self.knobs().1
+    }
+}
+
+/// `--mode` names other than normal, fast, fast2, fast3 and manual.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UnknownModeError;
+
+impl fmt::Display for UnknownModeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("unknown mode (expected normal, fast, fast2, fast3 or manual)")
+    }
+}
+
+impl std::error::Error for UnknownModeError {}
+
+impl FromStr for Mode {
+    type Err = UnknownModeError;
+
+    /// Parses kcptun's mode names. `manual` gives kcptun's manual defaults
+    /// (nodelay 0, interval 50, resend 0, nc off); set the knobs afterwards.
+    fn from_str(s: &str) -> Result<Mode, UnknownModeError> {
+        Ok(match s {
+            "normal" => Mode::Normal,
+            "fast" => Mode::Fast,
+            "fast2" => Mode::Fast2,
+            "fast3" => Mode::Fast3,
+            "manual" => Mode::Manual {
+                nodelay: 0,
+                interval: 50,
+                resend: 0,
+                nc: false,
+            },
+            _ => return Err(UnknownModeError),
+        })
+    }
+}
+
+/// Everything a session needs to know, as plain fields with documented defaults.
+///
+/// Build one, adjust the fields, then call [`Config::build`] once: it checks the
+/// combination and derives the key (PBKDF2, a few milliseconds), giving [`Settings`] that
+/// every session of a listener or client shares.
+///
+/// The defaults are kcptun's server settings without its well-known key: no encryption
+/// (`null`), no FEC, mode `fast`, MTU 1350, windows 1024/1024, stream mode. For a kcptun
+/// peer use [`Config::kcptun`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    /// The packet cipher (kcptun `--crypt`). Default [`CipherKind::Null`]: no crypto layer.
+    pub crypt: CipherKind,
+    /// The passphrase, stretched with kcptun's PBKDF2 (kcptun `--key`). Ignored for
+    /// `null` and `none`.
+    pub key: Vec<u8>,
+    /// Data shards per FEC group (kcptun `--datashard`); 0 with `parity_shards` 0 turns
+    /// FEC off. Default 0.
+    pub data_shards: usize,
+    /// Parity shards per FEC group (kcptun `--parityshard`). Default 0.
+    pub parity_shards: usize,
+    /// The largest datagram on the wire, all headers included (kcptun `--mtu`), at most
+    /// [`MTU_LIMIT`]. Default 1350.
+    pub mtu: usize,
+    /// Send window in segments (kcptun `--sndwnd`). Default 1024.
+    pub snd_wnd: u32,
+    /// Receive window in segments (kcptun `--rcvwnd`), 128..=65535. Default 1024.
+    pub rcv_wnd: u32,
+    /// The latency profile (kcptun `--mode`). Default [`Mode::Fast`].
+    pub mode: Mode,
+    /// Byte-stream mode: sends are coalesced into full segments (kcptun sets it). Default on.
+    pub stream: bool,
+    /// Flush acknowledgements right after each received datagram (kcptun
+    /// `--acknodelay`). Default off.
+    pub ack_nodelay: bool,
+    /// Hold written data until the next scheduled flush instead of flushing on every
+    /// write (kcp-go `SetWriteDelay`). Default off, as kcptun.
+    pub write_delay: bool,
+    /// DSCP value for outgoing datagrams (kcptun `--dscp`), 0..=63. Default 0.
+    pub dscp: u8,
+    /// Socket send and receive buffer size in bytes (kcptun `--sockbuf`). Default 4 MiB.
+    pub sockbuf: usize,
+    /// A session that has received nothing for this long is dead: reads and writes fail
+    /// with a timeout. `None` never times out. Default 60 s.
+    pub idle_timeout: Option<Duration>,
+    /// Declare the peer gone once a segment was sent this many times unacknowledged
+    /// (KCP's dead link). Default 20; `None` ignores KCP's dead-link flag.
+    pub dead_link: Option<u32>,
+    /// How long closing a session keeps retransmitting what was written before it gives
+    /// up. Default 10 s.
+    pub linger: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            crypt: CipherKind::Null,
+            key: Vec::new(),
+            data_shards: 0,
+            parity_shards: 0,
+            mtu: 1350,
+            snd_wnd: 1024,
+            rcv_wnd: 1024,
+            mode: Mode::Fast,
+            stream: true,
+            ack_nodelay: false,
+            write_delay: false,
+            dscp: 0,
+            sockbuf: 4 << 20,
+            idle_timeout: Some(Duration::from_secs(60)),
+            dead_link: Some(kcp_core::DEFAULT_DEAD_LINK),
+            linger: Duration::from_secs(10),
+        }
+    }
+}
+
+impl Config {
+    /// kcptun 20210922's defaults: `--key "it's a secrect" --crypt aes --mode fast
+    /// --mtu 1350 --sndwnd 1024 --rcvwnd 1024 --datashard 10 --parityshard 3`, stream
+    /// mode, no ack-no-delay.
+    pub fn kcptun() -> Config {
+        Config {
+            crypt: CipherKind::Aes256,
+            key: kcp_crypt::KCPTUN_DEFAULT_PASSPHRASE.as_bytes().to_vec(),
+            data_shards: 10,
+            parity_shards: 3,
+            ..Config::default()
+        }
+    }
+
+    /// Checks the combination and derives the key; the result is cheap to clone and share.
+    pub fn build(&self) -> Result<Settings, ConfigError> {
+        if self.mtu > MTU_LIMIT {
+            return Err(ConfigError::MtuTooLarge(self.mtu));
+        }
+        let fec = match (self.data_shards, self.parity_shards) {
+            (0, 0) => None,
+            (d, p) => Some(Shards::new(d, p).map_err(|_| ConfigError::Shards(d, p))?),
+        };
+        let crypt = Crypt::from_passphrase(self.crypt, &self.key);
+        let header = crypt.header_len()
+            + if fec.is_some() {
+                kcp_fec::DATA_HEADER_LEN
+            } else {
+                0
+            };
+        let overhead = header + crypt.trailer_len();
+        // KCP needs room for its 24-byte header and some payload in every datagram.
+        let kcp_mtu = self
+            .mtu
+            .checked_sub(overhead)
+            .filter(|m| *m >= kcp_core::MIN_MTU)
+            .ok_or(ConfigError::MtuTooSmall(self.mtu))?;
+        if self.rcv_wnd < kcp_core::MAX_FRAGMENTS as u32 || self.rcv_wnd > kcp_core::MAX_RCV_WND {
+            return Err(ConfigError::Window(self.rcv_wnd));
+        }
+        if self.snd_wnd == 0 {
+            return Err(ConfigError::Window(0));
+        }
+        let (nodelay, interval, resend, _) = self.mode.knobs();
+        if nodelay > 2 || !(10..=5000).contains(&interval) || resend > 255 {
+            return Err(ConfigError::Mode(self.mode));
+        }
+        if self.dscp > 63 {
+            return Err(ConfigError::Dscp(self.dscp));
+        }
+        if self.dead_link == Some(0) {
+            return Err(ConfigError::DeadLink);
+        }
+        Ok(Settings(Arc::new(Inner {
+            config: self.clone(),
+            crypt,
+            fec,
+            header,
+            kcp_mtu,
+        })))
+    }
+}
+
+/// A [`Config`] that failed [`Config::build`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The MTU exceeds 1500 bytes, which kcp-go would truncate.
+    MtuTooLarge(usize),
+    /// The MTU leaves no room for KCP after the crypto and FEC headers.
+    MtuTooSmall(usize),
+    /// The FEC shard counts are invalid (each side at least 1, 256 in total at most).
+    Shards(usize, usize),
+    /// A window is out of range (send ≥ 1, receive 128..=65535).
+    Window(u32),
+    /// The mode's knobs are out of range (nodelay 0..=2, interval 10..=5000, resend ≤ 255).
+    Mode(Mode),
+    /// DSCP is a 6-bit value.
+    Dscp(u8),
+    /// A dead-link threshold of 0 transmissions would declare every session dead.
+    DeadLink,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::MtuTooLarge(m) => write!(f, "mtu {m} exceeds {MTU_LIMIT} bytes"),
+            ConfigError::MtuTooSmall(m) => {
+                write!(
+                    f,
+                    "mtu {m} leaves no room for KCP after the crypto and FEC headers"
+                )
+            }
+            ConfigError::Shards(d, p) => write!(f, "invalid FEC shard counts {d}/{p}"),
+            ConfigError::Window(w) => write!(f, "window {w} out of range"),
+            ConfigError::Mode(m) => write!(f, "mode knobs out of range: {m:?}"),
+            ConfigError::Dscp(d) => write!(f, "dscp {d} is not a 6-bit value"),
+            ConfigError::DeadLink => f.write_str("dead-link threshold must be at least 1"),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// A checked [`Config`] with its derived cipher: build it once, share it among sessions
+/// (cloning is a reference-count increment).
+#[derive(Clone)]
+pub struct Settings(Arc<Inner>);
+
+struct Inner {
+    config: Config,
+    crypt: Crypt,
+    fec: Option<Shards>,
+    /// Crypto plus FEC header bytes in front of every KCP frame.
+    header: usize,
+    /// The MTU handed to KCP: the datagram MTU less every header and trailer.
+    kcp_mtu: usize,
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("config", &self.0.config)
+            .field("kcp_mtu", &self.0.kcp_mtu)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Settings {
+    /// The configuration these settings were built from.
+    pub fn config(&self) -> &Config {
+        &self.0.config
+    }
+
+    /// The packet cipher.
+    pub fn crypt(&self) -> &Crypt {
+        &self.0.crypt
+    }
+
+    /// The FEC shard counts this side sends with, if FEC is on.
+    pub fn fec(&self) -> Option<Shards> {
+        self.0.fec
+    }
+
+    /// Bytes of crypto and FEC header in front of each KCP frame.
+    pub fn header_len(&self) -> usize {
+        self.0.header
+    }
+
+    /// Bytes after each KCP frame (the AEAD tag, else 0).
+    pub fn trailer_len(&self) -> usize {
+        self.0.crypt.trailer_len()
+    }
+
+    /// The MTU KCP packs frames to: the datagram MTU less the headers and the trailer.
+    pub fn kcp_mtu(&self) -> usize {
+        self.0.kcp_mtu
+    }
+}

@@ -1,0 +1,165 @@
+//! kcp-go's SNMP counter set, per session and summed over a process.
+
+use core::sync::atomic::{AtomicU64, Ordering};
+
+macro_rules! snmp {
+    ($( $(#[$doc:meta])* $field:ident => $name:literal, )*) => {
+        /// A snapshot of kcp-go's SNMP counters (the fields of kcp-go 5.6.1 plus the newer
+        /// ones that apply here), for one session ([`Session::snmp`](crate::Session::snmp))
+        /// or summed over the process ([`global`]). Log it with [`Snmp::header`] and
+        /// [`Snmp::values`], which follow kcptun's CSV column order.
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub struct Snmp {
+            $( $(#[$doc])* pub $field: u64, )*
+        }
+
+        impl Snmp {
+            /// kcp-go's `Header()`: the column names, in kcptun's snmplog order.
+            pub const fn header() -> &'static [&'static str] {
+                &[$($name),*]
+            }
+
+            /// The values, in the order of [`Snmp::header`].
+            pub fn values(&self) -> Vec<u64> {
+                vec![$(self.$field),*]
+            }
+
+            /// Adds every counter of `other` to `self` (gauges included).
+            pub fn accumulate(&mut self, other: &Snmp) {
+                $( self.$field += other.$field; )*
+            }
+        }
+
+        /// Process-wide counters that sessions add to as they run; snapshot them with
+        /// [`global`].
+        #[derive(Debug, Default)]
+        pub(crate) struct AtomicSnmp {
+            $( pub(crate) $field: AtomicU64, )*
+        }
+
+        impl AtomicSnmp {
+            pub(crate) const fn new() -> AtomicSnmp {
+                AtomicSnmp { $( $field: AtomicU64::new(0), )* }
+            }
+
+            pub(crate) fn snapshot(&self) -> Snmp {
+                Snmp { $( $field: self.$field.load(Ordering::Relaxed), )* }
+            }
+
+            /// Adds the growth from `before` to `after` (counters only move forward).
+            pub(crate) fn add_delta(&self, before: &Snmp, after: &Snmp) {
+                $(
+                    let d = after.$field.wrapping_sub(before.$field);
+                    if d != 0 {
+                        self.$field.fetch_add(d, Ordering::Relaxed);
+                    }
+                )*
+            }
+        }
+    };
+}
+
+snmp! {
+    /// Bytes handed to the socket, headers included.
+    bytes_sent => "BytesSent",
+    /// Bytes received from the socket, headers included.
+    bytes_received => "BytesReceived",
+    /// The largest number of sessions open at once.
+    max_conn => "MaxConn",
+    /// Sessions opened by dialing.
+    active_opens => "ActiveOpens",
+    /// Sessions opened by a listener.
+    passive_opens => "PassiveOpens",
+    /// Sessions open now (a gauge).
+    curr_estab => "CurrEstab",
+    /// Datagrams dropped before KCP: wrong source, FEC packet too short.
+    in_errs => "InErrs",
+    /// Datagrams failing the CRC32 or AEAD check.
+    in_csum_errors => "InCsumErrors",
+    /// Datagrams KCP rejected (bad conv, bad length, unknown command).
+    kcp_in_errors => "KCPInErrors",
+    /// Datagrams received (after the crypto layer).
+    in_pkts => "InPkts",
+    /// Datagrams sent.
+    out_pkts => "OutPkts",
+    /// KCP segments received.
+    in_segs => "InSegs",
+    /// KCP segments sent.
+    out_segs => "OutSegs",
+    /// Bytes received after the crypto header.
+    in_bytes => "InBytes",
+    /// KCP bytes sent.
+    out_bytes => "OutBytes",
+    /// Segments retransmitted (timeout and fast).
+    retrans_segs => "RetransSegs",
+    /// Segments fast-retransmitted.
+    fast_retrans_segs => "FastRetransSegs",
+    /// Early retransmissions (a kcp-go behaviour ikcp does not have; stays 0).
+    early_retrans_segs => "EarlyRetransSegs",
+    /// Segments retransmitted after their timeout.
+    lost_segs => "LostSegs",
+    /// Duplicate data segments received.
+    repeat_segs => "RepeatSegs",
+    /// FEC parity shards received.
+    fec_parity_shards => "FECParityShards",
+    /// Recovered FEC shards that were invalid or failed to decode.
+    fec_errs => "FECErrs",
+    /// Data shards rebuilt by FEC.
+    fec_recovered => "FECRecovered",
+    /// Data shards evicted before their group completed.
+    fec_short_shards => "FECShortShards",
+    /// FEC groups that arrived complete, nothing to rebuild (newer kcp-go).
+    fec_full_shard_set => "FECFullShards",
+}
+
+static GLOBAL: AtomicSnmp = AtomicSnmp::new();
+
+/// The process-wide counters: every session's activity summed, plus the connection gauges.
+pub fn global() -> Snmp {
+    GLOBAL.snapshot()
+}
+
+pub(crate) fn global_counters() -> &'static AtomicSnmp {
+    &GLOBAL
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_follows_kcptun_order() {
+        let h = Snmp::header();
+        assert_eq!(h[0], "BytesSent");
+        assert_eq!(h[19], "RepeatSegs");
+        assert_eq!(
+            &h[20..24],
+            &[
+                "FECParityShards",
+                "FECErrs",
+                "FECRecovered",
+                "FECShortShards"
+            ]
+        );
+        assert_eq!(h.len(), Snmp::default().values().len());
+    }
+
+    #[test]
+    fn accumulate_and_delta() {
+        let mut a = Snmp {
+            in_pkts: 3,
+            ..Snmp::default()
+        };
+        let b = Snmp {
+            in_pkts: 4,
+            out_pkts: 1,
+            ..Snmp::default()
+        };
+        a.accumulate(&b);
+        assert_eq!((a.in_pkts, a.out_pkts), (7, 1));
+        let g = AtomicSnmp::new();
+        g.add_delta(&b, &a);
+        assert_eq!(g.snapshot().in_pkts, 3);
+    }
+}
