@@ -445,6 +445,18 @@ impl Kcp {
         self.rcv_buf.len()
     }
 
+    /// Whether a flush now would send nothing and change nothing: no data queued or in
+    /// flight, no acknowledgement pending, no window probe due and the peer's window open.
+    /// An event loop can then skip the flush timer until the next `send`, `recv` or
+    /// `input` (ikcp would run `flush` every interval for nothing).
+    pub fn is_idle(&self) -> bool {
+        self.snd_queue.is_empty()
+            && self.snd_buf_len() == 0
+            && self.acklist.is_empty()
+            && self.probe == 0
+            && self.rmt_wnd != 0
+    }
+
     /// Acknowledgements waiting for the next flush.
     pub fn ack_pending(&self) -> usize {
         self.acklist.len()

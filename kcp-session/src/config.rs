@@ -143,6 +143,13 @@ pub struct Config {
     /// How long closing a session keeps retransmitting what was written before it gives
     /// up. Default 10 s.
     pub linger: Duration,
+    /// Listener: new sessions waiting for `accept` before more are dropped (kcp-go's
+    /// accept backlog, 128).
+    pub accept_backlog: usize,
+    /// Listener: the most sessions open at once; datagrams that would open more are
+    /// dropped. Bounds the memory an address-spoofing flood can take without a cipher.
+    /// Default 65,536.
+    pub max_sessions: usize,
 }
 
 impl Default for Config {
@@ -164,6 +171,8 @@ impl Default for Config {
             idle_timeout: Some(Duration::from_secs(60)),
             dead_link: Some(kcp_core::DEFAULT_DEAD_LINK),
             linger: Duration::from_secs(10),
+            accept_backlog: 128,
+            max_sessions: 65_536,
         }
     }
 }

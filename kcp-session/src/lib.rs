@@ -4,12 +4,22 @@
 //! from `kcp-crypt`, applied in place in the headroom `kcp-core` reserves), driven by the
 //! caller: no sockets, no runtime. Embed it in a game loop or an event loop you own.
 //!
+//! With the `tokio` feature (on by default), [`KcpStream`] and [`KcpListener`] run
+//! sessions over real UDP sockets as async byte streams, wire-compatible with kcp-go's
+//! `DialWithOptions` and `ListenWithOptions`: one driver task per socket serves all of its
+//! sessions.
+//!
 //! Configure with [`Config`] (kcptun's flags and defaults), then [`Config::build`] the
 //! shared [`Settings`] once.
 
 mod config;
+#[cfg(feature = "tokio")]
+mod net;
 mod session;
 pub mod snmp;
+
+#[cfg(feature = "tokio")]
+pub use net::{KcpListener, KcpStream, OwnedReadHalf, OwnedWriteHalf, SessionInfo};
 
 pub use config::{Config, ConfigError, MTU_LIMIT, Mode, Settings, UnknownModeError};
 pub use session::{DeadReason, InputError, RecvError, SendError, Session, State, conv_and_sn};

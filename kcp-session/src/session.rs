@@ -479,18 +479,27 @@ impl Session {
     }
 
     /// When [`handle_timeout`](Session::handle_timeout) should run next (absolute, same
-    /// clock as `now`): KCP's `check`, or the idle or linger deadline if earlier. `None`
-    /// once closed or dead.
+    /// clock as `now`): KCP's `check`, or the idle or linger deadline if earlier.
+    ///
+    /// While KCP is idle (nothing queued, in flight or to acknowledge) only the idle
+    /// deadline counts, so an idle session costs no wake-ups: `None` then means nothing
+    /// is due until the next `input`, `send` or `recv`; ask again after each of those.
+    /// Always `None` once closed or dead.
     pub fn next_timeout(&self, now: u32) -> Option<u32> {
         let cfg = self.settings.config();
-        let kcp = self.kcp.check(now);
         let deadline = match self.state {
             State::Open => cfg
                 .idle_timeout
                 .map(|t| self.last_recv.wrapping_add(millis(t))),
+            // Everything acknowledged: the close completes at once.
+            State::Closing if self.kcp.wait_snd() == 0 => Some(now),
             State::Closing => Some(self.closing_since.wrapping_add(millis(cfg.linger))),
             State::Closed | State::Dead(_) => return None,
         };
+        if self.kcp.is_idle() {
+            return deadline;
+        }
+        let kcp = self.kcp.check(now);
         Some(match deadline {
             Some(d) if (d.wrapping_sub(now) as i32) < (kcp.wrapping_sub(now) as i32) => d,
             _ => kcp,

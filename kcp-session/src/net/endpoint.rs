@@ -1,0 +1,563 @@
+//! One UDP socket and the driver task that serves every session on it.
+//!
+//! The driver owns the socket's receive side, the address → session map of a listener and
+//! a min-heap of session deadlines. Streams share each session with the driver through
+//! one mutex per session, held only for the length of a `Session` call; writes transmit
+//! straight from the writer's task. An idle session has no deadline in the heap (see
+//! [`Session::next_timeout`]), so it costs no wake-ups.
+
+use std::cmp::Reverse;
+use std::collections::hash_map::Entry;
+use std::collections::{BinaryHeap, HashMap};
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::Waker;
+use std::time::Instant;
+
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+
+use kcp_crypt::PacketCipher;
+
+use crate::config::Settings;
+use crate::session::{Session, State, conv_and_sn};
+use crate::snmp::global_counters;
+
+use super::stream::KcpStream;
+
+/// Datagrams read per wake-up of the driver before it looks at timers and commands.
+const RECV_BURST: usize = 64;
+/// Receive buffer: kcp-go reads at most 1500 bytes; anything longer is not kcp-go's.
+const RECV_BUF: usize = 2048;
+
+/// A millisecond clock shared by the sessions of one socket.
+#[derive(Debug)]
+pub(crate) struct Clock(Instant);
+
+impl Clock {
+    fn new() -> Clock {
+        Clock(Instant::now())
+    }
+
+    /// Milliseconds since the socket was opened.
+    pub(crate) fn now64(&self) -> u64 {
+        self.0.elapsed().as_millis() as u64
+    }
+
+    fn instant(&self, at: u64) -> Instant {
+        self.0 + std::time::Duration::from_millis(at)
+    }
+}
+
+/// The session clock is the low 32 bits of [`Clock::now64`]; turn a session deadline back
+/// into the 64-bit scale (a deadline in the past is due now).
+fn deadline64(now64: u64, deadline: u32) -> u64 {
+    let ahead = deadline.wrapping_sub(now64 as u32) as i32;
+    now64 + ahead.max(0) as u64
+}
+
+/// What the listener side of an endpoint does with datagrams from unknown addresses.
+#[derive(Debug)]
+pub(crate) struct Accepting {
+    pub(crate) queue: mpsc::Sender<(KcpStream, SocketAddr)>,
+    pub(crate) max_sessions: usize,
+}
+
+/// Counters of one socket that belong to no session.
+#[derive(Debug, Default)]
+pub(crate) struct EndpointCounters {
+    /// Datagrams dropped by the listener rules (no conv, conv change with sn ≠ 0, accept
+    /// queue full, session limit reached) or from a stranger to a dialed session.
+    pub(crate) dropped: AtomicU64,
+    /// Datagrams the kernel would not take (socket buffer full): lost like on the wire.
+    pub(crate) send_dropped: AtomicU64,
+}
+
+/// A UDP socket shared by the sessions on it.
+#[derive(Debug)]
+pub(crate) struct Endpoint {
+    pub(crate) socket: UdpSocket,
+    pub(crate) clock: Clock,
+    pub(crate) settings: Settings,
+    commands: mpsc::UnboundedSender<Command>,
+    pub(crate) counters: EndpointCounters,
+}
+
+enum Command {
+    /// Run this session's timers by this time (its `scheduled` field says if still wanted).
+    Schedule(Arc<Conn>, u64),
+    /// A dialed session to serve (the only one of its socket).
+    Dialed(Arc<Conn>),
+    /// The listener handle is gone: accept no more sessions.
+    StopAccepting,
+}
+
+impl Endpoint {
+    /// Sends one datagram now; a full socket buffer drops it (KCP retransmits).
+    pub(crate) fn transmit(&self, datagram: &[u8], to: SocketAddr) {
+        if self.socket.try_send_to(datagram, to).is_err() {
+            self.counters.send_dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// The state of one session shared by its stream handles and the driver.
+#[derive(Debug)]
+pub(crate) struct ConnState {
+    pub(crate) session: Session,
+    pub(crate) read_waker: Option<Waker>,
+    pub(crate) write_waker: Option<Waker>,
+    /// The deadline the driver's heap holds for this session, if any.
+    scheduled: Option<u64>,
+    /// Stream handles alive (a stream, or its two halves); at 0 the session closes.
+    pub(crate) handles: usize,
+    /// The listener replaced this session (its peer restarted with a new conv).
+    pub(crate) replaced: bool,
+    /// The socket failed: every operation reports this.
+    pub(crate) socket_error: Option<io::ErrorKind>,
+}
+
+/// One session on an endpoint.
+#[derive(Debug)]
+pub(crate) struct Conn {
+    pub(crate) endpoint: Arc<Endpoint>,
+    pub(crate) remote: SocketAddr,
+    state: Mutex<ConnState>,
+}
+
+impl Conn {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, ConnState> {
+        // A panic while holding the lock leaves a consistent `Session` (its methods do not
+        // unwind half-way through in any way that matters here): keep serving.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `op` on the session with a transmit function for its output, then brings the
+    /// driver's deadline for it up to date.
+    pub(crate) fn with<R>(
+        self: &Arc<Self>,
+        st: &mut ConnState,
+        op: impl FnOnce(&mut Session, u32, &mut dyn FnMut(&[u8])) -> R,
+    ) -> R {
+        let ep = &self.endpoint;
+        let now64 = ep.clock.now64();
+        let remote = self.remote;
+        // A busy session's deadline is its next flush, which no operation moves earlier;
+        // an idle one may have none, or only the idle timeout.
+        let was_idle = st.session.kcp().is_idle();
+        let r = op(&mut st.session, now64 as u32, &mut |d| {
+            ep.transmit(d, remote);
+        });
+        if was_idle || st.scheduled.is_none() {
+            self.reschedule(st, now64);
+        }
+        r
+    }
+
+    /// Tells the driver when the session next needs its timers, if sooner than it knows.
+    fn reschedule(self: &Arc<Self>, st: &mut ConnState, now64: u64) {
+        let Some(next) = st.session.next_timeout(now64 as u32) else {
+            return;
+        };
+        let next = deadline64(now64, next);
+        if st.scheduled.is_none_or(|s| next < s) {
+            st.scheduled = Some(next);
+            let _ = self
+                .endpoint
+                .commands
+                .send(Command::Schedule(Arc::clone(self), next));
+        }
+    }
+
+    /// Wakes the stream tasks that can make progress now.
+    fn wake(st: &mut ConnState) {
+        let s = &st.session;
+        let ended = !matches!(s.state(), State::Open) || st.replaced || st.socket_error.is_some();
+        if st.read_waker.is_some()
+            && (ended || s.can_recv())
+            && let Some(w) = st.read_waker.take()
+        {
+            w.wake();
+        }
+        if st.write_waker.is_some()
+            && (ended || s.can_send() || s.kcp().wait_snd() == 0)
+            && let Some(w) = st.write_waker.take()
+        {
+            w.wake();
+        }
+    }
+
+    /// A stream handle is gone; the last one closes the session (what was written is
+    /// still delivered, for up to the linger time).
+    pub(crate) fn release(self: &Arc<Self>) {
+        let mut st = self.lock();
+        st.handles -= 1;
+        if st.handles == 0 {
+            self.with(&mut st, |s, now, tx| s.close(now, tx));
+            // Let the driver forget a session that closed at once.
+            let now64 = self.endpoint.clock.now64();
+            st.scheduled = Some(now64);
+            let _ = self
+                .endpoint
+                .commands
+                .send(Command::Schedule(Arc::clone(self), now64));
+        }
+    }
+}
+
+/// Min-heap entry: a session's deadline.
+struct Timer {
+    at: u64,
+    conn: Arc<Conn>,
+}
+
+impl PartialEq for Timer {
+    fn eq(&self, other: &Self) -> bool {
+        self.at == other.at && Arc::ptr_eq(&self.conn, &other.conn)
+    }
+}
+impl Eq for Timer {}
+impl PartialOrd for Timer {
+    fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Timer {
+    fn cmp(&self, other: &Self) -> core::cmp::Ordering {
+        self.at.cmp(&other.at).then_with(|| {
+            Arc::as_ptr(&self.conn)
+                .cast::<u8>()
+                .cmp(&Arc::as_ptr(&other.conn).cast::<u8>())
+        })
+    }
+}
+
+/// How the driver finds the session for a datagram.
+enum Role {
+    /// A dialed session: datagrams only from its remote address.
+    Dialer(Option<Arc<Conn>>),
+    /// A listener: sessions by remote address, new ones per kcp-go 5.6.1's rules.
+    Listener {
+        sessions: HashMap<SocketAddr, Arc<Conn>>,
+        accepting: Option<Accepting>,
+    },
+}
+
+/// Opens the endpoint on `socket` and spawns its driver task on the current runtime.
+pub(crate) fn spawn(
+    socket: UdpSocket,
+    settings: Settings,
+    accepting: Option<Accepting>,
+) -> Arc<Endpoint> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let endpoint = Arc::new(Endpoint {
+        socket,
+        clock: Clock::new(),
+        settings,
+        commands: tx,
+        counters: EndpointCounters::default(),
+    });
+    let role = match accepting {
+        Some(accepting) => Role::Listener {
+            sessions: HashMap::new(),
+            accepting: Some(accepting),
+        },
+        None => Role::Dialer(None),
+    };
+    let driver = Driver {
+        endpoint: Arc::clone(&endpoint),
+        commands: rx,
+        timers: BinaryHeap::new(),
+        role,
+    };
+    tokio::spawn(driver.run());
+    endpoint
+}
+
+/// Creates a session on `endpoint` for `remote`, counted in the connection gauges.
+pub(crate) fn new_conn(endpoint: &Arc<Endpoint>, remote: SocketAddr, conv: u32) -> Arc<Conn> {
+    let now = endpoint.clock.now64() as u32;
+    let session = Session::new(conv, &endpoint.settings, now, Session::os_seed());
+    let g = global_counters();
+    let open = g.curr_estab.fetch_add(1, Ordering::Relaxed) + 1;
+    g.max_conn.fetch_max(open, Ordering::Relaxed);
+    Arc::new(Conn {
+        endpoint: Arc::clone(endpoint),
+        remote,
+        state: Mutex::new(ConnState {
+            session,
+            read_waker: None,
+            write_waker: None,
+            scheduled: None,
+            handles: 1,
+            replaced: false,
+            socket_error: None,
+        }),
+    })
+}
+
+/// Hands a dialed session to its endpoint's driver.
+pub(crate) fn serve_dialed(conn: &Arc<Conn>) {
+    let _ = conn
+        .endpoint
+        .commands
+        .send(Command::Dialed(Arc::clone(conn)));
+}
+
+/// Tells a listener's driver to stop accepting.
+pub(crate) fn stop_accepting(endpoint: &Endpoint) {
+    let _ = endpoint.commands.send(Command::StopAccepting);
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        global_counters().curr_estab.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+struct Driver {
+    endpoint: Arc<Endpoint>,
+    commands: mpsc::UnboundedReceiver<Command>,
+    timers: BinaryHeap<Reverse<Timer>>,
+    role: Role,
+}
+
+impl Driver {
+    async fn run(mut self) {
+        let mut buf = vec![0u8; RECV_BUF];
+        let endpoint = Arc::clone(&self.endpoint);
+        loop {
+            let next = self.timers.peek().map(|t| endpoint.clock.instant(t.0.at));
+            let sleep = async move {
+                match next {
+                    Some(at) => tokio::time::sleep_until(at.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                biased;
+                cmd = self.commands.recv() => {
+                    let Some(cmd) = cmd else { return };
+                    self.command(cmd);
+                    while let Ok(cmd) = self.commands.try_recv() {
+                        self.command(cmd);
+                    }
+                }
+                r = endpoint.socket.recv_from(&mut buf) => {
+                    match r {
+                        Ok((n, from)) => self.datagram(&mut buf[..n], from),
+                        Err(e) => {
+                            if self.socket_failed(e) {
+                                return;
+                            }
+                        }
+                    }
+                    // Drain what else is queued before looking at timers again.
+                    for _ in 0..RECV_BURST {
+                        match endpoint.socket.try_recv_from(&mut buf) {
+                            Ok((n, from)) => self.datagram(&mut buf[..n], from),
+                            Err(_) => break,
+                        }
+                    }
+                }
+                () = sleep => {}
+            }
+            self.run_timers();
+            if self.finished() {
+                return;
+            }
+        }
+    }
+
+    /// Whether nothing is left to serve: a dialed session gone, or a listener no longer
+    /// accepting with no sessions left.
+    fn finished(&self) -> bool {
+        match &self.role {
+            Role::Dialer(conn) => conn.is_none() && self.timers.is_empty(),
+            Role::Listener {
+                sessions,
+                accepting,
+            } => accepting.is_none() && sessions.is_empty() && self.timers.is_empty(),
+        }
+    }
+
+    fn command(&mut self, cmd: Command) {
+        match cmd {
+            Command::Schedule(conn, at) => self.timers.push(Reverse(Timer { at, conn })),
+            Command::Dialed(conn) => {
+                if let Role::Dialer(slot) = &mut self.role {
+                    *slot = Some(conn);
+                }
+            }
+            Command::StopAccepting => {
+                if let Role::Listener { accepting, .. } = &mut self.role {
+                    *accepting = None;
+                }
+            }
+        }
+    }
+
+    /// Reports a failed socket to every session; returns whether the driver must stop.
+    fn socket_failed(&mut self, e: io::Error) -> bool {
+        // ICMP errors from an earlier send surface here on some systems: not fatal.
+        if matches!(
+            e.kind(),
+            io::ErrorKind::ConnectionRefused
+                | io::ErrorKind::ConnectionReset
+                | io::ErrorKind::WouldBlock
+                | io::ErrorKind::Interrupted
+        ) {
+            return false;
+        }
+        let conns: Vec<Arc<Conn>> = match &mut self.role {
+            Role::Dialer(conn) => conn.take().into_iter().collect(),
+            Role::Listener { sessions, .. } => sessions.drain().map(|(_, c)| c).collect(),
+        };
+        for conn in conns {
+            let mut st = conn.lock();
+            st.socket_error = Some(e.kind());
+            Conn::wake(&mut st);
+        }
+        true
+    }
+
+    fn datagram(&mut self, datagram: &mut [u8], from: SocketAddr) {
+        let endpoint = &self.endpoint;
+        let g = global_counters();
+        g.bytes_received
+            .fetch_add(datagram.len() as u64, Ordering::Relaxed);
+        match &mut self.role {
+            Role::Dialer(conn) => {
+                let Some(conn) = conn.as_ref().filter(|c| c.remote == from) else {
+                    endpoint.counters.dropped.fetch_add(1, Ordering::Relaxed);
+                    g.in_errs.fetch_add(1, Ordering::Relaxed);
+                    return;
+                };
+                let mut st = conn.lock();
+                let _ = conn.with(&mut st, |s, now, tx| s.input(now, datagram, tx));
+                Conn::wake(&mut st);
+            }
+            Role::Listener {
+                sessions,
+                accepting,
+            } => {
+                let crypt = endpoint.settings.crypt();
+                let Ok(range) = crypt.open(datagram) else {
+                    g.in_csum_errors.fetch_add(1, Ordering::Relaxed);
+                    return;
+                };
+                let payload = &datagram[range];
+                let ids = conv_and_sn(payload);
+                let open = sessions.len();
+                let conn = match sessions.entry(from) {
+                    Entry::Occupied(mut e) => {
+                        let known = e.get().lock().session.conv();
+                        match ids {
+                            None => Arc::clone(e.get()),
+                            Some((conv, _)) if conv == known => Arc::clone(e.get()),
+                            // The peer restarted with a new conversation: replace.
+                            Some((conv, 0)) => {
+                                let Some(conn) = Self::accept(endpoint, accepting, from, conv)
+                                else {
+                                    endpoint.counters.dropped.fetch_add(1, Ordering::Relaxed);
+                                    return;
+                                };
+                                let old = e.insert(Arc::clone(&conn));
+                                let mut st = old.lock();
+                                st.replaced = true;
+                                Conn::wake(&mut st);
+                                conn
+                            }
+                            Some(_) => {
+                                endpoint.counters.dropped.fetch_add(1, Ordering::Relaxed);
+                                return;
+                            }
+                        }
+                    }
+                    Entry::Vacant(v) => {
+                        let room = accepting.as_ref().is_some_and(|a| open < a.max_sessions);
+                        let conn = match ids {
+                            Some((conv, _)) if room => {
+                                Self::accept(endpoint, accepting, from, conv)
+                            }
+                            _ => None,
+                        };
+                        let Some(conn) = conn else {
+                            endpoint.counters.dropped.fetch_add(1, Ordering::Relaxed);
+                            return;
+                        };
+                        v.insert(Arc::clone(&conn));
+                        conn
+                    }
+                };
+                let mut st = conn.lock();
+                let _ = conn.with(&mut st, |s, now, tx| s.input_payload(now, payload, tx));
+                Conn::wake(&mut st);
+            }
+        }
+    }
+
+    /// Creates a session for a new peer and queues it for `accept`, unless the queue is
+    /// full or the session limit is reached.
+    fn accept(
+        endpoint: &Arc<Endpoint>,
+        accepting: &mut Option<Accepting>,
+        from: SocketAddr,
+        conv: u32,
+    ) -> Option<Arc<Conn>> {
+        let a = accepting.as_ref()?;
+        let permit = a.queue.try_reserve().ok()?;
+        let conn = new_conn(endpoint, from, conv);
+        global_counters()
+            .passive_opens
+            .fetch_add(1, Ordering::Relaxed);
+        permit.send((KcpStream::from_conn(Arc::clone(&conn)), from));
+        Some(conn)
+    }
+
+    /// Runs every due session timer and forgets sessions that ended.
+    fn run_timers(&mut self) {
+        let now64 = self.endpoint.clock.now64();
+        while self.timers.peek().is_some_and(|t| t.0.at <= now64) {
+            let Some(Reverse(Timer { at, conn })) = self.timers.pop() else {
+                break;
+            };
+            let mut st = conn.lock();
+            if st.scheduled != Some(at) {
+                continue; // superseded by an earlier deadline
+            }
+            st.scheduled = None;
+            conn.with(&mut st, |s, now, tx| s.handle_timeout(now, tx));
+            Conn::wake(&mut st);
+            let ended = match st.session.state() {
+                State::Open | State::Closing => st.replaced,
+                State::Closed | State::Dead(_) => true,
+            };
+            drop(st);
+            if ended {
+                self.forget(&conn);
+            }
+        }
+    }
+
+    /// Removes an ended session from the endpoint (its handles keep reporting why).
+    fn forget(&mut self, conn: &Arc<Conn>) {
+        match &mut self.role {
+            Role::Dialer(slot) => {
+                if slot.as_ref().is_some_and(|c| Arc::ptr_eq(c, conn)) {
+                    *slot = None;
+                }
+            }
+            Role::Listener { sessions, .. } => {
+                if sessions
+                    .get(&conn.remote)
+                    .is_some_and(|c| Arc::ptr_eq(c, conn))
+                {
+                    sessions.remove(&conn.remote);
+                }
+            }
+        }
+    }
+}

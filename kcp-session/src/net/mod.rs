@@ -1,0 +1,10 @@
+//! The tokio front: [`KcpStream`] and [`KcpListener`] over real UDP sockets, one driver
+//! task per socket.
+
+mod endpoint;
+mod listener;
+mod socket;
+mod stream;
+
+pub use listener::KcpListener;
+pub use stream::{KcpStream, OwnedReadHalf, OwnedWriteHalf, SessionInfo};

@@ -1,0 +1,154 @@
+//! `KcpStream` and `KcpListener` over real UDP sockets on 127.0.0.1.
+
+use std::time::Duration;
+
+use kcp_crypt::CipherKind;
+use kcp_session::{Config, KcpListener, KcpStream, Settings};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::time::timeout;
+
+fn pattern(n: usize, seed: u32) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect()
+}
+
+/// Echoes every accepted session until the listener is dropped.
+async fn echo_server(settings: &Settings) -> (KcpListener, std::net::SocketAddr) {
+    let listener = KcpListener::bind("127.0.0.1:0", settings).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    (listener, addr)
+}
+
+async fn serve_echo(listener: &KcpListener, sessions: usize) {
+    for _ in 0..sessions {
+        let (stream, _) = listener.accept().await.unwrap();
+        tokio::spawn(async move {
+            let (mut r, mut w) = stream.into_split();
+            let _ = tokio::io::copy(&mut r, &mut w).await;
+        });
+    }
+}
+
+/// Writes `data` while reading the echo back; returns what came back.
+async fn echo_round(settings: &Settings, addr: std::net::SocketAddr, data: Vec<u8>) -> Vec<u8> {
+    let stream = KcpStream::connect(addr, settings).await.unwrap();
+    let (mut r, mut w) = stream.into_split();
+    let n = data.len();
+    let writer = tokio::spawn(async move {
+        for chunk in data.chunks(32 * 1024) {
+            w.write_all(chunk).await.unwrap();
+        }
+        w
+    });
+    let mut got = vec![0u8; n];
+    r.read_exact(&mut got).await.unwrap();
+    drop(writer.await.unwrap());
+    got
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn echo_8_mib_with_aes_and_fec() {
+    let settings = Config::kcptun().build().unwrap();
+    let (listener, addr) = echo_server(&settings).await;
+    let server = tokio::spawn(async move {
+        serve_echo(&listener, 1).await;
+        listener
+    });
+    let data = pattern(8 << 20, 1);
+    let got = timeout(
+        Duration::from_secs(60),
+        echo_round(&settings, addr, data.clone()),
+    )
+    .await
+    .expect("echo timed out");
+    assert!(got == data, "echo corrupted");
+    drop(server.await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_sessions_on_one_listener() {
+    let cfg = Config {
+        crypt: CipherKind::Salsa20,
+        key: b"k".to_vec(),
+        ..Config::default()
+    };
+    let settings = cfg.build().unwrap();
+    let (listener, addr) = echo_server(&settings).await;
+    let server = tokio::spawn(async move {
+        serve_echo(&listener, 50).await;
+        listener
+    });
+    let mut clients = Vec::new();
+    for i in 0..50 {
+        let settings = settings.clone();
+        clients.push(tokio::spawn(async move {
+            let data = pattern(64 * 1024, i);
+            let got = echo_round(&settings, addr, data.clone()).await;
+            assert!(got == data, "session {i} corrupted");
+        }));
+    }
+    for c in clients {
+        timeout(Duration::from_secs(60), c)
+            .await
+            .expect("timed out")
+            .unwrap();
+    }
+    drop(server.await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vanished_peer_times_out_instead_of_hanging() {
+    let cfg = Config {
+        idle_timeout: Some(Duration::from_secs(2)),
+        ..Config::default()
+    };
+    let settings = cfg.build().unwrap();
+    // Nobody listens at this address.
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = sock.local_addr().unwrap();
+    drop(sock);
+    let mut stream = KcpStream::connect(addr, &settings).await.unwrap();
+    stream.write_all(b"hello?").await.unwrap();
+    let mut buf = [0u8; 16];
+    let err = timeout(Duration::from_secs(10), stream.read(&mut buf))
+        .await
+        .expect("read hung past the idle timeout")
+        .unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+    let err = stream.write_all(b"more").await.unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_waits_for_acknowledgement_and_drop_delivers() {
+    let settings = Config::default().build().unwrap();
+    let listener = KcpListener::bind("127.0.0.1:0", &settings).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let data = pattern(2 << 20, 9);
+    let expected = data.clone();
+    let client = tokio::spawn({
+        let settings = settings.clone();
+        async move {
+            let mut s = KcpStream::connect(addr, &settings).await.unwrap();
+            s.write_all(&data).await.unwrap();
+            s.shutdown().await.unwrap();
+            assert_eq!(s.info().wait_snd, 0);
+            assert!(s.write_all(b"x").await.is_err());
+        }
+    });
+    let (mut s, _) = listener.accept().await.unwrap();
+    let mut got = vec![0u8; expected.len()];
+    timeout(Duration::from_secs(30), s.read_exact(&mut got))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(got == expected);
+    client.await.unwrap();
+}
