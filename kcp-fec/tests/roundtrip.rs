@@ -355,7 +355,7 @@ fn encode_data_then_flush_parity_matches_encode() {
         seqids.push(u32::from_le_bytes(d[..4].try_into().unwrap()));
         if i >= 3 {
             enc.flush_parity(|p| {
-                seqids.push(u32::from_le_bytes(p.as_bytes()[..4].try_into().unwrap()))
+                seqids.push(u32::from_le_bytes(p.as_bytes()[..4].try_into().unwrap()));
             });
         }
     }
