@@ -7,10 +7,17 @@
 //!   reference implementation for differential tests, examples and benchmarks.
 //! - [`gopeer`] builds the Go programs under `peers/` against Debian's kcp-go 5.6.1, so
 //!   tests can cross-check our wire format with the real peer.
+//! - [`goproc`] runs the kcp-go session peer (`peers/session`) as child processes in tests.
+//!
+//! - `relay` (feature `relay`) is an in-process lossy UDP relay (loss, delay, jitter,
+//!   duplication, bounded queue) for tests and demos over real sockets.
 //!
 //! This crate is not published; the workspace's tests, benchmarks and examples use it.
 
 pub mod gopeer;
+pub mod goproc;
 #[cfg(feature = "c-ikcp")]
 pub mod ikcp;
+#[cfg(feature = "relay")]
+pub mod relay;
 pub mod sim;
