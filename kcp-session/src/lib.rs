@@ -19,7 +19,7 @@ mod session;
 pub mod snmp;
 
 #[cfg(feature = "tokio")]
-pub use net::{KcpListener, KcpStream, OwnedReadHalf, OwnedWriteHalf, SessionInfo};
+pub use net::{KcpListener, KcpStream, OwnedReadHalf, OwnedWriteHalf, ReuniteError, SessionInfo};
 
 pub use config::{Config, ConfigError, MTU_LIMIT, Mode, Settings, UnknownModeError};
 pub use session::{DeadReason, InputError, RecvError, SendError, Session, State, conv_and_sn};

@@ -7,4 +7,4 @@ mod socket;
 mod stream;
 
 pub use listener::KcpListener;
-pub use stream::{KcpStream, OwnedReadHalf, OwnedWriteHalf, SessionInfo};
+pub use stream::{KcpStream, OwnedReadHalf, OwnedWriteHalf, ReuniteError, SessionInfo};

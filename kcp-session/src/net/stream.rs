@@ -216,6 +216,25 @@ impl OwnedReadHalf {
     pub fn peer_addr(&self) -> SocketAddr {
         self.handle.0.remote
     }
+
+    /// The session's counters in kcp-go's SNMP set.
+    pub fn snmp(&self) -> Snmp {
+        self.handle.0.lock().session.snmp()
+    }
+
+    /// Joins the halves of one stream again; hands them back if they belong to different
+    /// streams.
+    pub fn reunite(self, write: OwnedWriteHalf) -> Result<KcpStream, ReuniteError> {
+        if !Arc::ptr_eq(&self.handle.0, &write.handle.0) {
+            return Err(ReuniteError(self, write));
+        }
+        // Dropping the read half's handle cannot close the session: the write half holds one.
+        drop(self);
+        Ok(KcpStream {
+            handle: write.handle,
+            write_shut: write.write_shut,
+        })
+    }
 }
 
 impl OwnedWriteHalf {
@@ -223,7 +242,24 @@ impl OwnedWriteHalf {
     pub fn peer_addr(&self) -> SocketAddr {
         self.handle.0.remote
     }
+
+    /// The session's counters in kcp-go's SNMP set.
+    pub fn snmp(&self) -> Snmp {
+        self.handle.0.lock().session.snmp()
+    }
 }
+
+/// Two halves of different streams passed to [`OwnedReadHalf::reunite`], handed back.
+#[derive(Debug)]
+pub struct ReuniteError(pub OwnedReadHalf, pub OwnedWriteHalf);
+
+impl std::fmt::Display for ReuniteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the halves belong to different streams")
+    }
+}
+
+impl std::error::Error for ReuniteError {}
 
 fn dead(reason: DeadReason) -> io::Error {
     let kind = match reason {
