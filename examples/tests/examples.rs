@@ -1,0 +1,322 @@
+//! Runs the `echo` and `sink` examples as processes: a server on 127.0.0.1:0 (its
+//! `listening <addr>` line gives the port), then a client against it, checking the exit
+//! status and the summary line; and a client against a port that never answers, which must
+//! fail within its `--timeout`.
+//!
+//! Cargo gives tests the paths of `[[bin]]` targets only, so the examples are built here
+//! with the profile and target directory of this test binary (a no-op when they are up to
+//! date). Every child process is time-limited and killed by this test if it overruns.
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::UdpSocket;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::OnceLock;
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How long a client may run before the test kills it and fails.
+const CLIENT_LIMIT: Duration = Duration::from_secs(120);
+
+/// The path of example `name`, built once for all tests.
+fn example(name: &str) -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    let dir = DIR.get_or_init(build_examples);
+    let path = dir.join(name);
+    assert!(path.exists(), "{} was not built", path.display());
+    path
+}
+
+/// Builds the echo and sink examples like this test binary (`<target>/<profile>/deps/`)
+/// and returns their directory, `<target>/<profile>/examples`.
+fn build_examples() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test runs from <target>/<profile>/deps");
+    let target_dir = profile_dir.parent().expect("target directory");
+    // `cargo test` builds examples with the `test` profile into target/debug and
+    // `cargo test --release` with `release`; a custom profile has a directory of its name.
+    let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") => "test",
+        Some(other) => other,
+        None => panic!("unexpected target layout: {}", exe.display()),
+    };
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
+    let mut cmd = Command::new(cargo);
+    cmd.args(["build", "--quiet", "--example", "echo", "--example", "sink"])
+        .arg("--manifest-path")
+        .arg(&manifest)
+        .arg("--target-dir")
+        .arg(target_dir)
+        .args(["--profile", profile]);
+    let (status, _, stderr) = run(cmd, Duration::from_secs(600));
+    assert!(status.success(), "building the examples failed:\n{stderr}");
+    profile_dir.join("examples")
+}
+
+/// Reads a child's pipe to the end on a thread; the text arrives on the channel.
+fn collect(pipe: impl Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let mut text = String::new();
+        let _ = BufReader::new(pipe).read_to_string(&mut text);
+        let _ = tx.send(text);
+    });
+    rx
+}
+
+/// Runs `cmd` to completion, killing it after `limit`; returns its status, stdout and
+/// stderr.
+fn run(mut cmd: Command, limit: Duration) -> (ExitStatus, String, String) {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+    let out = collect(child.stdout.take().expect("piped stdout"));
+    let err = collect(child.stderr.take().expect("piped stderr"));
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for child") {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{cmd:?} still running after {limit:?}; killed it");
+        }
+        thread::sleep(Duration::from_millis(20));
+    };
+    let text =
+        |rx: mpsc::Receiver<String>| rx.recv_timeout(Duration::from_secs(10)).unwrap_or_default();
+    (status, text(out), text(err))
+}
+
+/// A server example running until the test drops it (then it is killed).
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Server {
+    /// Starts `bin server --listen 127.0.0.1:0 args...` and waits for its `listening` line.
+    fn start(bin: &Path, args: &[&str]) -> Server {
+        let mut child = Command::new(bin)
+            .args(["server", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {}: {e}", bin.display()));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = mpsc::channel();
+        thread::spawn(move || {
+            // The first line, then keep draining so the server never blocks on a full pipe.
+            let mut lines = BufReader::new(stdout).lines();
+            let _ = tx.send(lines.next());
+            for _ in lines {}
+        });
+        let mut server = Server {
+            child,
+            addr: String::new(),
+        };
+        let first = rx.recv_timeout(Duration::from_secs(30));
+        let line = match first {
+            Ok(Some(Ok(line))) => line,
+            other => panic!("{} printed no first line: {other:?}", bin.display()),
+        };
+        server.addr = line
+            .strip_prefix("listening ")
+            .unwrap_or_else(|| panic!("first line is not `listening <addr>`: {line:?}"))
+            .to_owned();
+        server
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Checks a client's summary line and returns its `key=value` fields.
+fn summary(stdout: &str, conns: u64, bytes: u64) -> Vec<(String, String)> {
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "expected one summary line, got {stdout:?}");
+    let mut words = lines[0].split(' ');
+    assert_eq!(words.next(), Some("ok"), "summary {:?}", lines[0]);
+    let fields: Vec<(String, String)> = words
+        .map(|w| {
+            let (k, v) = w.split_once('=').expect("key=value");
+            (k.to_owned(), v.to_owned())
+        })
+        .collect();
+    let keys: Vec<&str> = fields.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "conns",
+            "bytes",
+            "secs",
+            "mibps",
+            "retrans",
+            "fecrecovered",
+            "srttms"
+        ]
+    );
+    assert_eq!(fields[0].1, conns.to_string());
+    assert_eq!(fields[1].1, (conns * bytes).to_string());
+    for (k, v) in &fields[2..] {
+        let x: f64 = v.parse().unwrap_or_else(|e| panic!("{k}={v}: {e}"));
+        assert!(x >= 0.0, "{k}={v}");
+    }
+    fields
+}
+
+fn client(bin: &Path, args: &[&str]) -> (ExitStatus, String, String) {
+    let mut cmd = Command::new(bin);
+    cmd.arg("client").args(args);
+    run(cmd, CLIENT_LIMIT)
+}
+
+/// 4 MiB echoed with kcptun's defaults (aes, FEC 10/3, fast).
+#[test]
+fn echo_client_and_server() {
+    let bin = example("echo");
+    let server = Server::start(&bin, &[]);
+    let (status, out, err) = client(&bin, &["--remote", &server.addr, "--bytes", "4M"]);
+    assert!(
+        status.success(),
+        "echo client failed: {status}\n{out}\n{err}"
+    );
+    summary(&out, 1, 4 << 20);
+}
+
+/// Three sessions at once with other session flags (which both sides must share).
+#[test]
+fn echo_concurrent_sessions_with_other_flags() {
+    let bin = example("echo");
+    let flags = [
+        "--crypt=salsa20",
+        "--key",
+        "another key",
+        "--mode",
+        "manual",
+        "--nodelay=1",
+        "--interval",
+        "10",
+        "--resend",
+        "2",
+        "--nc",
+        "1",
+        "--datashard",
+        "0",
+        "--parityshard=0",
+        "--acknodelay",
+    ];
+    let server = Server::start(&bin, &flags);
+    let mut args = vec!["--remote", &server.addr, "--bytes", "1M", "--conns", "3"];
+    args.extend(flags);
+    let (status, out, err) = client(&bin, &args);
+    assert!(
+        status.success(),
+        "echo client failed: {status}\n{out}\n{err}"
+    );
+    let fields = summary(&out, 3, 1 << 20);
+    assert_eq!(fields[5], ("fecrecovered".into(), "0".into()), "FEC is off");
+}
+
+/// 4 MiB sunk with kcptun's defaults; the server replies with the count.
+#[test]
+fn sink_client_and_server() {
+    let bin = example("sink");
+    let server = Server::start(&bin, &[]);
+    let (status, out, err) = client(&bin, &["--remote", &server.addr, "--bytes", "4M"]);
+    assert!(
+        status.success(),
+        "sink client failed: {status}\n{out}\n{err}"
+    );
+    summary(&out, 1, 4 << 20);
+}
+
+/// A UDP port that is bound but never answers: the client must give up after --timeout.
+fn dead_port_fails_within_timeout(name: &str) {
+    let bin = example(name);
+    let silent = UdpSocket::bind("127.0.0.1:0").expect("bind a silent UDP socket");
+    let addr = silent.local_addr().expect("local address").to_string();
+    let start = Instant::now();
+    let (status, out, err) = client(
+        &bin,
+        &["--remote", &addr, "--bytes", "1M", "--timeout", "2"],
+    );
+    let took = start.elapsed();
+    assert!(
+        !status.success(),
+        "{name} client succeeded against a dead port: {out}"
+    );
+    assert_eq!(status.code(), Some(1), "{name}: {err}");
+    assert!(err.starts_with("error: "), "{name} stderr: {err:?}");
+    assert!(out.is_empty(), "{name} stdout: {out:?}");
+    assert!(
+        took < Duration::from_secs(15),
+        "{name} client took {took:?} with --timeout 2"
+    );
+}
+
+#[test]
+fn echo_client_against_dead_port_times_out() {
+    dead_port_fails_within_timeout("echo");
+}
+
+#[test]
+fn sink_client_against_dead_port_times_out() {
+    dead_port_fails_within_timeout("sink");
+}
+
+/// Usage errors exit 2 with a message naming the problem; `--help` exits 0.
+#[test]
+fn usage_errors_and_help() {
+    let bin = example("echo");
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &["client", "--remote", "127.0.0.1:1", "--bogus", "1"],
+            "--bogus",
+        ),
+        (
+            &["client", "--remote", "127.0.0.1:1", "--bytes", "lots"],
+            "--bytes",
+        ),
+        (
+            &["client", "--remote", "127.0.0.1:1", "--crypt", "rot13"],
+            "--crypt",
+        ),
+        (
+            &["client", "--remote", "127.0.0.1:1", "--mode=turbo"],
+            "--mode",
+        ),
+        (&["client", "--bytes", "1"], "--remote"),
+        (&["sideways"], "subcommand"),
+    ];
+    for (args, needle) in cases {
+        let mut cmd = Command::new(&bin);
+        cmd.args(args);
+        let (status, _, err) = run(cmd, Duration::from_secs(30));
+        assert_eq!(status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains(needle),
+            "{args:?}: stderr {err:?} lacks {needle:?}"
+        );
+    }
+    let mut cmd = Command::new(&bin);
+    cmd.arg("--help");
+    let (status, out, _) = run(cmd, Duration::from_secs(30));
+    assert!(status.success());
+    assert!(out.contains("--datashard") && out.contains("echo client --remote ADDR"));
+}
