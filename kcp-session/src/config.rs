@@ -127,6 +127,13 @@ pub struct Config {
     /// Flush acknowledgements right after each received datagram (kcptun
     /// `--acknodelay`). Default off.
     pub ack_nodelay: bool,
+    /// The tokio driver acknowledges what a burst of received datagrams carried as soon
+    /// as the burst is processed, instead of at the next flush interval. The sender's
+    /// window frees up sooner, which raises throughput on fast paths, for a few more ack
+    /// datagrams (one per burst). Off gives ikcp's and kcp-go's ack timing exactly.
+    /// Sans-io users get the same with [`Session::flush_acks`](crate::Session::flush_acks).
+    /// Default on.
+    pub batch_acks: bool,
     /// Hold written data until the next scheduled flush instead of flushing on every
     /// write (kcp-go `SetWriteDelay`). Default off, as kcptun.
     pub write_delay: bool,
@@ -165,6 +172,7 @@ impl Default for Config {
             mode: Mode::Fast,
             stream: true,
             ack_nodelay: false,
+            batch_acks: true,
             write_delay: false,
             dscp: 0,
             sockbuf: 4 << 20,

@@ -569,6 +569,15 @@ impl Session {
         self.kcp.flush(|d: &mut [u8]| framer.output(d));
     }
 
+    /// Sends the acknowledgements waiting for the next flush, if any (with a full flush,
+    /// as ikcp has no ack-only one). Call it after feeding a burst of datagrams to
+    /// acknowledge them together: the peer's window opens one flush interval sooner.
+    pub fn flush_acks(&mut self, now: u32, transmit: impl FnMut(&[u8])) {
+        if self.kcp.ack_pending() > 0 && matches!(self.state, State::Open | State::Closing) {
+            self.flush(now, transmit);
+        }
+    }
+
     /// Closes the session: no more writes; what was written keeps being (re)transmitted
     /// until acknowledged or the linger time runs out, then the state becomes
     /// [`State::Closed`]. KCP has no FIN: the peer is not told (as with kcp-go).

@@ -19,6 +19,8 @@ use std::time::Instant;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
+use super::udp::{LISTENER_SLOTS, Udp};
+
 use kcp_crypt::PacketCipher;
 
 use crate::config::Settings;
@@ -28,9 +30,7 @@ use crate::snmp::global_counters;
 use super::stream::KcpStream;
 
 /// Datagrams read per wake-up of the driver before it looks at timers and commands.
-const RECV_BURST: usize = 64;
-/// Receive buffer: kcp-go reads at most 1500 bytes; anything longer is not kcp-go's.
-const RECV_BUF: usize = 2048;
+const RECV_BURST: usize = 256;
 
 /// A millisecond clock shared by the sessions of one socket.
 #[derive(Debug)]
@@ -78,7 +78,7 @@ pub(crate) struct EndpointCounters {
 /// A UDP socket shared by the sessions on it.
 #[derive(Debug)]
 pub(crate) struct Endpoint {
-    pub(crate) socket: UdpSocket,
+    pub(crate) udp: Udp,
     pub(crate) clock: Clock,
     pub(crate) settings: Settings,
     commands: mpsc::UnboundedSender<Command>,
@@ -92,15 +92,6 @@ enum Command {
     Dialed(Arc<Conn>),
     /// The listener handle is gone: accept no more sessions.
     StopAccepting,
-}
-
-impl Endpoint {
-    /// Sends one datagram now; a full socket buffer drops it (KCP retransmits).
-    pub(crate) fn transmit(&self, datagram: &[u8], to: SocketAddr) {
-        if self.socket.try_send_to(datagram, to).is_err() {
-            self.counters.send_dropped.fetch_add(1, Ordering::Relaxed);
-        }
-    }
 }
 
 /// The state of one session shared by its stream handles and the driver.
@@ -147,9 +138,13 @@ impl Conn {
         // A busy session's deadline is its next flush, which no operation moves earlier;
         // an idle one may have none, or only the idle timeout.
         let was_idle = st.session.kcp().is_idle();
-        let r = op(&mut st.session, now64 as u32, &mut |d| {
-            ep.transmit(d, remote);
-        });
+        let session = &mut st.session;
+        let (r, dropped) = ep.udp.transmit(remote, |tx| op(session, now64 as u32, tx));
+        if dropped > 0 {
+            ep.counters
+                .send_dropped
+                .fetch_add(dropped, Ordering::Relaxed);
+        }
         if was_idle || st.scheduled.is_none() {
             self.reschedule(st, now64);
         }
@@ -250,10 +245,10 @@ pub(crate) fn spawn(
     socket: UdpSocket,
     settings: Settings,
     accepting: Option<Accepting>,
-) -> Arc<Endpoint> {
+) -> io::Result<Arc<Endpoint>> {
     let (tx, rx) = mpsc::unbounded_channel();
     let endpoint = Arc::new(Endpoint {
-        socket,
+        udp: Udp::new(socket)?,
         clock: Clock::new(),
         settings,
         commands: tx,
@@ -271,9 +266,10 @@ pub(crate) fn spawn(
         commands: rx,
         timers: BinaryHeap::new(),
         role,
+        to_ack: Vec::new(),
     };
     tokio::spawn(driver.run());
-    endpoint
+    Ok(endpoint)
 }
 
 /// Creates a session on `endpoint` for `remote`, counted in the connection gauges.
@@ -322,12 +318,18 @@ struct Driver {
     commands: mpsc::UnboundedReceiver<Command>,
     timers: BinaryHeap<Reverse<Timer>>,
     role: Role,
+    /// Sessions with acknowledgements pending from the current receive burst.
+    to_ack: Vec<Arc<Conn>>,
 }
 
 impl Driver {
     async fn run(mut self) {
-        let mut buf = vec![0u8; RECV_BUF];
         let endpoint = Arc::clone(&self.endpoint);
+        let slots = match self.role {
+            Role::Dialer(_) => 1,
+            Role::Listener { .. } => LISTENER_SLOTS,
+        };
+        let mut bufs = endpoint.udp.recv_buffers(slots);
         loop {
             let next = self.timers.peek().map(|t| endpoint.clock.instant(t.0.at));
             let sleep = async move {
@@ -345,22 +347,28 @@ impl Driver {
                         self.command(cmd);
                     }
                 }
-                r = endpoint.socket.recv_from(&mut buf) => {
-                    match r {
-                        Ok((n, from)) => self.datagram(&mut buf[..n], from),
-                        Err(e) => {
-                            if self.socket_failed(e) {
-                                return;
+                r = endpoint.udp.readable() => {
+                    if let Err(e) = r {
+                        if self.socket_failed(e) {
+                            return;
+                        }
+                        continue;
+                    }
+                    // Drain what is queued (bounded) before looking at timers again.
+                    let mut got = 0;
+                    while got < RECV_BURST {
+                        match endpoint.udp.try_recv(&mut bufs, |d, from| self.datagram(d, from)) {
+                            Ok(n) => got += n.max(1),
+                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                            Err(e) => {
+                                if self.socket_failed(e) {
+                                    return;
+                                }
+                                break;
                             }
                         }
                     }
-                    // Drain what else is queued before looking at timers again.
-                    for _ in 0..RECV_BURST {
-                        match endpoint.socket.try_recv_from(&mut buf) {
-                            Ok((n, from)) => self.datagram(&mut buf[..n], from),
-                            Err(_) => break,
-                        }
-                    }
+                    self.flush_acks();
                 }
                 () = sleep => {}
             }
@@ -438,6 +446,7 @@ impl Driver {
                 let mut st = conn.lock();
                 let _ = conn.with(&mut st, |s, now, tx| s.input(now, datagram, tx));
                 Conn::wake(&mut st);
+                Self::note_acks(&mut self.to_ack, conn, &st);
             }
             Role::Listener {
                 sessions,
@@ -495,7 +504,27 @@ impl Driver {
                 let mut st = conn.lock();
                 let _ = conn.with(&mut st, |s, now, tx| s.input_payload(now, payload, tx));
                 Conn::wake(&mut st);
+                Self::note_acks(&mut self.to_ack, &conn, &st);
             }
+        }
+    }
+
+    /// Remembers a session whose acknowledgements go out at the end of the burst.
+    fn note_acks(to_ack: &mut Vec<Arc<Conn>>, conn: &Arc<Conn>, st: &ConnState) {
+        if st.session.settings().config().batch_acks
+            && st.session.kcp().ack_pending() > 0
+            && !to_ack.last().is_some_and(|c| Arc::ptr_eq(c, conn))
+        {
+            to_ack.push(Arc::clone(conn));
+        }
+    }
+
+    /// Acknowledges, per session, what the receive burst carried.
+    fn flush_acks(&mut self) {
+        for conn in self.to_ack.drain(..) {
+            let mut st = conn.lock();
+            conn.with(&mut st, |s, now, tx| s.flush_acks(now, tx));
+            Conn::wake(&mut st);
         }
     }
 

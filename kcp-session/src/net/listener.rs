@@ -43,21 +43,21 @@ impl KcpListener {
             .await?
             .next()
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address to bind"))?;
-        Ok(Self::serve(socket::bind(addr, settings)?, settings))
+        Self::serve(socket::bind(addr, settings)?, settings)
     }
 
     /// Serves an already bound socket (kcp-go's `ServeConn`).
-    pub fn serve(socket: UdpSocket, settings: &Settings) -> KcpListener {
+    pub fn serve(socket: UdpSocket, settings: &Settings) -> io::Result<KcpListener> {
         let cfg = settings.config();
         let (tx, rx) = mpsc::channel(cfg.accept_backlog.max(1));
         let accepting = Accepting {
             queue: tx,
             max_sessions: cfg.max_sessions,
         };
-        KcpListener {
-            endpoint: endpoint::spawn(socket, settings.clone(), Some(accepting)),
+        Ok(KcpListener {
+            endpoint: endpoint::spawn(socket, settings.clone(), Some(accepting))?,
             queue: Mutex::new(rx),
-        }
+        })
     }
 
     /// Waits for the next session and returns it with the peer's address.
@@ -69,7 +69,7 @@ impl KcpListener {
 
     /// The local address of the UDP socket.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.endpoint.socket.local_addr()
+        self.endpoint.udp.socket.local_addr()
     }
 
     /// Datagrams dropped by the listener rules since it was bound: from an unknown

@@ -5,6 +5,7 @@ mod endpoint;
 mod listener;
 mod socket;
 mod stream;
+mod udp;
 
 pub use listener::KcpListener;
 pub use stream::{KcpStream, OwnedReadHalf, OwnedWriteHalf, ReuniteError, SessionInfo};

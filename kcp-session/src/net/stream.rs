@@ -96,12 +96,7 @@ impl KcpStream {
         let socket = socket::bind(local, settings)?;
         let mut conv = [0u8; 4];
         getrandom::fill(&mut conv).map_err(io::Error::other)?;
-        Ok(Self::dial_on(
-            socket,
-            remote,
-            u32::from_le_bytes(conv),
-            settings,
-        ))
+        Self::dial_on(socket, remote, u32::from_le_bytes(conv), settings)
     }
 
     /// Dials `remote` over `socket` with conversation id `conv` (kcp-go's `NewConn3`). The
@@ -111,18 +106,23 @@ impl KcpStream {
         remote: SocketAddr,
         conv: u32,
         settings: &Settings,
-    ) -> KcpStream {
+    ) -> io::Result<KcpStream> {
         Self::dial_on(socket, remote, conv, settings)
     }
 
-    fn dial_on(socket: UdpSocket, remote: SocketAddr, conv: u32, settings: &Settings) -> KcpStream {
-        let ep = endpoint::spawn(socket, settings.clone(), None);
+    fn dial_on(
+        socket: UdpSocket,
+        remote: SocketAddr,
+        conv: u32,
+        settings: &Settings,
+    ) -> io::Result<KcpStream> {
+        let ep = endpoint::spawn(socket, settings.clone(), None)?;
         let conn = endpoint::new_conn(&ep, remote, conv);
         endpoint::serve_dialed(&conn);
         global_counters()
             .active_opens
             .fetch_add(1, Ordering::Relaxed);
-        KcpStream::from_conn(conn)
+        Ok(KcpStream::from_conn(conn))
     }
 
     pub(crate) fn from_conn(conn: Arc<Conn>) -> KcpStream {
@@ -163,7 +163,7 @@ impl KcpStream {
     /// The local address of the UDP socket (shared with the listener for accepted
     /// sessions).
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.handle.0.endpoint.socket.local_addr()
+        self.handle.0.endpoint.udp.socket.local_addr()
     }
 
     /// This session's counters in kcp-go's SNMP set.

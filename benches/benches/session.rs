@@ -1,0 +1,301 @@
+//! Session benchmarks over loopback UDP: sink and echo throughput with CPU time per MiB,
+//! and the cost of 10,000 idle sessions on one listener, for kcp-session and for the
+//! `tokio_kcp` crate in the same run. `scripts/bench-session.sh` prints these rows next
+//! to kcp-go's own `go test -bench` figures from the same machine.
+//!
+//! The shapes follow kcp-go's `BenchmarkSinkSpeed` and `BenchmarkEchoSpeed`: stream mode,
+//! NoDelay(1, 10, 2, 1), MTU 1400, windows 1024; sink without cipher or FEC; echo with
+//! Salsa20, the client sending FEC 10/3 and the server none (kcp-go 5.6.1's 10/0).
+//! `tokio_kcp` has neither cipher nor FEC, so its echo row runs without them.
+//!
+//! `cargo bench -p kcp-benches --bench session -- [FILTER ...]` runs the rows whose name
+//! contains a filter (`sink`, `echo`, `idle`, `kcp-rs`, `tokio_kcp`); sizes from the
+//! environment: `KCP_BENCH_SINK_MIB` (default 256), `KCP_BENCH_ECHO_MIB` (64),
+//! `KCP_BENCH_IDLE_SESSIONS` (10000), `KCP_BENCH_IDLE_SECS` (10).
+
+use std::time::{Duration, Instant};
+
+use kcp_crypt::CipherKind;
+use kcp_session::{Config, KcpListener, KcpStream, Mode, Session, Settings};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::UdpSocket;
+
+const CHUNK: usize = 64 * 1024;
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// CPU time (user + system) this process has used, from `/proc/self/stat`.
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0))
+        .collect();
+    let ticks = f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
+    Duration::from_millis(ticks * 10) // USER_HZ is 100 on Linux
+}
+
+/// Resident memory, bytes.
+fn rss() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse::<u64>().ok())
+        .unwrap_or(0)
+        * 4096
+}
+
+fn report(name: &str, bytes: usize, wall: Duration, cpu: Duration) {
+    let mib = bytes as f64 / f64::from(1u32 << 20);
+    println!(
+        "{name:<28} {:>9.1} MiB/s {:>8.2} ms CPU/MiB",
+        mib / wall.as_secs_f64(),
+        cpu.as_secs_f64() * 1000.0 / mib
+    );
+}
+
+fn settings(crypt: CipherKind, shards: (usize, usize)) -> Settings {
+    Config {
+        crypt,
+        key: b"kcp-bench".to_vec(),
+        data_shards: shards.0,
+        parity_shards: shards.1,
+        mtu: 1400,
+        snd_wnd: 1024,
+        rcv_wnd: 1024,
+        mode: Mode::Manual {
+            nodelay: 1,
+            interval: 10,
+            resend: 2,
+            nc: true,
+        },
+        ..Config::default()
+    }
+    .build()
+    .expect("benchmark settings are valid")
+}
+
+/// Writes `total` bytes to `w` in 64 KiB writes.
+async fn write_all<W: AsyncWrite + Unpin>(w: &mut W, total: usize) {
+    let buf = vec![0x5Au8; CHUNK];
+    let mut left = total;
+    while left > 0 {
+        let n = left.min(CHUNK);
+        w.write_all(&buf[..n]).await.expect("write");
+        left -= n;
+    }
+}
+
+/// Reads exactly `total` bytes from `r`.
+async fn read_n<R: AsyncRead + Unpin>(r: &mut R, total: usize) {
+    let mut buf = vec![0u8; CHUNK];
+    let mut left = total;
+    while left > 0 {
+        let n = r.read(&mut buf).await.expect("read");
+        assert!(n > 0, "stream ended early");
+        left -= n;
+    }
+}
+
+async fn ours_sink(total: usize) {
+    let s = settings(CipherKind::Null, (0, 0));
+    let listener = KcpListener::bind("127.0.0.1:0", &s).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (start, cpu) = (Instant::now(), cpu_time());
+    let client = tokio::spawn(async move {
+        let mut c = KcpStream::connect(addr, &s).await.unwrap();
+        write_all(&mut c, total).await;
+        c
+    });
+    let (mut srv, _) = listener.accept().await.unwrap();
+    read_n(&mut srv, total).await;
+    report("kcp-rs sink", total, start.elapsed(), cpu_time() - cpu);
+    let c = client.await.unwrap();
+    let (snmp, info) = (c.snmp(), c.info());
+    eprintln!(
+        "  sender: retrans {} fast {} lost {} out_segs {} srtt {} ms; receiver in_segs {} repeat {}",
+        snmp.retrans_segs,
+        snmp.fast_retrans_segs,
+        snmp.lost_segs,
+        snmp.out_segs,
+        info.srtt,
+        srv.snmp().in_segs,
+        srv.snmp().repeat_segs
+    );
+}
+
+async fn ours_echo(total: usize) {
+    let server_settings = settings(CipherKind::Salsa20, (0, 0));
+    let client_settings = settings(CipherKind::Salsa20, (10, 3));
+    let listener = KcpListener::bind("127.0.0.1:0", &server_settings)
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (s, _) = listener.accept().await.unwrap();
+        let (mut r, mut w) = s.into_split();
+        let _ = tokio::io::copy(&mut r, &mut w).await;
+        drop(listener);
+    });
+    let (start, cpu) = (Instant::now(), cpu_time());
+    let c = KcpStream::connect(addr, &client_settings).await.unwrap();
+    let (mut r, mut w) = c.into_split();
+    let writer = tokio::spawn(async move {
+        write_all(&mut w, total).await;
+        w
+    });
+    read_n(&mut r, total).await;
+    report(
+        "kcp-rs echo salsa20 fec",
+        total,
+        start.elapsed(),
+        cpu_time() - cpu,
+    );
+    drop(writer.await);
+}
+
+fn tokio_kcp_config() -> tokio_kcp::KcpConfig {
+    tokio_kcp::KcpConfig {
+        mtu: 1400,
+        nodelay: tokio_kcp::KcpNoDelayConfig::fastest(),
+        wnd_size: (1024, 1024),
+        flush_write: true,
+        stream: true,
+        ..tokio_kcp::KcpConfig::default()
+    }
+}
+
+async fn tokio_kcp_sink(total: usize) {
+    let cfg = tokio_kcp_config();
+    let mut listener = tokio_kcp::KcpListener::bind(cfg, "127.0.0.1:0")
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (start, cpu) = (Instant::now(), cpu_time());
+    let client = tokio::spawn(async move {
+        let mut c = tokio_kcp::KcpStream::connect(&cfg, addr).await.unwrap();
+        write_all(&mut c, total).await;
+        c
+    });
+    let (mut srv, _) = listener.accept().await.unwrap();
+    read_n(&mut srv, total).await;
+    report("tokio_kcp sink", total, start.elapsed(), cpu_time() - cpu);
+    drop(client.await);
+}
+
+async fn tokio_kcp_echo(total: usize) {
+    let cfg = tokio_kcp_config();
+    let mut listener = tokio_kcp::KcpListener::bind(cfg, "127.0.0.1:0")
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (s, _) = listener.accept().await.unwrap();
+        let (mut r, mut w) = tokio::io::split(s);
+        let _ = tokio::io::copy(&mut r, &mut w).await;
+    });
+    let (start, cpu) = (Instant::now(), cpu_time());
+    let c = tokio_kcp::KcpStream::connect(&cfg, addr).await.unwrap();
+    let (mut r, mut w) = tokio::io::split(c);
+    let writer = tokio::spawn(async move {
+        write_all(&mut w, total).await;
+        w
+    });
+    read_n(&mut r, total).await;
+    report(
+        "tokio_kcp echo (no crypt)",
+        total,
+        start.elapsed(),
+        cpu_time() - cpu,
+    );
+    drop(writer.await);
+}
+
+/// Opens `n` sessions on one listener from raw sockets that then fall silent, and
+/// measures the listener's CPU share and memory while they idle.
+async fn ours_idle(n: usize, secs: u64) {
+    let s = Config {
+        idle_timeout: None,
+        accept_backlog: n,
+        max_sessions: n,
+        ..Config::default()
+    }
+    .build()
+    .unwrap();
+    let listener = KcpListener::bind("127.0.0.1:0", &s).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let rss0 = rss();
+    let mut socks = Vec::with_capacity(n);
+    let mut accepted = Vec::with_capacity(n);
+    for i in 0..n {
+        let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let mut peer = Session::new(i as u32, &s, 0, [1; 32]);
+        let mut out = Vec::new();
+        peer.send(0, b"hello", |d| out.push(d.to_vec())).unwrap();
+        for d in &out {
+            sock.send_to(d, addr).await.unwrap();
+        }
+        let (stream, _) = listener.accept().await.unwrap();
+        accepted.push(stream);
+        socks.push(sock);
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await; // acks sent, sessions settle
+    let rss1 = rss();
+    let (start, cpu) = (Instant::now(), cpu_time());
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+    let share = (cpu_time() - cpu).as_secs_f64() / start.elapsed().as_secs_f64();
+    // The raw sockets' share of memory is small but counted: an upper bound.
+    let per = rss1.saturating_sub(rss0) as f64 / n as f64;
+    println!(
+        "{:<28} {:>9.2} % of a core {:>8.0} B/session (incl. the peers' sockets)",
+        format!("kcp-rs {n} idle sessions"),
+        share * 100.0,
+        per
+    );
+    drop(accepted);
+    drop(socks);
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; everything else names a benchmark.
+    let which: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    // A row runs when any argument is part of its name ("sink", "kcp-rs", "tokio_kcp echo").
+    let want = |row: &str| which.is_empty() || which.iter().any(|w| row.contains(w.as_str()));
+    let sink = env_usize("KCP_BENCH_SINK_MIB", 256) << 20;
+    let echo = env_usize("KCP_BENCH_ECHO_MIB", 64) << 20;
+    let idle = env_usize("KCP_BENCH_IDLE_SESSIONS", 10_000);
+    let idle_secs = env_usize("KCP_BENCH_IDLE_SECS", 10) as u64;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        if want("kcp-rs sink") {
+            ours_sink(sink).await;
+        }
+        if want("tokio_kcp sink") {
+            tokio_kcp_sink(sink).await;
+        }
+        if want("kcp-rs echo") {
+            ours_echo(echo).await;
+        }
+        if want("tokio_kcp echo") {
+            tokio_kcp_echo(echo).await;
+        }
+        if want("kcp-rs idle") {
+            ours_idle(idle, idle_secs).await;
+        }
+    });
+}
