@@ -1,220 +1,383 @@
-//! Two kcp-core endpoints moving data across a simulated lossy link.
+//! The kcp-rs demo: KCP sessions over real UDP sockets on 127.0.0.1, through an
+//! in-process relay that drops, delays and reorders datagrams, for a few kcptun settings
+//! side by side.
 //!
-//! The sender pushes `--bytes` of data in 1000-byte messages through a link with
-//! `--loss` random loss, `--delay` one-way delay (plus up to 50% jitter) and `--bandwidth`
-//! limit; the receiver checks every byte. Everything runs on a virtual clock, so the run
-//! is deterministic for a given `--seed` and takes a fraction of the virtual time.
+//! For each configuration, one process runs a sink server and an echo server (the
+//! protocols of the `sink` and `echo` examples), each behind its own relay (`--loss` each
+//! way, `--delay-ms` plus up to `--jitter-ms` one way), and two clients: one sends `--mib`
+//! MiB to the sink and waits for its reply (throughput), the other sends an 8-byte ping
+//! every 5 ms on a second session during the transfer and times each echo (round-trip
+//! percentiles as an application sees them, retransmissions and head-of-line blocking
+//! included; pinging goes on for at least 2 s). Retransmissions and FEC recoveries are
+//! kcp-go's SNMP counters summed over both sessions, both sides.
 //!
 //! ```text
-//! cargo run --release -p kcp-examples --example demo -- [--bytes N] [--loss P] [--delay MS]
-//!     [--bandwidth BYTES_PER_SEC] [--mode normal|fast|fast2|fast3] [--seed N]
+//! cargo run --release -p kcp-examples --example demo -- [--loss P] [--delay-ms MS]
+//!     [--jitter-ms MS] [--mib N] [--seed N]
 //! ```
+//!
+//! The `sim` example runs kcp-core alone over a simulated link on a virtual clock.
 
+use std::io;
 use std::process::ExitCode;
-use std::time::Instant;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use kcp_core::Kcp;
-use kcp_testkit::sim::{Endpoint, Link, LinkConfig, Pair, Rng};
+use kcp_crypt::CipherKind;
+use kcp_session::{Config, KcpListener, KcpStream, Mode, Settings, snmp};
+use kcp_testkit::relay::{Relay, RelayConfig};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::task::JoinSet;
 
-/// Size of each message the sender queues.
-const MESSAGE: usize = 1000;
+#[path = "common/mod.rs"]
+mod common;
+
+use common::wire::{self, Counts, Proto};
+
+/// How often the pinger sends.
+const PING_EVERY: Duration = Duration::from_millis(5);
+/// Pinging lasts at least this long, so every row has enough samples for its p99.
+const PING_AT_LEAST: Duration = Duration::from_secs(2);
+/// One configuration may take this long before the demo gives up.
+const ROW_LIMIT: Duration = Duration::from_secs(120);
+
+const USAGE: &str = "\
+demo: KCP over real UDP on 127.0.0.1 through a lossy in-process relay, several kcptun
+settings side by side (throughput, ping round trips, retransmissions, FEC recoveries)
+
+usage: demo [--loss P] [--delay-ms MS] [--jitter-ms MS] [--mib N] [--seed N]
+
+  --loss P          probability that the relay drops a datagram, each way (default 0.05)
+  --delay-ms MS     one-way delay the relay adds (default 20)
+  --jitter-ms MS    extra one-way delay, uniform in 0..=MS; reorders (default 5)
+  --mib N           MiB sent per configuration (default 8)
+  --seed N          seed of the relay's decisions (default 1)";
 
 struct Options {
-    bytes: usize,
     loss: f64,
-    delay: u32,
-    bandwidth: u64,
-    mode: String,
+    delay: Duration,
+    jitter: Duration,
+    mib: u64,
     seed: u64,
 }
 
-fn parse_args() -> Result<Options, String> {
+fn parse() -> Options {
+    let mut cli = common::Cli::new("demo", USAGE);
     let mut o = Options {
-        bytes: 16 << 20,
-        loss: 0.10,
-        delay: 30,
-        bandwidth: 50_000_000,
-        mode: "fast3".into(),
+        loss: 0.05,
+        delay: Duration::from_millis(20),
+        jitter: Duration::from_millis(5),
+        mib: 8,
         seed: 1,
     };
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
-        let bad = |e: &dyn std::fmt::Display| format!("bad value for {flag}: {e}");
-        match flag.as_str() {
-            "--bytes" => o.bytes = value.parse().map_err(|e| bad(&e))?,
-            "--loss" => o.loss = value.parse().map_err(|e| bad(&e))?,
-            "--delay" => o.delay = value.parse().map_err(|e| bad(&e))?,
-            "--bandwidth" => o.bandwidth = value.parse().map_err(|e| bad(&e))?,
-            "--mode" => o.mode = value,
-            "--seed" => o.seed = value.parse().map_err(|e| bad(&e))?,
-            _ => return Err(format!("unknown flag {flag}")),
-        }
-    }
-    if !(0.0..1.0).contains(&o.loss) {
-        return Err("--loss must be in [0, 1)".into());
-    }
-    Ok(o)
-}
-
-/// kcptun's mode names: (nodelay, interval, resend, no congestion window).
-fn profile(mode: &str) -> Result<(u32, u32, u32, bool), String> {
-    Ok(match mode {
-        "normal" => (0, 40, 2, true),
-        "fast" => (0, 30, 2, true),
-        "fast2" => (1, 20, 2, true),
-        "fast3" => (1, 10, 2, true),
-        _ => return Err(format!("unknown mode {mode}")),
-    })
-}
-
-/// One end of the transfer: a `Kcp` plus what it still has to send or has received.
-struct Peer {
-    kcp: Kcp,
-    /// Bytes still to queue (sender).
-    to_send: usize,
-    /// Next byte value the pattern produces (sender) or expects (receiver).
-    pattern: u8,
-    received: usize,
-    corrupt: bool,
-    buf: Vec<u8>,
-}
-
-impl Peer {
-    fn new(conv: u32, mode: (u32, u32, u32, bool), to_send: usize) -> Peer {
-        let mut kcp = Kcp::new(conv);
-        kcp.set_nodelay(mode.0, mode.1, mode.2, mode.3);
-        kcp.set_window_size(1024, 1024).expect("valid window");
-        kcp.set_mtu(1350).expect("valid mtu");
-        Peer {
-            kcp,
-            to_send,
-            pattern: 0,
-            received: 0,
-            corrupt: false,
-            buf: vec![0; MESSAGE * 2],
-        }
-    }
-
-    /// Queues messages while fewer than two windows are waiting (back-pressure).
-    fn fill(&mut self) {
-        let limit = 2 * self.kcp.snd_wnd() as usize;
-        while self.to_send > 0 && self.kcp.wait_snd() < limit {
-            let n = self.to_send.min(MESSAGE);
-            for b in &mut self.buf[..n] {
-                *b = self.pattern;
-                self.pattern = self.pattern.wrapping_mul(31).wrapping_add(7);
+    while let Some(flag) = cli.next_flag() {
+        match flag.name.as_str() {
+            "loss" => {
+                o.loss = cli.value(&flag);
+                if !(0.0..0.9).contains(&o.loss) {
+                    cli.bad(&flag, &o.loss.to_string(), "must be in [0, 0.9)");
+                }
             }
-            self.kcp
-                .send(&self.buf[..n])
-                .expect("a 1000-byte message fits");
-            self.to_send -= n;
-        }
-    }
-
-    /// Takes every complete message and checks it against the pattern.
-    fn drain(&mut self) {
-        while let Ok(n) = self.kcp.recv(&mut self.buf) {
-            for &b in &self.buf[..n] {
-                self.corrupt |= b != self.pattern;
-                self.pattern = self.pattern.wrapping_mul(31).wrapping_add(7);
+            "delay-ms" => o.delay = Duration::from_millis(cli.value(&flag)),
+            "jitter-ms" => o.jitter = Duration::from_millis(cli.value(&flag)),
+            "mib" => {
+                o.mib = cli.value(&flag);
+                if o.mib == 0 {
+                    cli.bad(&flag, "0", "must be at least 1");
+                }
             }
-            self.received += n;
+            "seed" => o.seed = cli.value(&flag),
+            _ => cli.unknown(&flag),
         }
     }
+    o
 }
 
-impl Endpoint for Peer {
-    fn receive(&mut self, now: u32, datagram: &[u8], transmit: &mut dyn FnMut(&[u8])) {
-        self.kcp.set_current(now);
-        // A datagram that is not ours is dropped, as a socket layer would.
-        let _ = self.kcp.input(datagram);
-        self.drain();
-        self.fill();
-        self.kcp.flush(|d: &mut [u8]| transmit(d));
-    }
+/// The configurations compared, each used by both sides.
+fn setups() -> Vec<(&'static str, Config)> {
+    let plain = |mode, fec: usize| Config {
+        mode,
+        crypt: CipherKind::Null,
+        data_shards: fec,
+        parity_shards: if fec == 0 { 0 } else { 3 },
+        ..Config::kcptun()
+    };
+    vec![
+        ("fast, no FEC", plain(Mode::Fast, 0)),
+        ("fast3, no FEC", plain(Mode::Fast3, 0)),
+        ("fast, FEC 10/3", plain(Mode::Fast, 10)),
+        ("fast3, FEC 10/3", plain(Mode::Fast3, 10)),
+        ("kcptun default: fast, FEC 10/3, aes", Config::kcptun()),
+    ]
+}
 
-    fn tick(&mut self, now: u32, transmit: &mut dyn FnMut(&[u8])) {
-        self.fill();
-        self.kcp.update(now, |d: &mut [u8]| transmit(d));
-    }
-
-    fn next_tick(&self, now: u32) -> Option<u32> {
-        Some(self.kcp.check(now))
-    }
+/// What one configuration measured.
+struct Row {
+    mibps: f64,
+    /// Ping round trips, sorted, in ms.
+    rtts: Vec<f64>,
+    retrans: u64,
+    fec_recovered: u64,
+    /// Datagrams the relays dropped on purpose.
+    dropped: u64,
+    /// Datagrams the kernel dropped for a full receive buffer, machine-wide (Linux only).
+    overflowed: Option<u64>,
 }
 
 fn main() -> ExitCode {
-    let opts = match parse_args().and_then(|o| Ok((profile(&o.mode)?, o))) {
-        Ok(v) => v,
-        Err(e) => {
-            eprintln!("demo: {e}");
-            return ExitCode::from(2);
-        }
+    let opts = parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return common::error(format_args!("tokio runtime: {e}")),
     };
-    let (mode, opts) = opts;
-    let mut rng = Rng::new(opts.seed);
-    let link = |rng: &mut Rng| {
-        let cfg = LinkConfig::new()
-            .delay(opts.delay, opts.delay + opts.delay / 2)
-            .loss(opts.loss)
-            .bandwidth(opts.bandwidth);
-        Link::new(cfg, rng.next_u64())
+    // The relays get their own thread, so that they read bursts of datagrams as they come.
+    let relay_rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("relay")
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return common::error(format_args!("tokio runtime: {e}")),
     };
-    let conv = rng.next_u32();
-    let mut pair = Pair::new(
-        Peer::new(conv, mode, opts.bytes),
-        Peer::new(conv, mode, 0),
-        link(&mut rng),
-        link(&mut rng),
-        rng.next_u32(),
-    );
-
     println!(
-        "kcp-core demo: {} bytes in {MESSAGE}-byte messages, mode {}, {:.0}% loss each way, \
-         {}-{} ms one-way delay, {} MB/s link",
-        opts.bytes,
-        opts.mode,
+        "kcp-rs demo: {} MiB per configuration over UDP on 127.0.0.1 through a relay with \
+         {:.0}% loss each way and {}-{} ms one-way delay",
+        opts.mib,
         opts.loss * 100.0,
-        opts.delay,
-        opts.delay + opts.delay / 2,
-        opts.bandwidth / 1_000_000
+        opts.delay.as_millis(),
+        (opts.delay + opts.jitter).as_millis(),
+    );
+    println!(
+        "ping: an 8-byte echo every {} ms on a second session during the transfer \
+         (round trips as the application sees them)\n",
+        PING_EVERY.as_millis()
+    );
+    println!(
+        "{:<36} {:>6} {:>8} {:>5} {:>6} {:>7} {:>7} {:>7} {:>9}",
+        "configuration",
+        "MiB/s",
+        "ping p50",
+        "p90",
+        "p99 ms",
+        "retrans",
+        "FEC rec",
+        "dropped",
+        "overflows"
     );
     let wall = Instant::now();
-    let total = opts.bytes;
-    let done = pair.run_until(3_600_000, |_, b| b.received >= total || b.corrupt);
-    let wall = wall.elapsed();
-
-    let (a, b) = (&pair.a, &pair.b);
-    let virtual_s = pair.elapsed() as f64 / 1000.0;
-    let sa = a.kcp.stats();
-    let link = pair.a_to_b.stats();
-    println!(
-        "delivered      {} of {} bytes, intact: {}",
-        b.received, total, !b.corrupt
-    );
-    println!(
-        "virtual time   {virtual_s:.2} s ({:.2} MB/s goodput)",
-        b.received as f64 / virtual_s / 1e6
-    );
-    println!(
-        "datagrams      {} sent by the sender, {} lost on the link",
-        link.sent, link.lost
-    );
-    println!(
-        "retransmitted  {} segments ({} on timeout, {} fast)",
-        sa.retransmits, sa.lost_segs, sa.fast_retransmits
-    );
-    println!(
-        "rtt            srtt {} ms, rto {} ms",
-        a.kcp.srtt(),
-        a.kcp.rto()
-    );
-    println!("wall time      {:.2} s", wall.as_secs_f64());
-    if done && !b.corrupt && b.received == total {
-        ExitCode::SUCCESS
-    } else {
-        eprintln!("demo: transfer incomplete or corrupt");
-        ExitCode::FAILURE
+    for (i, (name, config)) in setups().into_iter().enumerate() {
+        let settings = match config.build() {
+            Ok(s) => s,
+            Err(e) => return common::error(format_args!("{name}: {e}")),
+        };
+        let seed = opts.seed.wrapping_add(2 * i as u64);
+        let row = runtime.block_on(async {
+            tokio::time::timeout(
+                ROW_LIMIT,
+                measure(&settings, &opts, seed, relay_rt.handle()),
+            )
+            .await
+            .unwrap_or_else(|_| Err(io::Error::other("no result within the time limit")))
+        });
+        let row = match row {
+            Ok(row) => row,
+            Err(e) => return common::error(format_args!("{name}: {e}")),
+        };
+        println!(
+            "{name:<36} {:>6.2} {:>8.0} {:>5.0} {:>6.0} {:>7} {:>7} {:>7} {:>9}",
+            row.mibps,
+            percentile(&row.rtts, 0.50),
+            percentile(&row.rtts, 0.90),
+            percentile(&row.rtts, 0.99),
+            row.retrans,
+            row.fec_recovered,
+            row.dropped,
+            row.overflowed
+                .map_or_else(|| "-".to_owned(), |n| n.to_string()),
+        );
     }
+    println!(
+        "\nretrans: KCP segments sent again (on timeout or fast resend). FEC rec: lost datagrams \
+         rebuilt\nfrom parity instead. dropped: datagrams the relay lost on purpose. overflows: \
+         datagrams the\nkernel dropped because a socket's receive buffer was full (the whole \
+         machine's UDP\nRcvbufErrors; should be 0)."
+    );
+    println!("total time {:.1} s", wall.elapsed().as_secs_f64());
+    ExitCode::SUCCESS
+}
+
+/// The `q` quantile of sorted samples (nearest rank).
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = (q * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// Runs one configuration: servers, relays, the bulk transfer and the pinger.
+async fn measure(
+    settings: &Settings,
+    opts: &Options,
+    seed: u64,
+    relays: &tokio::runtime::Handle,
+) -> io::Result<Row> {
+    let link = |seed| RelayConfig {
+        loss: opts.loss,
+        delay: opts.delay,
+        jitter: opts.jitter,
+        seed,
+        ..RelayConfig::default()
+    };
+    let sink = KcpListener::bind("127.0.0.1:0", settings).await?;
+    let echo = KcpListener::bind("127.0.0.1:0", settings).await?;
+    let start_relay = |upstream, seed| async move {
+        relays
+            .spawn(Relay::start(upstream, link(seed)))
+            .await
+            .map_err(io::Error::other)?
+    };
+    let sink_relay = start_relay(sink.local_addr()?, seed).await?;
+    let echo_relay = start_relay(echo.local_addr()?, seed.wrapping_add(1)).await?;
+    // Dropping the set at the end aborts the servers and their sessions.
+    let mut servers = JoinSet::new();
+    servers.spawn(serve_quietly(sink, Proto::Sink));
+    servers.spawn(serve_quietly(echo, Proto::Echo));
+
+    let before = snmp::global();
+    let overflows_before = rcvbuf_errors();
+    let pings = Pinger::start(echo_relay.addr(), settings).await?;
+    let bytes = opts.mib << 20;
+    let start = Instant::now();
+    let bulk = KcpStream::connect(sink_relay.addr(), settings).await?;
+    let bulk = wire::sink_session(bulk, bytes, seed, 32_768)
+        .await
+        .map_err(io::Error::other)?;
+    let secs = start.elapsed().as_secs_f64();
+    let rtts = pings.finish(start + PING_AT_LEAST).await?;
+    let after = snmp::global();
+    let overflows_after = rcvbuf_errors();
+    drop(bulk);
+
+    let dropped = |r: &Relay| r.stats().lost.load(std::sync::atomic::Ordering::Relaxed);
+    Ok(Row {
+        mibps: bytes as f64 / secs / f64::from(1 << 20),
+        rtts,
+        retrans: after.retrans_segs - before.retrans_segs,
+        fec_recovered: after.fec_recovered - before.fec_recovered,
+        dropped: dropped(&sink_relay) + dropped(&echo_relay),
+        overflowed: overflows_before
+            .zip(overflows_after)
+            .map(|(b, a)| a.saturating_sub(b)),
+    })
+}
+
+/// Serves `proto` on every accepted session, printing nothing.
+async fn serve_quietly(listener: KcpListener, proto: Proto) {
+    let mut sessions = JoinSet::new();
+    while let Ok((mut stream, _)) = listener.accept().await {
+        sessions.spawn(async move {
+            let mut counts = Counts::default();
+            match proto {
+                Proto::Echo => wire::handle_echo(&mut stream, &mut counts).await,
+                Proto::Sink => wire::handle_sink(&mut stream, &mut counts, |_| {}).await,
+            }
+        });
+    }
+}
+
+/// Sends an 8-byte ping (its send time) every [`PING_EVERY`] and times each echo.
+struct Pinger {
+    sender: tokio::task::JoinHandle<io::Result<u64>>,
+    receiver: tokio::task::JoinHandle<io::Result<()>>,
+    stop: tokio::sync::oneshot::Sender<Instant>,
+    rtts: Arc<Mutex<Vec<f64>>>,
+}
+
+impl Pinger {
+    async fn start(addr: std::net::SocketAddr, settings: &Settings) -> io::Result<Pinger> {
+        let (mut r, mut w) = KcpStream::connect(addr, settings).await?.into_split();
+        let base = Instant::now();
+        let (stop, mut stop_rx) = tokio::sync::oneshot::channel::<Instant>();
+        let sender = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(PING_EVERY);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut sent = 0u64;
+            let mut until = None;
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    at = &mut stop_rx, if until.is_none() => {
+                        until = Some(at.unwrap_or_else(|_| Instant::now()));
+                        continue;
+                    }
+                }
+                if until.is_some_and(|u| Instant::now() >= u) {
+                    return Ok(sent);
+                }
+                let t = base.elapsed().as_micros() as u64;
+                w.write_all(&t.to_be_bytes()).await?;
+                sent += 1;
+            }
+        });
+        let rtts = Arc::new(Mutex::new(Vec::new()));
+        let samples = Arc::clone(&rtts);
+        let receiver = tokio::spawn(async move {
+            let mut echo = [0u8; 8];
+            loop {
+                r.read_exact(&mut echo).await?;
+                let sent = Duration::from_micros(u64::from_be_bytes(echo));
+                let rtt = base.elapsed().saturating_sub(sent);
+                samples
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(rtt.as_secs_f64() * 1000.0);
+            }
+        });
+        Ok(Pinger {
+            sender,
+            receiver,
+            stop,
+            rtts,
+        })
+    }
+
+    /// Stops pinging at `not_before` (or now, if later), waits for the outstanding echoes
+    /// and returns the round trips in ms, sorted.
+    async fn finish(self, not_before: Instant) -> io::Result<Vec<f64>> {
+        let _ = self.stop.send(not_before);
+        let sent = self.sender.await.map_err(io::Error::other)??;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let got = self.rtts.lock().unwrap_or_else(|e| e.into_inner()).len() as u64;
+            if got >= sent {
+                break;
+            }
+            if self.receiver.is_finished() || Instant::now() >= deadline {
+                self.receiver.abort();
+                return Err(io::Error::other(format!(
+                    "only {got} of {sent} pings came back"
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        self.receiver.abort();
+        let mut rtts = std::mem::take(&mut *self.rtts.lock().unwrap_or_else(|e| e.into_inner()));
+        rtts.sort_by(f64::total_cmp);
+        Ok(rtts)
+    }
+}
+
+/// The kernel's count of UDP datagrams dropped for a full receive buffer (Linux's
+/// `/proc/net/snmp`), if readable.
+fn rcvbuf_errors() -> Option<u64> {
+    let snmp = std::fs::read_to_string("/proc/net/snmp").ok()?;
+    let mut udp = snmp.lines().filter(|l| l.starts_with("Udp:"));
+    let (names, values) = (udp.next()?, udp.next()?);
+    let i = names.split_whitespace().position(|n| n == "RcvbufErrors")?;
+    values.split_whitespace().nth(i)?.parse().ok()
 }
