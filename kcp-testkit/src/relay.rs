@@ -111,11 +111,21 @@ struct Incoming {
     bytes: Vec<u8>,
 }
 
+/// Binds a socket on 127.0.0.1 with 4 MiB buffers (as far as the kernel allows), so the
+/// relay itself does not drop the bursts KCP sends.
+async fn bind() -> io::Result<UdpSocket> {
+    let sock = UdpSocket::bind("127.0.0.1:0").await?;
+    let r = socket2::SockRef::from(&sock);
+    let _ = r.set_recv_buffer_size(4 << 20);
+    let _ = r.set_send_buffer_size(4 << 20);
+    Ok(sock)
+}
+
 impl Relay {
     /// Binds the relay on 127.0.0.1 (a free port) in front of `upstream`. Needs a tokio
     /// runtime.
     pub async fn start(upstream: SocketAddr, cfg: RelayConfig) -> io::Result<Relay> {
-        let front = Arc::new(UdpSocket::bind("127.0.0.1:0").await?);
+        let front = Arc::new(bind().await?);
         let addr = front.local_addr()?;
         let stats = Arc::new(RelayStats::default());
         let (tx, rx) = mpsc::unbounded_channel::<Incoming>();
@@ -181,7 +191,7 @@ async fn read_front(
         let via = match clients.get(&from) {
             Some(s) => Arc::clone(s),
             None => {
-                let Ok(sock) = UdpSocket::bind("127.0.0.1:0").await else {
+                let Ok(sock) = bind().await else {
                     continue;
                 };
                 let sock = Arc::new(sock);
