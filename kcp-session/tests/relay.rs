@@ -26,6 +26,7 @@ fn lossy() -> RelayConfig {
         loss: 0.10,
         delay: Duration::from_millis(5),
         jitter: Duration::from_millis(10),
+        reorder: 0.05,
         duplicate: 0.05,
         ..RelayConfig::default()
     }

@@ -3,7 +3,7 @@
 //! Clients send to [`Relay::addr`]; the relay forwards to the upstream server from one
 //! socket per client address (so the server sees each client as a distinct address, as
 //! behind a NAT) and forwards the replies back. Every datagram, either way, may be
-//! dropped, delayed with jitter (which reorders), or duplicated, by a seeded generator.
+//! dropped, delayed with jitter, reordered, or duplicated, by a seeded generator.
 //! Queues are bounded: a datagram that finds `max_queue` datagrams waiting is dropped.
 
 use std::collections::{BinaryHeap, HashMap};
@@ -27,8 +27,12 @@ pub struct RelayConfig {
     pub loss: f64,
     /// One-way delay added to every datagram.
     pub delay: Duration,
-    /// Extra delay, uniform in `0..=jitter`; datagrams overtake each other.
+    /// Extra delay, uniform in `0..=jitter`. Datagrams keep their order (a queue that
+    /// drains at a varying pace) unless chosen for reordering.
     pub jitter: Duration,
+    /// Probability that a datagram ignores the queue order: it takes its own delay and
+    /// jitter and may overtake or fall behind its neighbours.
+    pub reorder: f64,
     /// Probability that a datagram is delivered twice.
     pub duplicate: f64,
     /// Datagrams waiting in the relay at most; more are dropped (a router's queue).
@@ -44,6 +48,7 @@ impl Default for RelayConfig {
             loss: 0.0,
             delay: Duration::ZERO,
             jitter: Duration::ZERO,
+            reorder: 0.0,
             duplicate: 0.0,
             max_queue: 100_000,
             seed: 1,
@@ -251,6 +256,8 @@ async fn schedule(
     let mut rng = Rng::new(cfg.seed);
     let mut heap: BinaryHeap<Pending> = BinaryHeap::new();
     let mut order = 0u64;
+    // The latest delivery time handed out in order: in-order datagrams never come sooner.
+    let mut last_due = Instant::now();
     let jitter_ms = cfg.jitter.as_millis() as u64;
     loop {
         let next = heap.peek().map(|p| p.due);
@@ -272,9 +279,14 @@ async fn schedule(
                         break;
                     }
                     let extra = if jitter_ms > 0 { rng.below(jitter_ms + 1) } else { 0 };
+                    let mut due = Instant::now() + cfg.delay + Duration::from_millis(extra);
+                    if !rng.chance(cfg.reorder) {
+                        due = due.max(last_due);
+                        last_due = due;
+                    }
                     order += 1;
                     heap.push(Pending {
-                        due: Instant::now() + cfg.delay + Duration::from_millis(extra),
+                        due,
                         order,
                         via: Arc::clone(&msg.via),
                         dest: msg.dest,
