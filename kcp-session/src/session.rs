@@ -168,6 +168,9 @@ pub struct Session {
     leftover_pos: usize,
     /// Counters this layer keeps; KCP's and FEC's are merged in by `snmp`.
     counters: Snmp,
+    /// A `recv` reopened a receive window that was full: the peer, stalled on a zero
+    /// window, should hear of it now rather than at the next flush interval.
+    window_reopened: bool,
     /// What was last added to the process-wide counters.
     reported: Snmp,
 }
@@ -275,6 +278,7 @@ impl Session {
             leftover: Vec::new(),
             leftover_pos: 0,
             counters: Snmp::default(),
+            window_reopened: false,
             reported: Snmp::default(),
         }
     }
@@ -454,6 +458,16 @@ impl Session {
             self.leftover_pos += n;
             return Ok(n);
         }
+        // ikcp's "fast recover": a recv from a full receive queue announces the window.
+        let was_full = self.kcp.rcv_queue_len() >= self.kcp.rcv_wnd() as usize;
+        let result = self.recv_message(buf);
+        if was_full && self.kcp.rcv_queue_len() < self.kcp.rcv_wnd() as usize {
+            self.window_reopened = true;
+        }
+        result
+    }
+
+    fn recv_message(&mut self, buf: &mut [u8]) -> Result<usize, RecvError> {
         match self.kcp.peek_size() {
             Ok(size) if size <= buf.len() => Ok(self.kcp.recv(buf).unwrap_or(0)),
             Ok(size) => {
@@ -471,6 +485,13 @@ impl Session {
                 State::Dead(r) => RecvError::Dead(r),
             }),
         }
+    }
+
+    /// Whether a [`recv`](Session::recv) reopened a receive window that was full, so a
+    /// flush now would tell the stalled peer at once ([`next_timeout`](Session::next_timeout)
+    /// is then due immediately; [`flush`](Session::flush) clears it).
+    pub fn window_reopened(&self) -> bool {
+        self.window_reopened
     }
 
     /// Whether [`recv`](Session::recv) would return data now.
@@ -496,6 +517,9 @@ impl Session {
             State::Closing => Some(self.closing_since.wrapping_add(millis(cfg.linger))),
             State::Closed | State::Dead(_) => return None,
         };
+        if self.window_reopened {
+            return Some(now);
+        }
         if self.kcp.is_idle() {
             return deadline;
         }
@@ -520,6 +544,9 @@ impl Session {
             now,
             transmit,
         };
+        if core::mem::take(&mut self.window_reopened) {
+            self.kcp.flush(|d: &mut [u8]| framer.output(d));
+        }
         self.kcp.update(now, |d: &mut [u8]| framer.output(d));
         let cfg = self.settings.config();
         let since = |t: u32| now.wrapping_sub(t) as i32;
@@ -566,6 +593,7 @@ impl Session {
             now,
             transmit,
         };
+        self.window_reopened = false;
         self.kcp.flush(|d: &mut [u8]| framer.output(d));
     }
 

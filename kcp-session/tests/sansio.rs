@@ -281,3 +281,42 @@ fn close_delivers_what_was_written_then_closes() {
     assert_eq!(p.a.state(), State::Closed);
     assert!(got == data[..sent]);
 }
+
+#[test]
+fn reading_from_a_full_window_announces_it_at_once() {
+    let cfg = Config {
+        rcv_wnd: 128,
+        snd_wnd: 1024,
+        ..Config::default()
+    };
+    let mut p = Pair::new(&cfg, LinkConfig::new().delay(1, 1), 8);
+    let mut rng = Rng::new(8);
+    let data = fill(&mut rng, 1 << 20);
+    let mut sent = 0;
+    // Fill b's receive queue without reading it.
+    for _ in 0..2000 {
+        let now = p.now;
+        let ab = &mut p.ab;
+        if let Ok(n) =
+            p.a.send(now, &data[sent..(sent + 8192).min(data.len())], |d| {
+                ab.send(now, d);
+            })
+        {
+            sent += n;
+        }
+        p.step();
+        if p.b.kcp().rcv_queue_len() >= 128 {
+            break;
+        }
+    }
+    assert!(p.b.kcp().rcv_queue_len() >= 128, "b's window never filled");
+    assert!(!p.b.window_reopened());
+    let mut buf = vec![0u8; 4096];
+    p.b.recv(&mut buf).unwrap();
+    assert!(p.b.window_reopened());
+    assert_eq!(p.b.next_timeout(p.now), Some(p.now));
+    let mut out = 0;
+    p.b.handle_timeout(p.now, |_| out += 1);
+    assert!(out > 0, "the reopened window was not announced");
+    assert!(!p.b.window_reopened());
+}

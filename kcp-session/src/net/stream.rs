@@ -289,7 +289,14 @@ fn poll_read(
 ) -> Poll<io::Result<()>> {
     let mut st = conn.lock();
     let dst = buf.initialize_unfilled();
-    match conn.with(&mut st, |s, _, _| s.recv(dst)) {
+    let received = conn.with(&mut st, |s, now, tx| {
+        let r = s.recv(dst);
+        if s.window_reopened() {
+            s.flush(now, tx);
+        }
+        r
+    });
+    match received {
         Ok(n) => {
             buf.advance(n);
             Poll::Ready(Ok(()))
