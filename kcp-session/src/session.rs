@@ -445,8 +445,9 @@ impl Session {
         self.state == State::Open && self.kcp.wait_snd() < self.kcp.snd_wnd() as usize
     }
 
-    /// Reads received bytes into `buf`. A message larger than `buf` is returned over
-    /// several calls (the rest is kept), so this works as a byte stream in both modes.
+    /// Reads received bytes into `buf`. In stream mode it fills `buf` with as much as has
+    /// arrived in order; in message mode it returns one message, and a message larger
+    /// than `buf` over several calls (the rest is kept).
     pub fn recv(&mut self, buf: &mut [u8]) -> Result<usize, RecvError> {
         if buf.is_empty() {
             return Ok(0);
@@ -460,7 +461,19 @@ impl Session {
         }
         // ikcp's "fast recover": a recv from a full receive queue announces the window.
         let was_full = self.kcp.rcv_queue_len() >= self.kcp.rcv_wnd() as usize;
-        let result = self.recv_message(buf);
+        let mut result = self.recv_message(buf);
+        // A byte stream has no message boundaries to keep: fill the buffer.
+        if self.kcp.is_stream()
+            && let Ok(mut n) = result
+        {
+            while n < buf.len()
+                && self.leftover_pos >= self.leftover.len()
+                && let Ok(m) = self.recv_message(&mut buf[n..])
+            {
+                n += m;
+            }
+            result = Ok(n);
+        }
         if was_full && self.kcp.rcv_queue_len() < self.kcp.rcv_wnd() as usize {
             self.window_reopened = true;
         }

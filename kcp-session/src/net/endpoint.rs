@@ -266,7 +266,7 @@ pub(crate) fn spawn(
         commands: rx,
         timers: BinaryHeap::new(),
         role,
-        to_ack: Vec::new(),
+        touched: Vec::new(),
     };
     tokio::spawn(driver.run());
     Ok(endpoint)
@@ -318,8 +318,8 @@ struct Driver {
     commands: mpsc::UnboundedReceiver<Command>,
     timers: BinaryHeap<Reverse<Timer>>,
     role: Role,
-    /// Sessions with acknowledgements pending from the current receive burst.
-    to_ack: Vec<Arc<Conn>>,
+    /// Sessions that received datagrams in the current receive burst.
+    touched: Vec<Arc<Conn>>,
 }
 
 impl Driver {
@@ -368,7 +368,7 @@ impl Driver {
                             }
                         }
                     }
-                    self.flush_acks();
+                    self.end_burst();
                 }
                 () = sleep => {}
             }
@@ -445,8 +445,7 @@ impl Driver {
                 };
                 let mut st = conn.lock();
                 let _ = conn.with(&mut st, |s, now, tx| s.input(now, datagram, tx));
-                Conn::wake(&mut st);
-                Self::note_acks(&mut self.to_ack, conn, &st);
+                Self::touch(&mut self.touched, conn);
             }
             Role::Listener {
                 sessions,
@@ -503,27 +502,28 @@ impl Driver {
                 };
                 let mut st = conn.lock();
                 let _ = conn.with(&mut st, |s, now, tx| s.input_payload(now, payload, tx));
-                Conn::wake(&mut st);
-                Self::note_acks(&mut self.to_ack, &conn, &st);
+                drop(st);
+                Self::touch(&mut self.touched, &conn);
             }
         }
     }
 
-    /// Remembers a session whose acknowledgements go out at the end of the burst.
-    fn note_acks(to_ack: &mut Vec<Arc<Conn>>, conn: &Arc<Conn>, st: &ConnState) {
-        if st.session.settings().config().batch_acks
-            && st.session.kcp().ack_pending() > 0
-            && !to_ack.last().is_some_and(|c| Arc::ptr_eq(c, conn))
-        {
-            to_ack.push(Arc::clone(conn));
+    /// Remembers a session that received datagrams in this burst.
+    fn touch(touched: &mut Vec<Arc<Conn>>, conn: &Arc<Conn>) {
+        if !touched.last().is_some_and(|c| Arc::ptr_eq(c, conn)) {
+            touched.push(Arc::clone(conn));
         }
     }
 
-    /// Acknowledges, per session, what the receive burst carried.
-    fn flush_acks(&mut self) {
-        for conn in self.to_ack.drain(..) {
+    /// Ends a receive burst: per session that received something, acknowledges what the
+    /// burst carried (with `batch_acks`) and wakes its reader and writer once, rather
+    /// than once per datagram while the driver still works on the burst.
+    fn end_burst(&mut self) {
+        for conn in self.touched.drain(..) {
             let mut st = conn.lock();
-            conn.with(&mut st, |s, now, tx| s.flush_acks(now, tx));
+            if st.session.settings().config().batch_acks {
+                conn.with(&mut st, |s, now, tx| s.flush_acks(now, tx));
+            }
             Conn::wake(&mut st);
         }
     }
