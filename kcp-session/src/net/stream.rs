@@ -20,9 +20,10 @@ use super::socket;
 /// One KCP session over UDP as an async byte stream, wire-compatible with kcp-go's
 /// `UDPSession`. Get one from [`KcpStream::connect`] or [`KcpListener::accept`].
 ///
-/// - Reads return bytes as they arrive in order; `Ok(0)` (end of stream) only after
-///   [`shutdown`](tokio::io::AsyncWriteExt::shutdown) or a local close, since KCP carries
-///   no FIN. A vanished peer makes reads and writes fail with [`io::ErrorKind::TimedOut`]
+/// - Reads return bytes as they arrive in order. KCP carries no FIN, so a read never
+///   returns `Ok(0)` (end of stream) while the stream exists: mark the end of your data
+///   in the application protocol. A vanished peer makes reads and writes fail with
+///   [`io::ErrorKind::TimedOut`]
 ///   (nothing received for [`Config::idle_timeout`]) or
 ///   [`io::ErrorKind::ConnectionAborted`] (dead link); a peer that reconnected from the
 ///   same address with a new conversation ends this one with
