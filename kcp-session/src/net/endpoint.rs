@@ -267,6 +267,7 @@ pub(crate) fn spawn(
         timers: BinaryHeap::new(),
         role,
         touched: Vec::new(),
+        compacted_len: 0,
     };
     tokio::spawn(driver.run());
     Ok(endpoint)
@@ -320,6 +321,8 @@ struct Driver {
     role: Role,
     /// Sessions that received datagrams in the current receive burst.
     touched: Vec<Arc<Conn>>,
+    /// Heap length after the last compaction (see `compact_timers`).
+    compacted_len: usize,
 }
 
 impl Driver {
@@ -393,7 +396,10 @@ impl Driver {
 
     fn command(&mut self, cmd: Command) {
         match cmd {
-            Command::Schedule(conn, at) => self.timers.push(Reverse(Timer { at, conn })),
+            Command::Schedule(conn, at) => {
+                self.timers.push(Reverse(Timer { at, conn }));
+                self.compact_timers();
+            }
             Command::Dialed(conn) => {
                 if let Role::Dialer(slot) = &mut self.role {
                     *slot = Some(conn);
@@ -404,6 +410,23 @@ impl Driver {
                     *accepting = None;
                 }
             }
+        }
+    }
+
+    /// Drops superseded deadlines once they outnumber the sessions. A session holds one
+    /// live deadline, but every time it moves its deadline earlier (an idle session that
+    /// sends again) the later entry stays in the heap until it comes due, which for the
+    /// idle timeout is far off: a session sending every 100 ms would pile up hundreds.
+    /// Compaction costs one pass over the heap, at most once per `len` pushes.
+    fn compact_timers(&mut self) {
+        let sessions = match &self.role {
+            Role::Dialer(_) => 1,
+            Role::Listener { sessions, .. } => sessions.len(),
+        };
+        if self.timers.len() > (4 * sessions + 1024).max(self.compacted_len * 2) {
+            self.timers
+                .retain(|t| t.0.conn.lock().scheduled == Some(t.0.at));
+            self.compacted_len = self.timers.len();
         }
     }
 
