@@ -87,8 +87,8 @@ fuzz_target!(|input: Input| {
                 let msg: Vec<u8> = (0..n % 3000)
                     .map(|i| (sent.len() + i as usize) as u8)
                     .collect();
-                if peer.send(now, &msg, |o| wire.push(o.to_vec())).is_ok() {
-                    sent.extend_from_slice(&msg);
+                if let Ok(n) = peer.send(now, &msg, |o| wire.push(o.to_vec())) {
+                    sent.extend_from_slice(&msg[..n]);
                 }
             }
             Op::Tick(ms) => {

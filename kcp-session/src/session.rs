@@ -403,10 +403,11 @@ impl Session {
 
     /// Queues application data and, unless write delay is on, transmits at once.
     ///
-    /// Accepts the whole buffer when the send window has room (as kcp-go's Write), and
-    /// nothing with [`SendError::WouldBlock`] while [`Kcp::wait_snd`] is at the send window:
-    /// that is the back-pressure. Stream mode takes any length; message mode keeps
-    /// `data` one message (at most 127 segments).
+    /// Nothing is taken ([`SendError::WouldBlock`]) while [`Kcp::wait_snd`] is at the send
+    /// window: that is the back-pressure. In stream mode it takes as many bytes as the
+    /// free part of the send window holds (at least one segment's worth) and returns how
+    /// many, so one huge write cannot queue without bound; call again with the rest. In
+    /// message mode `data` is one message (at most 127 segments), taken whole.
     pub fn send(
         &mut self,
         now: u32,
@@ -421,23 +422,27 @@ impl Session {
         if !self.can_send() {
             return Err(SendError::WouldBlock);
         }
-        if self.kcp.is_stream() {
+        let taken = if self.kcp.is_stream() {
+            let mss = self.kcp.mss();
+            let free = self.kcp.snd_wnd() as usize - self.kcp.wait_snd();
+            let data = &data[..data.len().min(free.max(1) * mss)];
             // One KCP send takes at most 127 segments; feed large writes in pieces.
-            let piece = (kcp_core::MAX_FRAGMENTS - 1) * self.kcp.mss();
-            for chunk in data.chunks(piece) {
+            for chunk in data.chunks((kcp_core::MAX_FRAGMENTS - 1) * mss) {
                 let mut rest = chunk;
                 while !rest.is_empty() {
                     let n = self.kcp.send(rest).map_err(|_| SendError::TooLarge)?;
                     rest = &rest[n..];
                 }
             }
+            data.len()
         } else {
             self.kcp.send(data).map_err(|_| SendError::TooLarge)?;
-        }
+            data.len()
+        };
         if !self.settings.config().write_delay {
             self.flush(now, transmit);
         }
-        Ok(data.len())
+        Ok(taken)
     }
 
     /// Whether [`send`](Session::send) would accept data now.

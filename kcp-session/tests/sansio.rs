@@ -320,3 +320,19 @@ fn reading_from_a_full_window_announces_it_at_once() {
     assert!(out > 0, "the reopened window was not announced");
     assert!(!p.b.window_reopened());
 }
+
+#[test]
+fn one_huge_stream_write_takes_only_what_the_window_holds() {
+    let cfg = Config {
+        snd_wnd: 64,
+        ..Config::default()
+    };
+    let mut p = Pair::new(&cfg, LinkConfig::new().delay(5, 5), 9);
+    let huge = vec![7u8; 64 << 20];
+    let now = p.now;
+    let n = p.a.send(now, &huge, |_| {}).unwrap();
+    let mss = p.a.kcp().mss();
+    assert_eq!(n, 64 * mss, "took {n} bytes of a 64 MiB write");
+    assert!(p.a.kcp().wait_snd() <= 64);
+    assert_eq!(p.a.send(now, &huge, |_| {}), Err(SendError::WouldBlock));
+}
