@@ -77,17 +77,34 @@ start_server() {
 }
 
 start_server sink-server "${sink_flags[@]}"
-sink_addr=$listen_addr
+sink_addr=$listen_addr sink_pid=${pids[-1]}
 start_server echo-server "${echo_flags[@]}"
-echo_addr=$listen_addr
+echo_addr=$listen_addr echo_pid=${pids[-1]}
 mib=$((bytes / 1048576))
+
+# CPU time in ms: of a running process (user + system ticks from /proc, 100 per second),
+# and of this shell's finished children from a file bash's `times` wrote (the client's;
+# `times` must run in this shell, not in a $(...) subshell, to see them).
+proc_cpu_ms() { awk '{ sub(/.*\) /, ""); print ($12 + $13) * 10 }' "/proc/$1/stat"; }
+times_ms() {
+  awk 'NR == 2 { t = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); t += a[1] * 60000 + a[2] * 1000 } print int(t) }' "$1"
+}
+
 for _ in $(seq "$runs"); do
   for kind in sink echo; do
-    if [ "$kind" = sink ]; then addr=$sink_addr flags=("${sink_flags[@]}")
-    else addr=$echo_addr flags=("${echo_flags[@]}"); fi
+    if [ "$kind" = sink ]; then addr=$sink_addr flags=("${sink_flags[@]}") spid=$sink_pid
+    else addr=$echo_addr flags=("${echo_flags[@]}") spid=$echo_pid; fi
+    s0=$(proc_cpu_ms "$spid")
+    times >"$scratch/times0"
     line=$("$peer" "$kind-client" -remote "$addr" -bytes "$bytes" -timeout 300 "${flags[@]}")
+    times >"$scratch/times1"
+    s1=$(proc_cpu_ms "$spid")
+    c0=$(times_ms "$scratch/times0") c1=$(times_ms "$scratch/times1")
     echo "$kind-client: $line" >&2
-    row "kcp-go-peer/$kind-${mib}MiB" "$(sed -n 's/.* mibps=\([0-9.]*\).*/\1/p' <<<"$line")"
+    # Both processes together, as kcp-rs's benchmark runs both ends in one process.
+    cpu=$(awk -v ms=$((s1 - s0 + c1 - c0)) -v mib="$mib" 'BEGIN { printf "%.2f", ms / mib }')
+    printf '%-28s %8s %8s ms CPU/MiB\n' "kcp-go-peer/$kind-${mib}MiB" \
+      "$(sed -n 's/.* mibps=\([0-9.]*\).*/\1/p' <<<"$line")" "$cpu"
   done
 done
 

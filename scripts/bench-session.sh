@@ -32,14 +32,25 @@ done | tee "$scratch/rs"
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 go_sink=$(awk '/^kcp-go-peer\/sink/ { print $2 }' "$scratch/go" | median)
 go_echo=$(awk '/^kcp-go-peer\/echo/ { print $2 }' "$scratch/go" | median)
+go_sink_cpu=$(awk '/^kcp-go-peer\/sink/ { print $3 }' "$scratch/go" | median)
+go_echo_cpu=$(awk '/^kcp-go-peer\/echo/ { print $3 }' "$scratch/go" | median)
 # The figures before "MiB/s" on the kcp-rs rows named $1, median.
 rs_rate() {
   awk -v row="$1" 'index($0, row) == 1 { for (i = 2; i <= NF; i++) if ($i == "MiB/s") print $(i - 1) }' \
     "$scratch/rs" | median
 }
+rs_cpu() {
+  awk -v row="$1" 'index($0, row) == 1 { for (i = 2; i <= NF; i++) if ($i == "ms") print $(i - 1) }' \
+    "$scratch/rs" | median
+}
 rs_sink=$(rs_rate "kcp-rs sink")
 rs_echo=$(rs_rate "kcp-rs echo")
 echo
-printf 'medians of %s runs\n%-10s %12s %12s %8s\n' "$runs" shape "kcp-rs MiB/s" "kcp-go MiB/s" ratio
-awk -v a="$rs_sink" -v b="$go_sink" 'BEGIN { printf "%-10s %12.1f %12.1f %7.2fx\n", "sink", a, b, a / b }'
-awk -v a="$rs_echo" -v b="$go_echo" 'BEGIN { printf "%-10s %12.1f %12.1f %7.2fx\n", "echo", a, b, a / b }'
+printf 'medians of %s runs; CPU is both ends together, ms per MiB moved\n' "$runs"
+printf '%-6s %12s %12s %8s %12s %12s\n' shape "kcp-rs MiB/s" "kcp-go MiB/s" ratio "kcp-rs CPU" "kcp-go CPU"
+line() {
+  awk -v n="$1" -v a="$2" -v b="$3" -v c="$4" -v d="$5" \
+    'BEGIN { printf "%-6s %12.1f %12.1f %7.2fx %12.2f %12.2f\n", n, a, b, a / b, c, d }'
+}
+line sink "$rs_sink" "$go_sink" "$(rs_cpu "kcp-rs sink")" "$go_sink_cpu"
+line echo "$rs_echo" "$go_echo" "$(rs_cpu "kcp-rs echo")" "$go_echo_cpu"
