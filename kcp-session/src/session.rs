@@ -330,6 +330,13 @@ impl Session {
         self.input_payload(now, &datagram[range], transmit)
     }
 
+    /// Counts `bytes` received from the socket for a datagram whose crypto layer the
+    /// caller removed itself before [`input_payload`](Session::input_payload) (the
+    /// listener does, to find the conversation id).
+    pub(crate) fn count_received(&mut self, bytes: usize) {
+        self.counters.bytes_received += bytes as u64;
+    }
+
     /// Feeds a payload already stripped of its crypto layer (a listener decrypts first to
     /// learn the conversation id). See [`input`](Session::input).
     pub fn input_payload(

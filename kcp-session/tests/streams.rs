@@ -150,5 +150,9 @@ async fn shutdown_waits_for_acknowledgement_and_drop_delivers() {
         .unwrap()
         .unwrap();
     assert!(got == expected);
+    // The listener decrypts before the session sees a datagram; the bytes still count.
+    let snmp = s.snmp();
+    assert!(snmp.bytes_received >= expected.len() as u64, "{snmp:?}");
+    assert!(snmp.in_bytes >= expected.len() as u64, "{snmp:?}");
     client.await.unwrap();
 }

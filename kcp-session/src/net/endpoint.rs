@@ -457,14 +457,13 @@ impl Driver {
     fn datagram(&mut self, datagram: &mut [u8], from: SocketAddr) {
         let endpoint = &self.endpoint;
         let g = global_counters();
-        g.bytes_received
-            .fetch_add(datagram.len() as u64, Ordering::Relaxed);
+        // A session counts the bytes it is given; the global counter gets the rest here.
+        let len = datagram.len();
         match &mut self.role {
             Role::Dialer(conn) => {
                 let Some(conn) = conn.as_ref().filter(|c| c.remote == from) else {
-                    endpoint.counters.dropped.fetch_add(1, Ordering::Relaxed);
                     g.in_errs.fetch_add(1, Ordering::Relaxed);
-                    return;
+                    return Self::unclaimed(endpoint, len);
                 };
                 let mut st = conn.lock();
                 let _ = conn.with(&mut st, |s, now, tx| s.input(now, datagram, tx));
@@ -477,6 +476,7 @@ impl Driver {
                 let crypt = endpoint.settings.crypt();
                 let Ok(range) = crypt.open(datagram) else {
                     g.in_csum_errors.fetch_add(1, Ordering::Relaxed);
+                    g.bytes_received.fetch_add(len as u64, Ordering::Relaxed);
                     return;
                 };
                 let payload = &datagram[range];
@@ -492,8 +492,7 @@ impl Driver {
                             Some((conv, 0)) => {
                                 let Some(conn) = Self::accept(endpoint, accepting, from, conv)
                                 else {
-                                    endpoint.counters.dropped.fetch_add(1, Ordering::Relaxed);
-                                    return;
+                                    return Self::unclaimed(endpoint, len);
                                 };
                                 let old = e.insert(Arc::clone(&conn));
                                 let mut st = old.lock();
@@ -502,8 +501,7 @@ impl Driver {
                                 conn
                             }
                             Some(_) => {
-                                endpoint.counters.dropped.fetch_add(1, Ordering::Relaxed);
-                                return;
+                                return Self::unclaimed(endpoint, len);
                             }
                         }
                     }
@@ -516,19 +514,29 @@ impl Driver {
                             _ => None,
                         };
                         let Some(conn) = conn else {
-                            endpoint.counters.dropped.fetch_add(1, Ordering::Relaxed);
-                            return;
+                            return Self::unclaimed(endpoint, len);
                         };
                         v.insert(Arc::clone(&conn));
                         conn
                     }
                 };
                 let mut st = conn.lock();
-                let _ = conn.with(&mut st, |s, now, tx| s.input_payload(now, payload, tx));
+                let _ = conn.with(&mut st, |s, now, tx| {
+                    s.count_received(len);
+                    s.input_payload(now, payload, tx)
+                });
                 drop(st);
                 Self::touch(&mut self.touched, &conn);
             }
         }
+    }
+
+    /// Counts a datagram that no session took: dropped by the rules, global bytes only.
+    fn unclaimed(endpoint: &Endpoint, len: usize) {
+        endpoint.counters.dropped.fetch_add(1, Ordering::Relaxed);
+        global_counters()
+            .bytes_received
+            .fetch_add(len as u64, Ordering::Relaxed);
     }
 
     /// Remembers a session that received datagrams in this burst.
