@@ -1,6 +1,6 @@
-//! Session benchmarks over loopback UDP: sink and echo throughput with CPU time per MiB,
-//! and the cost of 10,000 idle sessions on one listener, for kcp-session and for the
-//! `tokio_kcp` crate in the same run. `scripts/bench-session.sh` prints these rows next
+//! Session benchmarks over loopback UDP: sink and echo throughput with CPU time per MiB
+//! for kcp-session and for the `tokio_kcp` crate, and the cost of 10,000 idle sessions on
+//! one listener for kcp-session and for a kcp-go 5.6.1 listener, in the same run. `scripts/bench-session.sh` prints these rows next
 //! to kcp-go's own `go test -bench` figures from the same machine.
 //!
 //! The shapes follow kcp-go's `BenchmarkSinkSpeed` and `BenchmarkEchoSpeed`: stream mode,
@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use kcp_crypt::CipherKind;
 use kcp_session::{Config, KcpListener, KcpStream, Mode, Session, Settings};
+use std::net::SocketAddr;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::UdpSocket;
 
@@ -220,48 +221,160 @@ async fn tokio_kcp_echo(total: usize) {
     drop(writer.await);
 }
 
-/// Opens `n` sessions on one listener from raw sockets that then fall silent, and
-/// measures the listener's CPU share and memory while they idle.
-async fn ours_idle(n: usize, secs: u64) {
-    let s = Config {
+/// Raw sockets that each open a session at `addr` with one datagram of a sans-io peer
+/// and then fall silent; `opened(k)` waits until the listener took the first `k`.
+async fn idle_peers<F, Fut>(
+    addr: SocketAddr,
+    n: usize,
+    s: &Settings,
+    mut opened: F,
+) -> Vec<UdpSocket>
+where
+    F: FnMut(usize) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let mut socks = Vec::with_capacity(n);
+    for i in 0..n {
+        let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let mut peer = Session::new(i as u32, s, 0, [1; 32]);
+        let mut out = Vec::new();
+        peer.send(0, b"hello", |d| out.push(d.to_vec())).unwrap();
+        for d in &out {
+            sock.send_to(d, addr).await.unwrap();
+        }
+        socks.push(sock);
+        // kcp-go's accept queue holds 128: let the listener catch up in steps.
+        if (i + 1) % 100 == 0 || i + 1 == n {
+            opened(i + 1).await;
+        }
+    }
+    socks
+}
+
+fn idle_settings(n: usize) -> Settings {
+    Config {
         idle_timeout: None,
         accept_backlog: n,
         max_sessions: n,
         ..Config::default()
     }
     .build()
-    .unwrap();
+    .unwrap()
+}
+
+fn report_idle(name: &str, cpu: Duration, wall: Duration, bytes: u64, n: usize, note: &str) {
+    println!(
+        "{name:<28} {:>9.2} % of a core {:>8.0} B/session ({note})",
+        cpu.as_secs_f64() / wall.as_secs_f64() * 100.0,
+        bytes as f64 / n as f64
+    );
+}
+
+/// Opens `n` sessions on one listener from raw sockets that then fall silent, and
+/// measures the listener's CPU share and memory while they idle.
+async fn ours_idle(n: usize, secs: u64) {
+    let s = idle_settings(n);
     let listener = KcpListener::bind("127.0.0.1:0", &s).await.unwrap();
     let addr = listener.local_addr().unwrap();
     let rss0 = rss();
-    let mut socks = Vec::with_capacity(n);
-    let mut accepted = Vec::with_capacity(n);
-    for i in 0..n {
-        let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-        let mut peer = Session::new(i as u32, &s, 0, [1; 32]);
-        let mut out = Vec::new();
-        peer.send(0, b"hello", |d| out.push(d.to_vec())).unwrap();
-        for d in &out {
-            sock.send_to(d, addr).await.unwrap();
+    let accepted = std::cell::RefCell::new(Vec::with_capacity(n));
+    let socks = idle_peers(addr, n, &s, |k| {
+        let (listener, accepted) = (&listener, &accepted);
+        async move {
+            while accepted.borrow().len() < k {
+                let (stream, _) = listener.accept().await.unwrap();
+                accepted.borrow_mut().push(stream);
+            }
         }
-        let (stream, _) = listener.accept().await.unwrap();
-        accepted.push(stream);
-        socks.push(sock);
-    }
+    })
+    .await;
     tokio::time::sleep(Duration::from_secs(1)).await; // acks sent, sessions settle
     let rss1 = rss();
     let (start, cpu) = (Instant::now(), cpu_time());
     tokio::time::sleep(Duration::from_secs(secs)).await;
-    let share = (cpu_time() - cpu).as_secs_f64() / start.elapsed().as_secs_f64();
-    // The raw sockets' share of memory is small but counted: an upper bound.
-    let per = rss1.saturating_sub(rss0) as f64 / n as f64;
-    println!(
-        "{:<28} {:>9.2} % of a core {:>8.0} B/session (incl. the peers' sockets)",
-        format!("kcp-rs {n} idle sessions"),
-        share * 100.0,
-        per
+    let name = format!("kcp-rs {n} idle sessions");
+    let note = "the peers' sockets included";
+    report_idle(
+        &name,
+        cpu_time() - cpu,
+        start.elapsed(),
+        rss1.saturating_sub(rss0),
+        n,
+        note,
     );
     drop(accepted);
+    drop(socks);
+}
+
+/// CPU time and resident memory of another process, from /proc.
+fn proc_usage(pid: u32) -> (Duration, u64) {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0))
+        .collect();
+    let ticks = f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
+    let statm = std::fs::read_to_string(format!("/proc/{pid}/statm")).unwrap_or_default();
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    (Duration::from_millis(ticks * 10), pages * 4096)
+}
+
+/// The same with a kcp-go 5.6.1 listener (`peers/session echo-server`, which runs one
+/// echo goroutine per session, as a kcp-go server does).
+async fn kcp_go_idle(n: usize, secs: u64) {
+    let s = idle_settings(n);
+    let peer = kcp_testkit::goproc::session_peer();
+    let args = [
+        "echo-server",
+        "-listen",
+        "127.0.0.1:0",
+        "-crypt",
+        "null",
+        "-datashard",
+        "0",
+        "-parityshard",
+        "0",
+        "-mode",
+        "fast",
+        "-timeout",
+        "3600",
+    ];
+    let server = kcp_testkit::goproc::GoServer::start(&peer, &args);
+    let (_, rss0) = proc_usage(server.pid());
+    let socks = idle_peers(server.addr(), n, &s, |k| {
+        let server = &server;
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while server.accepted_count() < k && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+    })
+    .await;
+    assert_eq!(
+        server.accepted_count(),
+        n,
+        "kcp-go accepted only part of the sessions"
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (cpu0, rss1) = proc_usage(server.pid());
+    let start = Instant::now();
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+    let (cpu1, _) = proc_usage(server.pid());
+    let name = format!("kcp-go {n} idle sessions");
+    report_idle(
+        &name,
+        cpu1 - cpu0,
+        start.elapsed(),
+        rss1.saturating_sub(rss0),
+        n,
+        "server process only",
+    );
     drop(socks);
 }
 
@@ -297,6 +410,9 @@ fn main() {
         }
         if want("kcp-rs idle") {
             ours_idle(idle, idle_secs).await;
+        }
+        if want("kcp-go idle") {
+            kcp_go_idle(idle, idle_secs).await;
         }
     });
 }
