@@ -156,3 +156,27 @@ async fn shutdown_waits_for_acknowledgement_and_drop_delivers() {
     assert!(snmp.in_bytes >= expected.len() as u64, "{snmp:?}");
     client.await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_client_gives_its_socket_back() {
+    let settings = Config::default().build().unwrap();
+    let listener = KcpListener::bind("127.0.0.1:0", &settings).await.unwrap();
+    let mut client = KcpStream::connect(listener.local_addr().unwrap(), &settings)
+        .await
+        .unwrap();
+    client.write_all(b"bye").await.unwrap();
+    client.shutdown().await.unwrap();
+    let port = client.local_addr().unwrap().port();
+    drop(client);
+    // The driver ends with the session and the socket closes with it, long before the
+    // idle timeout (60 s) that an idle session's last deadline pointed at.
+    let mut freed = false;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        if std::net::UdpSocket::bind(("0.0.0.0", port)).is_ok() {
+            freed = true;
+            break;
+        }
+    }
+    assert!(freed, "port {port} still bound 2 s after the client closed");
+}

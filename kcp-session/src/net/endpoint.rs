@@ -268,6 +268,7 @@ pub(crate) fn spawn(
         role,
         touched: Vec::new(),
         compacted_len: 0,
+        served: false,
     };
     tokio::spawn(driver.run());
     Ok(endpoint)
@@ -323,6 +324,8 @@ struct Driver {
     touched: Vec<Arc<Conn>>,
     /// Heap length after the last compaction (see `compact_timers`).
     compacted_len: usize,
+    /// A dialer's session has arrived (until then, an empty slot is not the end).
+    served: bool,
 }
 
 impl Driver {
@@ -382,15 +385,17 @@ impl Driver {
         }
     }
 
-    /// Whether nothing is left to serve: a dialed session gone, or a listener no longer
-    /// accepting with no sessions left.
+    /// Whether nothing is left to serve: a dialed session ended, or a listener no longer
+    /// accepting with no sessions left. The driver then ends and, once the streams are
+    /// gone too, the socket closes.
     fn finished(&self) -> bool {
         match &self.role {
-            Role::Dialer(conn) => conn.is_none() && self.timers.is_empty(),
+            // Deadlines left in the heap belong to forgotten sessions: nothing to do.
+            Role::Dialer(conn) => self.served && conn.is_none(),
             Role::Listener {
                 sessions,
                 accepting,
-            } => accepting.is_none() && sessions.is_empty() && self.timers.is_empty(),
+            } => accepting.is_none() && sessions.is_empty(),
         }
     }
 
@@ -403,6 +408,7 @@ impl Driver {
             Command::Dialed(conn) => {
                 if let Role::Dialer(slot) = &mut self.role {
                     *slot = Some(conn);
+                    self.served = true;
                 }
             }
             Command::StopAccepting => {
