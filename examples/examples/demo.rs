@@ -13,7 +13,7 @@
 //!
 //! ```text
 //! cargo run --release -p kcp-examples --example demo -- [--loss P] [--delay-ms MS]
-//!     [--jitter-ms MS] [--mib N] [--seed N]
+//!     [--jitter-ms MS] [--reorder P] [--mib N] [--seed N]
 //! ```
 //!
 //! The `sim` example runs kcp-core alone over a simulated link on a virtual clock.
@@ -45,11 +45,12 @@ const USAGE: &str = "\
 demo: KCP over real UDP on 127.0.0.1 through a lossy in-process relay, several kcptun
 settings side by side (throughput, ping round trips, retransmissions, FEC recoveries)
 
-usage: demo [--loss P] [--delay-ms MS] [--jitter-ms MS] [--mib N] [--seed N]
+usage: demo [--loss P] [--delay-ms MS] [--jitter-ms MS] [--reorder P] [--mib N] [--seed N]
 
   --loss P          probability that the relay drops a datagram, each way (default 0.05)
   --delay-ms MS     one-way delay the relay adds (default 20)
-  --jitter-ms MS    extra one-way delay, uniform in 0..=MS; reorders (default 5)
+  --jitter-ms MS    extra one-way delay, uniform in 0..=MS; keeps order (default 5)
+  --reorder P       probability that a datagram leaves the queue order (default 0.01)
   --mib N           MiB sent per configuration (default 8)
   --seed N          seed of the relay's decisions (default 1)";
 
@@ -57,6 +58,7 @@ struct Options {
     loss: f64,
     delay: Duration,
     jitter: Duration,
+    reorder: f64,
     mib: u64,
     seed: u64,
 }
@@ -67,6 +69,7 @@ fn parse() -> Options {
         loss: 0.05,
         delay: Duration::from_millis(20),
         jitter: Duration::from_millis(5),
+        reorder: 0.01,
         mib: 8,
         seed: 1,
     };
@@ -80,6 +83,12 @@ fn parse() -> Options {
             }
             "delay-ms" => o.delay = Duration::from_millis(cli.value(&flag)),
             "jitter-ms" => o.jitter = Duration::from_millis(cli.value(&flag)),
+            "reorder" => {
+                o.reorder = cli.value(&flag);
+                if !(0.0..=1.0).contains(&o.reorder) {
+                    cli.bad(&flag, &o.reorder.to_string(), "must be in [0, 1]");
+                }
+            }
             "mib" => {
                 o.mib = cli.value(&flag);
                 if o.mib == 0 {
@@ -145,11 +154,12 @@ fn main() -> ExitCode {
     };
     println!(
         "kcp-rs demo: {} MiB per configuration over UDP on 127.0.0.1 through a relay with \
-         {:.0}% loss each way and {}-{} ms one-way delay",
+         {:.0}% loss each way, {}-{} ms one-way delay and {:.0}% reordering",
         opts.mib,
         opts.loss * 100.0,
         opts.delay.as_millis(),
         (opts.delay + opts.jitter).as_millis(),
+        opts.reorder * 100.0,
     );
     println!(
         "ping: an 8-byte echo every {} ms on a second session during the transfer \
@@ -230,6 +240,7 @@ async fn measure(
         loss: opts.loss,
         delay: opts.delay,
         jitter: opts.jitter,
+        reorder: opts.reorder,
         seed,
         ..RelayConfig::default()
     };
