@@ -180,3 +180,31 @@ async fn a_closed_client_gives_its_socket_back() {
     }
     assert!(freed, "port {port} still bound 2 s after the client closed");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accepted_sessions_outlive_their_listener() {
+    let settings = Config::default().build().unwrap();
+    let listener = KcpListener::bind("127.0.0.1:0", &settings).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut client = KcpStream::connect(addr, &settings).await.unwrap();
+    client.write_all(b"first").await.unwrap();
+    let (mut server, _) = listener.accept().await.unwrap();
+    // Like kcp-go: closing the listener stops accepting, not serving.
+    drop(listener);
+    let mut buf = [0u8; 5];
+    server.read_exact(&mut buf).await.unwrap();
+    assert_eq!(&buf, b"first");
+    let data = pattern(256 * 1024, 3);
+    let expected = data.clone();
+    let writer = tokio::spawn(async move {
+        server.write_all(&data).await.unwrap();
+        server
+    });
+    let mut got = vec![0u8; expected.len()];
+    timeout(Duration::from_secs(30), client.read_exact(&mut got))
+        .await
+        .expect("the session stopped with its listener")
+        .unwrap();
+    assert!(got == expected);
+    drop(writer.await.unwrap());
+}
