@@ -459,7 +459,8 @@ impl Session {
 
     /// Reads received bytes into `buf`. In stream mode it fills `buf` with as much as has
     /// arrived in order; in message mode it returns one message, and a message larger
-    /// than `buf` over several calls (the rest is kept).
+    /// than `buf` over several calls (the rest is kept). Empty messages are skipped, so
+    /// `Ok(0)` means only that `buf` was empty.
     pub fn recv(&mut self, buf: &mut [u8]) -> Result<usize, RecvError> {
         if buf.is_empty() {
             return Ok(0);
@@ -473,7 +474,11 @@ impl Session {
         }
         // ikcp's "fast recover": a recv from a full receive queue announces the window.
         let was_full = self.kcp.rcv_queue_len() >= self.kcp.rcv_wnd() as usize;
+        // Empty messages carry nothing; returning 0 for one would read as end of stream.
         let mut result = self.recv_message(buf);
+        while result == Ok(0) {
+            result = self.recv_message(buf);
+        }
         // A byte stream has no message boundaries to keep: fill the buffer.
         if self.kcp.is_stream()
             && let Ok(mut n) = result

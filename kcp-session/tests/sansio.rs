@@ -336,3 +336,23 @@ fn one_huge_stream_write_takes_only_what_the_window_holds() {
     assert!(p.a.kcp().wait_snd() <= 64);
     assert_eq!(p.a.send(now, &huge, |_| {}), Err(SendError::WouldBlock));
 }
+
+#[test]
+fn empty_messages_do_not_read_as_end_of_stream() {
+    let cfg = Config {
+        stream: false,
+        ..Config::default()
+    };
+    let mut p = Pair::new(&cfg, LinkConfig::new().delay(1, 1), 10);
+    let now = p.now;
+    let ab = &mut p.ab;
+    p.a.send(now, b"", |d| ab.send(now, d)).unwrap();
+    p.a.send(now, b"x", |d| ab.send(now, d)).unwrap();
+    for _ in 0..100 {
+        p.step();
+    }
+    let mut buf = [0u8; 8];
+    assert_eq!(p.b.recv(&mut buf), Ok(1));
+    assert_eq!(buf[0], b'x');
+    assert_eq!(p.b.recv(&mut buf), Err(RecvError::WouldBlock));
+}
