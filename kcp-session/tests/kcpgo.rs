@@ -8,10 +8,12 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use kcp_session::{Config, KcpListener, KcpStream, Settings};
+use kcp_session::{Config, KcpListener, Settings};
 use kcp_testkit::goproc::{self, GoServer};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use kcp_testkit::sim::Rng;
 use tokio::time::timeout;
+
+mod common;
 
 const BYTES: usize = 8 << 20;
 const KEY: &str = "interop key";
@@ -89,36 +91,13 @@ fn go_flags(case: &Case) -> Vec<String> {
     .collect()
 }
 
-fn pattern(n: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
-
-/// Writes `data` on a session to `addr` while reading the echo, and checks it.
+/// Echoes `data` through `addr` and checks every byte; returns the session's counters.
 async fn echo_through(settings: Settings, addr: SocketAddr, data: Vec<u8>) -> kcp_session::Snmp {
-    let stream = KcpStream::connect(addr, &settings).await.unwrap();
-    let (mut r, mut w) = stream.into_split();
-    let n = data.len();
     let expected = data.clone();
-    let writer = tokio::spawn(async move {
-        for chunk in data.chunks(32 * 1024) {
-            w.write_all(chunk).await.unwrap();
-        }
-        w
-    });
-    let mut got = vec![0u8; n];
-    r.read_exact(&mut got).await.unwrap();
+    let (got, snmp) = common::echo(&settings, addr, data).await;
     let first_bad = got.iter().zip(&expected).position(|(a, b)| a != b);
     assert!(first_bad.is_none(), "echo differs from byte {first_bad:?}");
-    let w = writer.await.unwrap();
-    r.reunite(w).unwrap().snmp()
+    snmp
 }
 
 async fn ours_to_kcp_go(case: &Case) {
@@ -129,7 +108,7 @@ async fn ours_to_kcp_go(case: &Case) {
     let server = GoServer::start(&peer, &args);
     let snmp = timeout(
         Duration::from_secs(120),
-        echo_through(settings(case), server.addr(), pattern(BYTES, 1)),
+        echo_through(settings(case), server.addr(), Rng::new(1).bytes(BYTES)),
     )
     .await
     .unwrap_or_else(|_| {
@@ -155,12 +134,7 @@ async fn kcp_go_to_ours(case: &Case) {
     let settings = settings(case);
     let listener = KcpListener::bind("127.0.0.1:0", &settings).await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(async move {
-        let (stream, _) = listener.accept().await.unwrap();
-        let (mut r, mut w) = stream.into_split();
-        let _ = tokio::io::copy(&mut r, &mut w).await;
-        (listener, r.reunite(w).unwrap().snmp())
-    });
+    let server = common::spawn_echo(listener, 1);
     let peer = goproc::session_peer();
     let mut args: Vec<String> = vec![
         "echo-client".into(),
@@ -215,7 +189,7 @@ async fn a_hundred_sessions_from_ours_to_one_kcp_go_listener() {
     for i in 0..100u64 {
         let (settings, addr) = (settings.clone(), server.addr());
         clients.push(tokio::spawn(async move {
-            echo_through(settings, addr, pattern(256 * 1024, i + 7)).await;
+            echo_through(settings, addr, Rng::new(i + 7).bytes(256 * 1024)).await;
         }));
     }
     for (i, c) in clients.into_iter().enumerate() {

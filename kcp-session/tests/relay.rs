@@ -1,25 +1,14 @@
 //! Sessions over real UDP through the in-process lossy relay: 10% loss with duplication
 //! and reordering, one session with FEC and a thousand at once on one listener.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
-use kcp_session::{Config, KcpListener, KcpStream, Settings};
+use kcp_session::{Config, KcpListener};
 use kcp_testkit::relay::{Relay, RelayConfig};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use kcp_testkit::sim::Rng;
 use tokio::time::timeout;
 
-fn pattern(n: usize, seed: u32) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(2_654_435_761) | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
-}
+mod common;
 
 fn lossy() -> RelayConfig {
     RelayConfig {
@@ -32,37 +21,6 @@ fn lossy() -> RelayConfig {
     }
 }
 
-/// Echoes `sessions` sessions, each on its own task.
-fn spawn_echo(listener: KcpListener, sessions: usize) -> tokio::task::JoinHandle<KcpListener> {
-    tokio::spawn(async move {
-        for _ in 0..sessions {
-            let (stream, _) = listener.accept().await.unwrap();
-            tokio::spawn(async move {
-                let (mut r, mut w) = stream.into_split();
-                let _ = tokio::io::copy(&mut r, &mut w).await;
-            });
-        }
-        listener
-    })
-}
-
-async fn echo(settings: Settings, to: SocketAddr, data: Vec<u8>) -> (Vec<u8>, kcp_session::Snmp) {
-    let stream = KcpStream::connect(to, &settings).await.unwrap();
-    let snmp_of = |s: &KcpStream| s.snmp();
-    let (mut r, mut w) = stream.into_split();
-    let n = data.len();
-    let writer = tokio::spawn(async move {
-        w.write_all(&data).await.unwrap();
-        w
-    });
-    let mut got = vec![0u8; n];
-    r.read_exact(&mut got).await.unwrap();
-    let w = writer.await.unwrap();
-    let stream = r.reunite(w).unwrap();
-    let snmp = snmp_of(&stream);
-    (got, snmp)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fec_and_retransmission_carry_data_through_ten_percent_loss() {
     let settings = Config::kcptun().build().unwrap();
@@ -70,11 +28,11 @@ async fn fec_and_retransmission_carry_data_through_ten_percent_loss() {
     let relay = Relay::start(listener.local_addr().unwrap(), lossy())
         .await
         .unwrap();
-    let server = spawn_echo(listener, 1);
-    let data = pattern(4 << 20, 1);
+    let server = common::spawn_echo(listener, 1);
+    let data = Rng::new(1).bytes(4 << 20);
     let (got, snmp) = timeout(
         Duration::from_secs(120),
-        echo(settings, relay.addr(), data.clone()),
+        common::echo(&settings, relay.addr(), data.clone()),
     )
     .await
     .expect("echo through the lossy relay timed out");
@@ -107,14 +65,14 @@ async fn a_thousand_sessions_through_loss_each_arrive_intact() {
     let relay = Relay::start(listener.local_addr().unwrap(), lossy())
         .await
         .unwrap();
-    let server = spawn_echo(listener, SESSIONS);
+    let server = common::spawn_echo(listener, SESSIONS);
     let mut clients = Vec::new();
     for i in 0..SESSIONS {
         let settings = settings.clone();
         let to = relay.addr();
         clients.push(tokio::spawn(async move {
-            let data = pattern(8 * 1024, i as u32);
-            let (got, _) = echo(settings, to, data.clone()).await;
+            let data = Rng::new(i as u64).bytes(8 * 1024);
+            let (got, _) = common::echo(&settings, to, data.clone()).await;
             assert!(got == data, "session {i} corrupted");
         }));
     }

@@ -57,12 +57,6 @@ impl Pair {
     }
 }
 
-fn fill(rng: &mut Rng, n: usize) -> Vec<u8> {
-    let mut v = vec![0u8; n];
-    rng.fill(&mut v);
-    v
-}
-
 /// Moves `data` from a to b and `back` from b to a at once, returning what each received.
 fn exchange(p: &mut Pair, data: &[u8], back: &[u8], limit_ms: u32) -> (Vec<u8>, Vec<u8>) {
     let (mut sent_a, mut sent_b) = (0, 0);
@@ -113,7 +107,7 @@ fn aes_with_fec_through_ten_percent_loss() {
         .reorder(0.05, 15);
     let mut p = Pair::new(&cfg, link, 7);
     let mut rng = Rng::new(1);
-    let (data, back) = (fill(&mut rng, 1 << 20), fill(&mut rng, 300_000));
+    let (data, back) = (rng.bytes(1 << 20), rng.bytes(300_000));
     let (got_b, got_a) = exchange(&mut p, &data, &back, 120_000);
     assert!(
         got_b == data,
@@ -149,7 +143,7 @@ fn every_cipher_and_message_mode_round_trip() {
         }
         let link = LinkConfig::new().delay(5, 5).loss(0.05);
         let mut p = Pair::new(&cfg, link, i as u64);
-        let data = fill(&mut rng, 100_000);
+        let data = rng.bytes(100_000);
         let (got, _) = exchange(&mut p, &data, &[], 60_000);
         assert!(
             got == data,
@@ -170,7 +164,7 @@ fn hostile_datagrams_are_counted_and_change_nothing() {
     let mut rng = Rng::new(3);
     let mut wrong_key = Vec::new();
     stranger
-        .send(p.now, &fill(&mut rng, 5000), |d| wrong_key.push(d.to_vec()))
+        .send(p.now, &rng.bytes(5000), |d| wrong_key.push(d.to_vec()))
         .unwrap();
     assert!(!wrong_key.is_empty());
     for d in &mut wrong_key {
@@ -180,7 +174,7 @@ fn hostile_datagrams_are_counted_and_change_nothing() {
         ));
     }
     for len in [0, 1, 19, 20, 21, 40, 100, 1500, 3000] {
-        let mut garbage = fill(&mut rng, len);
+        let mut garbage = rng.bytes(len);
         assert!(p.b.input(p.now, &mut garbage, |_| {}).is_err());
     }
     let snmp = p.b.snmp();
@@ -190,7 +184,7 @@ fn hostile_datagrams_are_counted_and_change_nothing() {
         Err(RecvError::WouldBlock)
     ));
     // The real conversation still works.
-    let data = fill(&mut rng, 50_000);
+    let data = rng.bytes(50_000);
     let (got, _) = exchange(&mut p, &data, &[], 10_000);
     assert!(got == data);
 }
@@ -252,7 +246,7 @@ fn close_delivers_what_was_written_then_closes() {
     let cfg = Config::default();
     let mut p = Pair::new(&cfg, LinkConfig::new().delay(20, 20).loss(0.2), 6);
     let mut rng = Rng::new(6);
-    let data = fill(&mut rng, 200_000);
+    let data = rng.bytes(200_000);
     let now = p.now;
     let ab = &mut p.ab;
     let mut sent = 0;
@@ -291,7 +285,7 @@ fn reading_from_a_full_window_announces_it_at_once() {
     };
     let mut p = Pair::new(&cfg, LinkConfig::new().delay(1, 1), 8);
     let mut rng = Rng::new(8);
-    let data = fill(&mut rng, 1 << 20);
+    let data = rng.bytes(1 << 20);
     let mut sent = 0;
     // Fill b's receive queue without reading it.
     for _ in 0..2000 {

@@ -3,68 +3,23 @@
 use std::time::Duration;
 
 use kcp_crypt::CipherKind;
-use kcp_session::{Config, KcpListener, KcpStream, Settings};
+use kcp_session::{Config, KcpListener, KcpStream};
+use kcp_testkit::sim::Rng;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::timeout;
 
-fn pattern(n: usize, seed: u32) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
-}
-
-/// Echoes every accepted session until the listener is dropped.
-async fn echo_server(settings: &Settings) -> (KcpListener, std::net::SocketAddr) {
-    let listener = KcpListener::bind("127.0.0.1:0", settings).await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    (listener, addr)
-}
-
-async fn serve_echo(listener: &KcpListener, sessions: usize) {
-    for _ in 0..sessions {
-        let (stream, _) = listener.accept().await.unwrap();
-        tokio::spawn(async move {
-            let (mut r, mut w) = stream.into_split();
-            let _ = tokio::io::copy(&mut r, &mut w).await;
-        });
-    }
-}
-
-/// Writes `data` while reading the echo back; returns what came back.
-async fn echo_round(settings: &Settings, addr: std::net::SocketAddr, data: Vec<u8>) -> Vec<u8> {
-    let stream = KcpStream::connect(addr, settings).await.unwrap();
-    let (mut r, mut w) = stream.into_split();
-    let n = data.len();
-    let writer = tokio::spawn(async move {
-        for chunk in data.chunks(32 * 1024) {
-            w.write_all(chunk).await.unwrap();
-        }
-        w
-    });
-    let mut got = vec![0u8; n];
-    r.read_exact(&mut got).await.unwrap();
-    drop(writer.await.unwrap());
-    got
-}
+mod common;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn echo_8_mib_with_aes_and_fec() {
     let settings = Config::kcptun().build().unwrap();
-    let (listener, addr) = echo_server(&settings).await;
-    let server = tokio::spawn(async move {
-        serve_echo(&listener, 1).await;
-        listener
-    });
-    let data = pattern(8 << 20, 1);
-    let got = timeout(
+    let listener = KcpListener::bind("127.0.0.1:0", &settings).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = common::spawn_echo(listener, 1);
+    let data = Rng::new(1).bytes(8 << 20);
+    let (got, _) = timeout(
         Duration::from_secs(60),
-        echo_round(&settings, addr, data.clone()),
+        common::echo(&settings, addr, data.clone()),
     )
     .await
     .expect("echo timed out");
@@ -80,17 +35,15 @@ async fn many_sessions_on_one_listener() {
         ..Config::default()
     };
     let settings = cfg.build().unwrap();
-    let (listener, addr) = echo_server(&settings).await;
-    let server = tokio::spawn(async move {
-        serve_echo(&listener, 50).await;
-        listener
-    });
+    let listener = KcpListener::bind("127.0.0.1:0", &settings).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = common::spawn_echo(listener, 50);
     let mut clients = Vec::new();
     for i in 0..50 {
         let settings = settings.clone();
         clients.push(tokio::spawn(async move {
-            let data = pattern(64 * 1024, i);
-            let got = echo_round(&settings, addr, data.clone()).await;
+            let data = Rng::new(i).bytes(64 * 1024);
+            let (got, _) = common::echo(&settings, addr, data.clone()).await;
             assert!(got == data, "session {i} corrupted");
         }));
     }
@@ -131,7 +84,7 @@ async fn shutdown_waits_for_acknowledgement_and_drop_delivers() {
     let settings = Config::default().build().unwrap();
     let listener = KcpListener::bind("127.0.0.1:0", &settings).await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let data = pattern(2 << 20, 9);
+    let data = Rng::new(9).bytes(2 << 20);
     let expected = data.clone();
     let client = tokio::spawn({
         let settings = settings.clone();
@@ -194,7 +147,7 @@ async fn accepted_sessions_outlive_their_listener() {
     let mut buf = [0u8; 5];
     server.read_exact(&mut buf).await.unwrap();
     assert_eq!(&buf, b"first");
-    let data = pattern(256 * 1024, 3);
+    let data = Rng::new(3).bytes(256 * 1024);
     let expected = data.clone();
     let writer = tokio::spawn(async move {
         server.write_all(&data).await.unwrap();

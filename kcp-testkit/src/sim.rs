@@ -111,6 +111,13 @@ impl Rng {
         }
     }
 
+    /// `n` random bytes, for test payloads.
+    pub fn bytes(&mut self, n: usize) -> Vec<u8> {
+        let mut v = vec![0u8; n];
+        self.fill(&mut v);
+        v
+    }
+
     /// An independent generator derived from this one (for giving each component its own
     /// stream without coupling their draws).
     pub fn fork(&mut self) -> Rng {
