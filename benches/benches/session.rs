@@ -31,9 +31,10 @@ fn env_usize(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-/// CPU time (user + system) this process has used, from `/proc/self/stat`.
-fn cpu_time() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+/// CPU time (user + system) and resident memory of a process (`"self"` or a pid), from
+/// `/proc`.
+fn proc_usage(pid: &str) -> (Duration, u64) {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
     let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
     let f: Vec<u64> = rest
@@ -41,18 +42,24 @@ fn cpu_time() -> Duration {
         .map(|x| x.parse().unwrap_or(0))
         .collect();
     let ticks = f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
-    Duration::from_millis(ticks * 10) // USER_HZ is 100 on Linux
-}
-
-/// Resident memory, bytes.
-fn rss() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    statm
+    let statm = std::fs::read_to_string(format!("/proc/{pid}/statm")).unwrap_or_default();
+    let pages: u64 = statm
         .split_whitespace()
         .nth(1)
-        .and_then(|p| p.parse::<u64>().ok())
-        .unwrap_or(0)
-        * 4096
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    // USER_HZ is 100 on Linux; pages are 4 KiB.
+    (Duration::from_millis(ticks * 10), pages * 4096)
+}
+
+/// CPU time this process has used.
+fn cpu_time() -> Duration {
+    proc_usage("self").0
+}
+
+/// Resident memory of this process, bytes.
+fn rss() -> u64 {
+    proc_usage("self").1
 }
 
 fn report(name: &str, bytes: usize, wall: Duration, cpu: Duration) {
@@ -120,18 +127,7 @@ async fn ours_sink(total: usize) {
     let (mut srv, _) = listener.accept().await.unwrap();
     read_n(&mut srv, total).await;
     report("kcp-rs sink", total, start.elapsed(), cpu_time() - cpu);
-    let c = client.await.unwrap();
-    let (snmp, info) = (c.snmp(), c.info());
-    eprintln!(
-        "  sender: retrans {} fast {} lost {} out_segs {} srtt {} ms; receiver in_segs {} repeat {}",
-        snmp.retrans_segs,
-        snmp.fast_retrans_segs,
-        snmp.lost_segs,
-        snmp.out_segs,
-        info.srtt,
-        srv.snmp().in_segs,
-        srv.snmp().repeat_segs
-    );
+    drop(client.await);
 }
 
 async fn ours_echo(total: usize) {
@@ -306,24 +302,6 @@ async fn ours_idle(n: usize, secs: u64) {
     drop(socks);
 }
 
-/// CPU time and resident memory of another process, from /proc.
-fn proc_usage(pid: u32) -> (Duration, u64) {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let f: Vec<u64> = rest
-        .split_whitespace()
-        .map(|x| x.parse().unwrap_or(0))
-        .collect();
-    let ticks = f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
-    let statm = std::fs::read_to_string(format!("/proc/{pid}/statm")).unwrap_or_default();
-    let pages: u64 = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(0);
-    (Duration::from_millis(ticks * 10), pages * 4096)
-}
-
 /// The same with a kcp-go 5.6.1 listener (`peers/session echo-server`, which runs one
 /// echo goroutine per session, as a kcp-go server does).
 async fn kcp_go_idle(n: usize, secs: u64) {
@@ -345,7 +323,7 @@ async fn kcp_go_idle(n: usize, secs: u64) {
         "3600",
     ];
     let server = kcp_testkit::goproc::GoServer::start(&peer, &args);
-    let (_, rss0) = proc_usage(server.pid());
+    let (_, rss0) = proc_usage(&server.pid().to_string());
     let socks = idle_peers(server.addr(), n, &s, |k| {
         let server = &server;
         async move {
@@ -362,10 +340,10 @@ async fn kcp_go_idle(n: usize, secs: u64) {
         "kcp-go accepted only part of the sessions"
     );
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let (cpu0, rss1) = proc_usage(server.pid());
+    let (cpu0, rss1) = proc_usage(&server.pid().to_string());
     let start = Instant::now();
     tokio::time::sleep(Duration::from_secs(secs)).await;
-    let (cpu1, _) = proc_usage(server.pid());
+    let (cpu1, _) = proc_usage(&server.pid().to_string());
     let name = format!("kcp-go {n} idle sessions");
     report_idle(
         &name,

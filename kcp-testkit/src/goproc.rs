@@ -126,13 +126,7 @@ impl GoServer {
     /// something else first, or stays silent for [`START_LIMIT`]; the message includes the
     /// child's stderr. The child is killed and reaped before the panic.
     pub fn start(program: &Path, args: &[&str]) -> GoServer {
-        let mut child = Command::new(program)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
+        let mut child = spawn_piped(program, args);
         let stdout = child.stdout.take().expect("stdout is piped");
         let stderr = collect_stderr(child.stderr.take().expect("stderr is piped"));
         let lines = Arc::new(Shared::<Vec<String>>::default());
@@ -304,6 +298,17 @@ impl ClientOutcome {
     }
 }
 
+/// Starts `program args...` with stdin closed and stdout and stderr piped.
+fn spawn_piped(program: &Path, args: &[&str]) -> Child {
+    Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()))
+}
+
 /// Runs `program args...` to completion with stdout and stderr captured. If it is still
 /// running after `timeout`, it is killed (that child only) and the outcome is a failure.
 ///
@@ -311,13 +316,7 @@ impl ClientOutcome {
 ///
 /// If the program cannot be started.
 pub fn run_client(program: &Path, args: &[&str], timeout: Duration) -> ClientOutcome {
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
+    let mut child = spawn_piped(program, args);
     let mut stdout = child.stdout.take().expect("stdout is piped");
     let stdout = {
         let shared = Arc::new(Shared::<String>::default());
