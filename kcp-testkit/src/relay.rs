@@ -84,11 +84,8 @@ pub struct Relay {
 struct Pending {
     due: Instant,
     order: u64,
-    /// The socket to send from: the client's own towards the server, the front socket
-    /// back to the client.
-    via: Arc<UdpSocket>,
-    dest: SocketAddr,
-    bytes: Vec<u8>,
+    /// Shared by the copies of a duplicated datagram.
+    msg: Arc<Incoming>,
 }
 
 impl PartialEq for Pending {
@@ -111,6 +108,8 @@ impl Ord for Pending {
 
 /// A datagram on its way into the scheduler.
 struct Incoming {
+    /// The socket to send from: the client's own towards the server, the front socket
+    /// back to the client.
     via: Arc<UdpSocket>,
     dest: SocketAddr,
     bytes: Vec<u8>,
@@ -263,7 +262,7 @@ async fn schedule(
         let next = heap.peek().map(|p| p.due);
         tokio::select! {
             msg = rx.recv() => {
-                let Some(msg) = msg else { return };
+                let Some(msg) = msg.map(Arc::new) else { return };
                 let copies = if rng.chance(cfg.loss) {
                     stats.lost.fetch_add(1, Ordering::Relaxed);
                     0
@@ -288,9 +287,7 @@ async fn schedule(
                     heap.push(Pending {
                         due,
                         order,
-                        via: Arc::clone(&msg.via),
-                        dest: msg.dest,
-                        bytes: msg.bytes.clone(),
+                        msg: Arc::clone(&msg),
                     });
                 }
             }
@@ -304,7 +301,7 @@ async fn schedule(
         let now = Instant::now();
         while heap.peek().is_some_and(|p| p.due <= now) {
             let Some(p) = heap.pop() else { break };
-            if p.via.try_send_to(&p.bytes, p.dest).is_ok() {
+            if p.msg.via.try_send_to(&p.msg.bytes, p.msg.dest).is_ok() {
                 stats.forwarded.fetch_add(1, Ordering::Relaxed);
             } else {
                 stats.overflowed.fetch_add(1, Ordering::Relaxed);
