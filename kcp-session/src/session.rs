@@ -566,18 +566,13 @@ impl Session {
         if matches!(self.state, State::Closed | State::Dead(_)) {
             return;
         }
-        let mut framer = Framer {
-            settings: &self.settings,
-            encoder: &mut self.encoder,
-            rng: &mut self.rng,
-            counters: &mut self.counters,
-            now,
-            transmit,
-        };
-        if core::mem::take(&mut self.window_reopened) {
-            self.kcp.flush(|d: &mut [u8]| framer.output(d));
-        }
-        self.kcp.update(now, |d: &mut [u8]| framer.output(d));
+        let reopened = core::mem::take(&mut self.window_reopened);
+        self.framed(now, transmit, |kcp, output| {
+            if reopened {
+                kcp.flush(&mut *output);
+            }
+            kcp.update(now, output);
+        });
         let cfg = self.settings.config();
         let since = |t: u32| now.wrapping_sub(t) as i32;
         match self.state {
@@ -615,6 +610,18 @@ impl Session {
     /// Flushes KCP now: pending acknowledgements, new data the windows allow, due
     /// retransmissions.
     pub fn flush(&mut self, now: u32, transmit: impl FnMut(&[u8])) {
+        self.window_reopened = false;
+        self.framed(now, transmit, |kcp, output| kcp.flush(output));
+    }
+
+    /// Runs `run` with KCP and an output function that frames each datagram (FEC, then
+    /// the cipher, in place) and hands it to `transmit`.
+    fn framed(
+        &mut self,
+        now: u32,
+        transmit: impl FnMut(&[u8]),
+        run: impl FnOnce(&mut Kcp, &mut dyn FnMut(&mut [u8])),
+    ) {
         let mut framer = Framer {
             settings: &self.settings,
             encoder: &mut self.encoder,
@@ -623,8 +630,7 @@ impl Session {
             now,
             transmit,
         };
-        self.window_reopened = false;
-        self.kcp.flush(|d: &mut [u8]| framer.output(d));
+        run(&mut self.kcp, &mut |d| framer.output(d));
     }
 
     /// Sends the acknowledgements waiting for the next flush, if any (with a full flush,
