@@ -15,6 +15,8 @@ const PROBE_INIT: u32 = 7000;
 const PROBE_LIMIT: u32 = 120_000;
 /// A clock jump larger than this resynchronises the flush timer, ms.
 const RESYNC: i32 = 10_000;
+/// Repeats of a reopened window's announcement with window recovery on.
+const TELL_REPEATS: u32 = 8;
 
 /// Packs segments into datagrams in the scratch buffer and hands each full datagram to the
 /// output callback, exactly where ikcp splits them.
@@ -136,6 +138,15 @@ impl Kcp {
         }
         let current = self.current;
         let wnd = self.wnd_unused();
+        let segs_before = self.stats.out_segs;
+        let probe_init = if self.window_recovery {
+            self.rto_pace()
+        } else {
+            PROBE_INIT
+        };
+        if self.window_recovery {
+            self.announce_reopened(current, wnd);
+        }
         let mut template = Header {
             conv: self.conv,
             cmd: Command::Ack as u8,
@@ -167,10 +178,10 @@ impl Kcp {
         // 2. Zero-window probe timer.
         if self.rmt_wnd == 0 {
             if self.probe_wait == 0 {
-                self.probe_wait = PROBE_INIT;
+                self.probe_wait = probe_init;
                 self.ts_probe = current.wrapping_add(self.probe_wait);
             } else if diff(current, self.ts_probe) >= 0 {
-                self.probe_wait = self.probe_wait.max(PROBE_INIT);
+                self.probe_wait = self.probe_wait.max(probe_init);
                 self.probe_wait += self.probe_wait / 2;
                 self.probe_wait = self.probe_wait.min(PROBE_LIMIT);
                 self.ts_probe = current.wrapping_add(self.probe_wait);
@@ -237,7 +248,13 @@ impl Kcp {
                 seg.xmit = seg.xmit.wrapping_add(1);
                 out.stats.lost_segs += 1;
                 out.stats.retransmits += 1;
-                if self.nodelay == 0 {
+                if self.linear_backoff {
+                    // kcp-go: grow by the current RTO (half of it in no-delay modes).
+                    let step = self.rx_rto as u32;
+                    seg.rto = seg
+                        .rto
+                        .wrapping_add(if self.nodelay == 0 { step } else { step / 2 });
+                } else if self.nodelay == 0 {
                     seg.rto = seg.rto.wrapping_add(seg.rto.max(self.rx_rto as u32));
                 } else {
                     let step = if self.nodelay < 2 {
@@ -270,6 +287,9 @@ impl Kcp {
             }
         }
         out.emit();
+        if self.window_recovery && wnd == 0 && self.stats.out_segs != segs_before {
+            self.zero_wnd_sent = true;
+        }
 
         // 6. Congestion reaction (tracked even when the congestion window is ignored).
         let mss = self.mss as u32;
@@ -290,8 +310,37 @@ impl Kcp {
         }
     }
 
+    /// The pace of window recovery: one RTO, at least one flush interval.
+    fn rto_pace(&self) -> u32 {
+        (self.rx_rto as u32).max(self.interval)
+    }
+
+    /// Window recovery, receiving side: announces a window that reopened after a zero
+    /// window went out, then repeats the announcement at RTO pace until the peer sends new
+    /// data (see `input`) or the repeats run out. `wnd` is the window this flush advertises.
+    fn announce_reopened(&mut self, current: u32, wnd: u32) {
+        if wnd == 0 {
+            self.tell_left = 0;
+        } else if self.zero_wnd_sent {
+            self.zero_wnd_sent = false;
+            self.probe |= ASK_TELL;
+            self.tell_left = TELL_REPEATS;
+            self.tell_wait = self.rto_pace();
+            self.ts_tell = current.wrapping_add(self.tell_wait);
+            self.tell_mark = self
+                .rcv_buf
+                .back()
+                .map_or(self.rcv_nxt.wrapping_sub(1), |s| s.sn);
+        } else if self.tell_left > 0 && diff(current, self.ts_tell) >= 0 {
+            self.probe |= ASK_TELL;
+            self.tell_left -= 1;
+            self.tell_wait = (self.tell_wait + self.tell_wait / 2).min(PROBE_LIMIT);
+            self.ts_tell = current.wrapping_add(self.tell_wait);
+        }
+    }
+
     /// Free slots in the receive queue, advertised in every segment (`ikcp_wnd_unused`).
-    fn wnd_unused(&self) -> u32 {
+    pub(crate) fn wnd_unused(&self) -> u32 {
         (self.rcv_wnd as usize).saturating_sub(self.rcv_queue.len()) as u32
     }
 }

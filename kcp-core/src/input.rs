@@ -70,6 +70,10 @@ impl Kcp {
                 Command::Push => {
                     if diff(h.sn, self.rcv_nxt.wrapping_add(self.rcv_wnd)) < 0 {
                         self.acklist.push((h.sn, h.ts));
+                        // Window recovery: new data shows the peer heard the window reopen.
+                        if self.tell_left > 0 && diff(h.sn, self.tell_mark) > 0 {
+                            self.tell_left = 0;
+                        }
                         if diff(h.sn, self.rcv_nxt) >= 0 {
                             self.parse_data(&h, payload);
                         } else {

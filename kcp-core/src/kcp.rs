@@ -6,6 +6,7 @@ use alloc::vec::Vec;
 use crate::error::ConfigError;
 use crate::segment::Segment;
 use crate::stats::Stats;
+use crate::time::diff;
 use crate::{
     DEFAULT_DEAD_LINK, DEFAULT_FAST_LIMIT, DEFAULT_INTERVAL, DEFAULT_MTU, DEFAULT_RCV_WND,
     DEFAULT_SND_WND, MAX_RCV_WND, MIN_MTU, OVERHEAD, RTO_DEFAULT, RTO_MIN, RTO_NODELAY,
@@ -63,6 +64,21 @@ pub struct Kcp {
     pub(crate) nocwnd: bool,
     pub(crate) stream: bool,
     pub(crate) dead_link: u32,
+
+    /// Opt-in zero-window recovery (see [`Kcp::set_window_recovery`]).
+    pub(crate) window_recovery: bool,
+    /// Opt-in linear RTO back-off (see [`Kcp::set_linear_backoff`]).
+    pub(crate) linear_backoff: bool,
+    /// A segment advertising a zero receive window went out, and no open one since.
+    pub(crate) zero_wnd_sent: bool,
+    /// Re-announcements of a reopened window still to send (0: none pending), when the
+    /// next is due, and the wait before the one after it.
+    pub(crate) tell_left: u32,
+    pub(crate) ts_tell: u32,
+    pub(crate) tell_wait: u32,
+    /// The highest sequence number received when the window reopened: data above it
+    /// shows that the peer has heard of the open window.
+    pub(crate) tell_mark: u32,
 
     /// Messages not yet numbered (`snd_queue`).
     pub(crate) snd_queue: VecDeque<Segment>,
@@ -124,6 +140,13 @@ impl Kcp {
             nocwnd: false,
             stream: false,
             dead_link: DEFAULT_DEAD_LINK,
+            window_recovery: false,
+            linear_backoff: false,
+            zero_wnd_sent: false,
+            tell_left: 0,
+            ts_tell: 0,
+            tell_wait: 0,
+            tell_mark: 0,
             snd_queue: VecDeque::new(),
             snd_buf: VecDeque::new(),
             snd_buf_live: 0,
@@ -273,6 +296,65 @@ impl Kcp {
     /// both peers before traffic starts. kcptun uses stream mode.
     pub fn set_stream(&mut self, stream: bool) {
         self.stream = stream;
+    }
+
+    /// Opt-in recovery from a zero receive window at retransmission-timeout pace, for
+    /// links where a lost window update must not stall a transfer. Off by default, which
+    /// is ikcp's behaviour byte for byte. On, two things change, both wire-compatible
+    /// with every KCP peer (they only send ikcp's own window commands sooner or more
+    /// often):
+    ///
+    /// - **Sending:** while the peer advertises a zero window, the first window probe
+    ///   (WASK) goes out after one RTO (at least one interval) instead of ikcp's 7 s, then
+    ///   backs off ×1.5 up to ikcp's 120 s as before.
+    /// - **Receiving:** once this side has advertised a zero window, the flush that finds
+    ///   it open again announces it (WINS), and the announcement is repeated at RTO pace
+    ///   (×1.5 back-off, at most 8 times) until the peer sends data it had not sent
+    ///   before, which shows it heard. ikcp announces once; if that datagram is lost, a
+    ///   peer with nothing in flight waits for its own probe (7 s in ikcp and kcp-go).
+    ///
+    /// `kcp-session` turns it on by default.
+    pub fn set_window_recovery(&mut self, on: bool) {
+        self.window_recovery = on;
+        if !on {
+            self.zero_wnd_sent = false;
+            self.tell_left = 0;
+        }
+    }
+
+    /// Opt-in linear back-off of a segment's retransmission timeout, as kcp-go does: each
+    /// timeout adds the current RTO (half of it in no-delay modes) instead of ikcp's
+    /// doubling (×1.5 with no-delay 1). Off by default, which is ikcp's behaviour byte for
+    /// byte. With ikcp's back-off, a segment whose retransmissions are lost five times in
+    /// a row waits 32 RTOs for the sixth: on a link losing 20% of datagrams each way that
+    /// happens a few times per megabyte, and a transfer stalls for seconds where kcp-go's
+    /// does not. The wire format is unchanged; `kcp-session` turns it on by default.
+    pub fn set_linear_backoff(&mut self, on: bool) {
+        self.linear_backoff = on;
+    }
+
+    /// Moves the clock and the flush timer to `current` as [`update`](Kcp::update) called
+    /// every interval would have, without flushing.
+    ///
+    /// A flush while [`is_idle`](Kcp::is_idle) sends nothing and changes nothing but the
+    /// flush timer, so an event loop may stop calling `update` while the conversation is
+    /// idle, and call this instead when it has work again (before `input`, `send` or
+    /// `update`): the flush timer then stays on the grid of `interval`s that ikcp's
+    /// regular updates keep, and the datagrams are exactly those of a loop that never
+    /// skipped. Only valid if the conversation was idle since the last `update` or
+    /// `flush` (a `recv` in between is fine) and less than 2^31 ms have passed.
+    pub fn advance_idle(&mut self, current: u32) {
+        self.current = current;
+        if !self.updated {
+            return;
+        }
+        let behind = diff(current, self.ts_flush);
+        if behind > 0 {
+            let steps = (behind as u32).div_ceil(self.interval);
+            self.ts_flush = self
+                .ts_flush
+                .wrapping_add(steps.wrapping_mul(self.interval));
+        }
     }
 
     /// Sets the clock without flushing (writing ikcp's `current`). `input` takes RTT
@@ -445,16 +527,22 @@ impl Kcp {
         self.rcv_buf.len()
     }
 
-    /// Whether a flush now would send nothing and change nothing: no data queued or in
-    /// flight, no acknowledgement pending, no window probe due and the peer's window open.
-    /// An event loop can then skip the flush timer until the next `send`, `recv` or
-    /// `input` (ikcp would run `flush` every interval for nothing).
+    /// Whether a flush now would send nothing and change nothing but the flush timer: no
+    /// data queued or in flight, no acknowledgement pending, no window probe or window
+    /// announcement due or pending, and the peer's window open. An event loop can then
+    /// skip the flush timer until the next `send`, `recv` or `input` (ikcp would run
+    /// `flush` every interval for nothing); see [`advance_idle`](Kcp::advance_idle) for
+    /// resuming with exactly ikcp's timing.
     pub fn is_idle(&self) -> bool {
         self.snd_queue.is_empty()
             && self.snd_buf_len() == 0
             && self.acklist.is_empty()
             && self.probe == 0
             && self.rmt_wnd != 0
+            // The flush after the peer's window reopened resets the probe timer.
+            && self.probe_wait == 0
+            && self.tell_left == 0
+            && !(self.zero_wnd_sent && self.wnd_unused() > 0)
     }
 
     /// Acknowledgements waiting for the next flush.
