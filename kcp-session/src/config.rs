@@ -134,6 +134,18 @@ pub struct Config {
     /// Sans-io users get the same with [`Session::flush_acks`](crate::Session::flush_acks).
     /// Default on.
     pub batch_acks: bool,
+    /// Recover from a zero receive window at retransmission-timeout pace: probe a peer's
+    /// closed window after one RTO instead of 7 s, and repeat the announcement of our own
+    /// reopened window until the peer resumes (see `kcp_core::Kcp::set_window_recovery`).
+    /// Without it, one lost window update stalls a transfer for 7 s, against ikcp and
+    /// kcp-go 5.6.1 peers alike. Wire-compatible with both. Off gives ikcp's and kcp-go's
+    /// behaviour exactly. Default on.
+    pub window_recovery: bool,
+    /// Back a segment's retransmission timeout off linearly, as kcp-go does, instead of
+    /// ikcp's doubling (see `kcp_core::Kcp::set_linear_backoff`): on a link losing 20%
+    /// each way, ikcp's back-off leaves single segments waiting several seconds. Local
+    /// policy, invisible on the wire. Off gives ikcp's timing exactly. Default on.
+    pub linear_backoff: bool,
     /// Hold written data until the next scheduled flush instead of flushing on every
     /// write (kcp-go `SetWriteDelay`). Default off, as kcptun.
     pub write_delay: bool,
@@ -173,6 +185,8 @@ impl Default for Config {
             stream: true,
             ack_nodelay: false,
             batch_acks: true,
+            window_recovery: true,
+            linear_backoff: true,
             write_delay: false,
             dscp: 0,
             sockbuf: 4 << 20,

@@ -171,6 +171,9 @@ pub struct Session {
     /// A `recv` reopened a receive window that was full: the peer, stalled on a zero
     /// window, should hear of it now rather than at the next flush interval.
     window_reopened: bool,
+    /// KCP was idle when the last operation ended, so the flush timer was skipped since
+    /// (see `begin`).
+    kcp_idle: bool,
     /// What was last added to the process-wide counters.
     reported: Snmp,
 }
@@ -254,6 +257,8 @@ impl Session {
         kcp.set_nodelay(nodelay, interval, resend, nc);
         kcp.set_stream(cfg.stream);
         kcp.set_dead_link(cfg.dead_link.unwrap_or(u32::MAX));
+        kcp.set_window_recovery(cfg.window_recovery);
+        kcp.set_linear_backoff(cfg.linear_backoff);
         // The first update starts the flush timer; nothing is queued yet, so nothing goes out.
         kcp.update(now, |_: &mut [u8]| {});
 
@@ -279,6 +284,7 @@ impl Session {
             leftover_pos: 0,
             counters: Snmp::default(),
             window_reopened: false,
+            kcp_idle: true,
             reported: Snmp::default(),
         }
     }
@@ -349,7 +355,7 @@ impl Session {
         self.counters.in_bytes += payload.len() as u64;
         let una = self.kcp.snd_una();
         // RTT samples are taken against this clock (the maintainer's advice for ikcp).
-        self.kcp.set_current(now);
+        self.begin(now);
         let result = match kcp_fec::classify(payload) {
             PacketKind::Data | PacketKind::Parity => self.input_fec(now, payload),
             _ if payload.len() < kcp_core::OVERHEAD => {
@@ -369,6 +375,7 @@ impl Session {
         if self.kcp.snd_una() != una || (cfg.ack_nodelay && self.kcp.ack_pending() > 0) {
             self.flush(now, transmit);
         }
+        self.end();
         result
     }
 
@@ -429,6 +436,7 @@ impl Session {
         if !self.can_send() {
             return Err(SendError::WouldBlock);
         }
+        self.begin(now);
         let taken = if self.kcp.is_stream() {
             let mss = self.kcp.mss();
             let free = self.kcp.snd_wnd() as usize - self.kcp.wait_snd();
@@ -449,6 +457,7 @@ impl Session {
         if !self.settings.config().write_delay {
             self.flush(now, transmit);
         }
+        self.end();
         Ok(taken)
     }
 
@@ -567,12 +576,14 @@ impl Session {
             return;
         }
         let reopened = core::mem::take(&mut self.window_reopened);
+        self.begin(now);
         self.framed(now, transmit, |kcp, output| {
             if reopened {
                 kcp.flush(&mut *output);
             }
             kcp.update(now, output);
         });
+        self.end();
         let cfg = self.settings.config();
         let since = |t: u32| now.wrapping_sub(t) as i32;
         match self.state {
@@ -611,7 +622,27 @@ impl Session {
     /// retransmissions.
     pub fn flush(&mut self, now: u32, transmit: impl FnMut(&[u8])) {
         self.window_reopened = false;
+        self.begin(now);
         self.framed(now, transmit, |kcp, output| kcp.flush(output));
+        self.end();
+    }
+
+    /// Brings KCP's clock to `now` before an operation. While KCP is idle the session
+    /// runs no flush timer (see [`next_timeout`](Session::next_timeout)); the flushes it
+    /// skipped would have sent nothing, and [`Kcp::advance_idle`] puts the timer back on
+    /// the grid those flushes kept, so the datagrams are exactly those of ikcp updated
+    /// every interval.
+    fn begin(&mut self, now: u32) {
+        if self.kcp_idle {
+            self.kcp.advance_idle(now);
+        } else {
+            self.kcp.set_current(now);
+        }
+    }
+
+    /// Notes after an operation whether KCP is idle (see [`begin`](Session::begin)).
+    fn end(&mut self) {
+        self.kcp_idle = self.kcp.is_idle();
     }
 
     /// Runs `run` with KCP and an output function that frames each datagram (FEC, then
