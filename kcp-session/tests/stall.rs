@@ -4,6 +4,8 @@
 //! retransmission timeout backed off for tens of seconds, a session left without a timer)
 //! cannot meet.
 
+use std::time::Duration;
+
 use kcp_session::{Config, Mode, SendError, Session};
 use kcp_testkit::sim::{Endpoint, Link, LinkConfig, Pair, Rng};
 
@@ -26,6 +28,8 @@ struct Peer {
     /// When the application last read something, and the longest wait between reads.
     last_read: Option<u32>,
     longest_wait: u32,
+    /// Once the application has read this many bytes, it writes this reply.
+    reply: Option<(usize, Vec<u8>)>,
     /// Drops datagrams this side transmits when it returns `true` (a targeted loss).
     drop_out: Option<DropFilter>,
 }
@@ -45,6 +49,7 @@ impl Peer {
             received: Vec::new(),
             last_read: None,
             longest_wait: 0,
+            reply: None,
             drop_out: None,
         }
     }
@@ -99,6 +104,12 @@ impl Endpoint for Peer {
             }
             if self.session.window_reopened() {
                 self.with_transmit(transmit, |s, tx| s.flush(now, tx));
+            }
+            if let Some((at, _)) = &self.reply
+                && self.received.len() >= *at
+                && let Some((_, reply)) = self.reply.take()
+            {
+                self.outgoing.extend_from_slice(&reply);
             }
         }
         while self.written < self.outgoing.len() {
@@ -291,4 +302,201 @@ fn lost_window_update(mode: Mode, sender: bool, receiver: bool) -> u64 {
         "{mode:?}: transfer incomplete"
     );
     p.elapsed() - start
+}
+
+/// The sequence numbers of the data segments in a raw KCP datagram.
+fn data_sns(datagram: &[u8]) -> Vec<u32> {
+    let mut sns = Vec::new();
+    let mut rest = datagram;
+    while let Some(h) = kcp_core::Header::parse(rest) {
+        if h.cmd == kcp_core::Command::Push as u8 {
+            sns.push(h.sn);
+        }
+        rest = rest
+            .get(kcp_core::OVERHEAD + h.len as usize..)
+            .unwrap_or(&[]);
+    }
+    sns
+}
+
+/// Drops the first `times` datagrams carrying data segment `sn`.
+fn drop_segment(sn: u32, times: usize) -> DropFilter {
+    let mut dropped = 0;
+    Box::new(move |d| {
+        let drop = dropped < times && data_sns(d).contains(&sn);
+        dropped += usize::from(drop);
+        drop
+    })
+}
+
+/// The last segment of a transfer (nothing after it to trigger a fast retransmission) is
+/// lost twice: its retransmission timeout, backed off once, is all it may cost. Then the
+/// same for the final reply of a request/response exchange, in the other direction.
+#[test]
+fn a_lost_last_segment_costs_a_retransmission_timeout() {
+    for mode in [Mode::Normal, Mode::Fast, Mode::Fast3] {
+        let cfg = plain(mode);
+        let mss = cfg.build().unwrap().kcp_mtu() - kcp_core::OVERHEAD;
+        let len: usize = 64 << 10;
+        let last = (len.div_ceil(mss) - 1) as u32;
+
+        let mut p = pair(&cfg, &cfg, LinkConfig::new().delay(10, 10), 2);
+        p.a.drop_out = Some(drop_segment(last, 2));
+        let took = transfer(&mut p, len, 2, 10_000).expect("the transfer completes");
+        assert!(took < 1500, "{mode:?}: one-way transfer took {took} ms");
+
+        // A 100-byte request, answered with 64 KiB whose last segment is lost twice.
+        let mut p = pair(&cfg, &cfg, LinkConfig::new().delay(10, 10), 3);
+        let reply = Rng::new(3).bytes(len);
+        p.b.reply = Some((100, reply.clone()));
+        p.b.drop_out = Some(drop_segment(last, 2));
+        p.a.outgoing = vec![1; 100];
+        let done = p.run_until(10_000, |a, _| a.received.len() == len);
+        assert!(done && p.a.received == reply, "{mode:?}: reply incomplete");
+        assert!(
+            p.elapsed() < 1500,
+            "{mode:?}: request/response took {} ms",
+            p.elapsed()
+        );
+    }
+}
+
+/// Both sides write more than the other's window holds and neither reads until both are
+/// blocked on a zero window with nothing in flight; then both read, and each side's first
+/// window update is lost.
+#[test]
+fn zero_windows_both_ways_reopen_despite_lost_updates() {
+    for mode in [Mode::Normal, Mode::Fast3] {
+        let cfg = plain(mode);
+        let mut p = pair(&cfg, &cfg, LinkConfig::new().delay(5, 5), 4);
+        let (data_a, data_b) = (Rng::new(4).bytes(1 << 20), Rng::new(5).bytes(1 << 20));
+        p.a.outgoing = data_a.clone();
+        p.b.outgoing = data_b.clone();
+        p.a.reading = false;
+        p.b.reading = false;
+        let blocked = |s: &Session| s.kcp().rmt_wnd() == 0 && s.kcp().snd_buf_len() == 0;
+        assert!(
+            p.run_until(10_000, |a, b| blocked(&a.session) && blocked(&b.session)),
+            "{mode:?}: the windows never both closed"
+        );
+        for side in [&mut p.a, &mut p.b] {
+            side.reading = true;
+            let mut dropped = false;
+            side.drop_out = Some(Box::new(move |d| {
+                let drop = !dropped && carries(d, WINDOW_TELL);
+                dropped |= drop;
+                drop
+            }));
+        }
+        let start = p.elapsed();
+        let done = p.run_until(60_000, |a, b| {
+            a.received.len() == data_b.len() && b.received.len() == data_a.len()
+        });
+        assert!(done && p.a.received == data_b && p.b.received == data_a);
+        let took = p.elapsed() - start;
+        assert!(
+            took < 2000,
+            "{mode:?}: {took} ms after both windows reopened"
+        );
+    }
+}
+
+/// The link goes dark for 5 s in the middle of a transfer, then comes back: the session
+/// survives (a few seconds without answers is an outage, not a dead peer) and resumes
+/// within a couple of its backed-off retransmission timeouts. If the link never comes
+/// back, the session ends with the idle timeout instead of hanging.
+#[test]
+fn a_link_outage_heals_soon_after_the_link_returns() {
+    for mode in [Mode::Normal, Mode::Fast, Mode::Fast3] {
+        let cfg = Config {
+            mode,
+            idle_timeout: Some(Duration::from_secs(8)),
+            ..Config::kcptun()
+        };
+        let link = LinkConfig::new().delay(10, 10);
+        let mut p = pair(&cfg, &cfg, link.clone(), 6);
+        let data = Rng::new(6).bytes(2 << 20);
+        p.a.outgoing = data.clone();
+        p.a.read_rate = 0;
+        p.b.read_rate = 20_000; // 20 MB/s: the transfer takes about 100 ms
+        p.run_for(50);
+        assert!(!p.b.received.is_empty() && p.b.received.len() < data.len());
+        p.a_to_b.set_config(link.clone().loss(1.0));
+        p.b_to_a.set_config(link.clone().loss(1.0));
+        p.run_for(5000);
+        p.a_to_b.set_config(link.clone());
+        p.b_to_a.set_config(link.clone());
+        let back = p.elapsed();
+        let done = p.run_until(30_000, |_, b| b.received.len() == data.len());
+        assert!(
+            done && p.b.received == data,
+            "{mode:?}: {:?}",
+            p.a.session.state()
+        );
+        let took = p.elapsed() - back;
+        assert!(took < 2500, "{mode:?}: {took} ms after the link came back");
+
+        // Now the peer vanishes for good in the middle of another transfer.
+        p.a.outgoing = Rng::new(7).bytes(2 << 20);
+        p.a.written = 0;
+        p.run_for(30);
+        p.a_to_b.set_config(link.clone().loss(1.0));
+        p.b_to_a.set_config(link.clone().loss(1.0));
+        let gone = p.elapsed();
+        let ended = p.run_until(30_000, |a, _| a.session.state() != kcp_session::State::Open);
+        assert!(
+            ended,
+            "{mode:?}: the session never noticed the peer was gone"
+        );
+        assert_eq!(
+            a_state(&p),
+            kcp_session::State::Dead(kcp_session::DeadReason::IdleTimeout)
+        );
+        let after = p.elapsed() - gone;
+        assert!(
+            (7800..8100).contains(&after),
+            "{mode:?}: dead after {after} ms"
+        );
+    }
+}
+
+fn a_state(p: &Pair<Peer, Peer>) -> kcp_session::State {
+    p.a.session.state()
+}
+
+/// After long silences (30 s, then 100 s: past ikcp's 10 s clock resynchronisation and
+/// with no timer running meanwhile), a write goes out at once and its answer comes back
+/// within one round trip and a flush interval.
+#[test]
+fn an_idle_session_wakes_up_at_once() {
+    for mode in [Mode::Normal, Mode::Fast3] {
+        let cfg = Config {
+            mode,
+            idle_timeout: Some(Duration::from_secs(300)),
+            ..Config::kcptun()
+        };
+        let mut p = pair(&cfg, &cfg, LinkConfig::new().delay(20, 20), 8);
+        for (round, silence) in [30_000u64, 100_000].into_iter().enumerate() {
+            p.run_for(silence);
+            assert!(
+                p.a.session
+                    .next_timeout(p.now())
+                    .is_some_and(|t| { t.wrapping_sub(p.now()) > 100_000 }),
+                "an idle session wakes for nothing but its idle timeout"
+            );
+            let reply = Rng::new(round as u64).bytes(1000);
+            p.b.reply = Some((p.b.received.len() + 10, reply.clone()));
+            let before = p.a.received.len();
+            p.a.outgoing.extend_from_slice(&[round as u8; 10]);
+            let start = p.elapsed();
+            let done = p.run_until(5_000, |a, _| a.received.len() == before + 1000);
+            let took = p.elapsed() - start;
+            assert!(done && p.a.received[before..] == reply[..]);
+            let interval = u64::from(mode.interval());
+            assert!(
+                took <= 40 + interval + 5,
+                "{mode:?}: answered {took} ms after {silence} ms of silence"
+            );
+        }
+    }
 }
