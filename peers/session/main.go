@@ -77,7 +77,7 @@ type config struct {
 	dataShard, parityShard            int
 	dscp, sockbuf                     int
 	noDelay, interval, resend, noCong int
-	ackNoDelay                        bool
+	ackNoDelay, stream                bool
 	timeout                           int
 	block                             kcp.BlockCrypt
 }
@@ -94,6 +94,7 @@ func (c *config) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.dscp, "dscp", 0, "DSCP (6bit)")
 	fs.IntVar(&c.sockbuf, "sockbuf", 4194304, "per-socket buffer in bytes")
 	fs.BoolVar(&c.ackNoDelay, "acknodelay", false, "flush ack immediately when a packet is received")
+	fs.BoolVar(&c.stream, "stream", true, "stream mode, as kcptun; -stream=false sends each Write's mss-sized pieces as messages")
 	fs.IntVar(&c.noDelay, "nodelay", 0, "-mode manual only")
 	fs.IntVar(&c.interval, "interval", 50, "-mode manual only")
 	fs.IntVar(&c.resend, "resend", 0, "-mode manual only")
@@ -151,7 +152,7 @@ func (c *config) finish() error {
 
 // setup applies kcptun's per-session settings.
 func (c *config) setup(s *kcp.UDPSession) {
-	s.SetStreamMode(true)
+	s.SetStreamMode(c.stream)
 	s.SetWriteDelay(false)
 	s.SetNoDelay(c.noDelay, c.interval, c.resend, c.noCong)
 	s.SetWindowSize(c.sndwnd, c.rcvwnd)
