@@ -36,6 +36,34 @@ unsafe fn emit(cb: *mut IKCPCB, datagram: &mut [u8]) {
     }
 }
 
+/// Runs `update(current)` (or `flush` for `None`) with the datagrams going to `emit`.
+///
+/// ikcp logs `[RO] 0 bytes` when the first segment of a flush is larger than the MTU
+/// (possible after the MTU shrank): it "outputs" its empty buffer before that segment.
+/// kcp-core does not, so the line is added here: that happens exactly when the first
+/// datagram of a flush exceeds the MTU.
+///
+/// # Safety
+/// As [`emit`].
+unsafe fn transmit(k: &mut Kcp, cb: *mut IKCPCB, update: Option<u32>) {
+    let mtu = k.mtu();
+    let mut first = true;
+    let out = |d: &mut [u8]| {
+        // SAFETY: forwarded contract.
+        unsafe {
+            if first && d.len() > mtu {
+                log::output(cb, 0);
+            }
+            first = false;
+            emit(cb, d);
+        }
+    };
+    match update {
+        Some(current) => k.update(current, out),
+        None => k.flush(out),
+    }
+}
+
 /// Creates a control block (`ikcp_create`): ikcp's defaults, `user` handed to the
 /// callbacks. Set `output` (field or [`ikcp_setoutput`]) before the first update.
 /// Returns NULL on a bare-metal target where no allocator was installed with
@@ -164,9 +192,7 @@ pub unsafe extern "C" fn ikcp_send(kcp: *mut IKCPCB, buffer: *const c_char, len:
 pub unsafe extern "C" fn ikcp_update(kcp: *mut IKCPCB, current: u32) {
     // SAFETY: forwarded contract; `emit` gets `cb` with no reference alive.
     unsafe {
-        with(kcp, (), (), |k, cb| {
-            k.update(current, |d: &mut [u8]| emit(cb, d));
-        });
+        with(kcp, (), (), |k, cb| transmit(k, cb, Some(current)));
     }
 }
 
@@ -221,9 +247,7 @@ pub unsafe extern "C" fn ikcp_input(kcp: *mut IKCPCB, data: *const c_char, size:
 pub unsafe extern "C" fn ikcp_flush(kcp: *mut IKCPCB) {
     // SAFETY: forwarded contract; `emit` gets `cb` with no reference alive.
     unsafe {
-        with(kcp, (), (), |k, cb| {
-            k.flush(|d: &mut [u8]| emit(cb, d));
-        });
+        with(kcp, (), (), |k, cb| transmit(k, cb, None));
     }
 }
 
