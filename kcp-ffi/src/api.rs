@@ -269,7 +269,13 @@ pub unsafe extern "C" fn ikcp_peeksize(kcp: *const IKCPCB) -> c_int {
     }
 }
 
-/// Sets the MTU (`ikcp_setmtu`): 0, or -1 below 50 (and for NULL).
+/// The largest MTU [`ikcp_setmtu`] accepts. ikcp would try to allocate three times any
+/// MTU for its output buffer (and overflow `int` doing so above ~700 MB); a larger value
+/// gets ikcp's "allocation failed" code, -2, instead.
+pub const MAX_MTU: c_int = 1 << 20;
+
+/// Sets the MTU (`ikcp_setmtu`): 0, or -1 below 50 (and for NULL), or -2 above
+/// [`MAX_MTU`] (1 MiB; ikcp's code for a failed allocation).
 ///
 /// # Safety
 /// `kcp` is NULL or a live control block.
@@ -277,6 +283,9 @@ pub unsafe extern "C" fn ikcp_peeksize(kcp: *const IKCPCB) -> c_int {
 pub unsafe extern "C" fn ikcp_setmtu(kcp: *mut IKCPCB, mtu: c_int) -> c_int {
     if mtu < MIN_MTU as c_int {
         return -1;
+    }
+    if mtu > MAX_MTU {
+        return -2;
     }
     // SAFETY: forwarded contract.
     unsafe {

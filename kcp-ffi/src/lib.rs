@@ -47,9 +47,9 @@ mod log;
 mod runtime;
 
 pub use api::{
-    ikcp_check, ikcp_create, ikcp_flush, ikcp_getconv, ikcp_input, ikcp_nodelay, ikcp_peeksize,
-    ikcp_recv, ikcp_release, ikcp_send, ikcp_setmtu, ikcp_setoutput, ikcp_update, ikcp_waitsnd,
-    ikcp_wndsize,
+    MAX_MTU, ikcp_check, ikcp_create, ikcp_flush, ikcp_getconv, ikcp_input, ikcp_nodelay,
+    ikcp_peeksize, ikcp_recv, ikcp_release, ikcp_send, ikcp_setmtu, ikcp_setoutput, ikcp_update,
+    ikcp_waitsnd, ikcp_wndsize,
 };
 pub use cb::{
     IKCP_LOG_IN_ACK, IKCP_LOG_IN_DATA, IKCP_LOG_IN_PROBE, IKCP_LOG_IN_WINS, IKCP_LOG_INPUT,
@@ -58,4 +58,13 @@ pub use cb::{
 };
 #[cfg(feature = "runtime")]
 pub use runtime::HookAllocator;
+
+#[cfg(not(target_os = "none"))]
+unsafe extern "C" {
+    /// Formats `fmt` with the arguments (`printf` style, cut at 1023 bytes) and hands the
+    /// line to `kcp->writelog` if `mask` has a bit of `kcp->logmask` (`ikcp_log`). NULL
+    /// `kcp` or `fmt` is ignored. It is variadic, so the library implements it in C
+    /// (`c/ikcp_log.c`); bare-metal builds leave it to the firmware.
+    pub fn ikcp_log(kcp: *mut IKCPCB, mask: core::ffi::c_int, fmt: *const core::ffi::c_char, ...);
+}
 pub use runtime::ikcp_allocator;
