@@ -12,7 +12,7 @@ use core::slice;
 use kcp_core::{Kcp, MAX_RCV_WND, MIN_MTU, OVERHEAD};
 
 use crate::cb::{IKCP_LOG_RECV, IKCPCB, OutputFn};
-use crate::control::{self, query, with};
+use crate::control::{self, Scope, query, with};
 use crate::log;
 
 /// Hands one datagram to the struct's output callback (and its `[RO]` line to the log).
@@ -114,7 +114,7 @@ pub unsafe extern "C" fn ikcp_setoutput(kcp: *mut IKCPCB, output: Option<OutputF
 pub unsafe extern "C" fn ikcp_recv(kcp: *mut IKCPCB, buffer: *mut c_char, len: c_int) -> c_int {
     // SAFETY: forwarded contract; the callbacks get `cb`, no reference is alive.
     unsafe {
-        with(kcp, -1, -1, |k, cb| {
+        with(kcp, Scope::Receive, -1, -1, |k, cb| {
             if k.rcv_queue_len() == 0 {
                 return -1;
             }
@@ -177,7 +177,7 @@ pub unsafe extern "C" fn ikcp_send(kcp: *mut IKCPCB, buffer: *const c_char, len:
     };
     // SAFETY: forwarded contract.
     unsafe {
-        with(kcp, -1, -1, |k, _| match k.send(data) {
+        with(kcp, Scope::Send, -1, -1, |k, _| match k.send(data) {
             Ok(n) => n as c_int,
             Err(e) => e.code(),
         })
@@ -192,7 +192,9 @@ pub unsafe extern "C" fn ikcp_send(kcp: *mut IKCPCB, buffer: *const c_char, len:
 pub unsafe extern "C" fn ikcp_update(kcp: *mut IKCPCB, current: u32) {
     // SAFETY: forwarded contract; `emit` gets `cb` with no reference alive.
     unsafe {
-        with(kcp, (), (), |k, cb| transmit(k, cb, Some(current)));
+        with(kcp, Scope::All, (), (), |k, cb| {
+            transmit(k, cb, Some(current))
+        });
     }
 }
 
@@ -205,7 +207,11 @@ pub unsafe extern "C" fn ikcp_update(kcp: *mut IKCPCB, current: u32) {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ikcp_check(kcp: *const IKCPCB, current: u32) -> u32 {
     // SAFETY: forwarded contract; the allocation is ours and mutable.
-    unsafe { with(kcp.cast_mut(), current, current, |k, _| k.check(current)) }
+    unsafe {
+        with(kcp.cast_mut(), Scope::Nothing, current, current, |k, _| {
+            k.check(current)
+        })
+    }
 }
 
 /// Feeds a datagram from the peer (`ikcp_input`): 0, or -1 (NULL, shorter than 24 bytes,
@@ -219,7 +225,7 @@ pub unsafe extern "C" fn ikcp_check(kcp: *const IKCPCB, current: u32) -> u32 {
 pub unsafe extern "C" fn ikcp_input(kcp: *mut IKCPCB, data: *const c_char, size: c_long) -> c_int {
     // SAFETY: forwarded contract; log callbacks get `cb` with no reference alive.
     unsafe {
-        with(kcp, -1, -1, |k, cb| {
+        with(kcp, Scope::All, -1, -1, |k, cb| {
             log::input(cb, size as c_int);
             if data.is_null() || (size as c_int) < OVERHEAD as c_int {
                 return -1;
@@ -247,7 +253,7 @@ pub unsafe extern "C" fn ikcp_input(kcp: *mut IKCPCB, data: *const c_char, size:
 pub unsafe extern "C" fn ikcp_flush(kcp: *mut IKCPCB) {
     // SAFETY: forwarded contract; `emit` gets `cb` with no reference alive.
     unsafe {
-        with(kcp, (), (), |k, cb| transmit(k, cb, None));
+        with(kcp, Scope::All, (), (), |k, cb| transmit(k, cb, None));
     }
 }
 
@@ -289,9 +295,11 @@ pub unsafe extern "C" fn ikcp_setmtu(kcp: *mut IKCPCB, mtu: c_int) -> c_int {
     }
     // SAFETY: forwarded contract.
     unsafe {
-        with(kcp, -1, -1, |k, _| match k.set_mtu(mtu as usize) {
-            Ok(()) => 0,
-            Err(_) => -1,
+        with(kcp, Scope::All, -1, -1, |k, _| {
+            match k.set_mtu(mtu as usize) {
+                Ok(()) => 0,
+                Err(_) => -1,
+            }
         })
     }
 }
@@ -306,7 +314,7 @@ pub unsafe extern "C" fn ikcp_setmtu(kcp: *mut IKCPCB, mtu: c_int) -> c_int {
 pub unsafe extern "C" fn ikcp_wndsize(kcp: *mut IKCPCB, sndwnd: c_int, rcvwnd: c_int) -> c_int {
     // SAFETY: forwarded contract.
     unsafe {
-        with(kcp, 0, -1, |k, _| {
+        with(kcp, Scope::All, 0, -1, |k, _| {
             if sndwnd > 0 {
                 let _ = k.set_window_size(sndwnd as u32, 0);
             }
@@ -352,7 +360,7 @@ pub unsafe extern "C" fn ikcp_nodelay(
     // SAFETY: forwarded contract; `cb.nocwnd` is written through the pointer, with no
     // reference to the struct alive.
     unsafe {
-        with(kcp, -1, -1, |k, cb| {
+        with(kcp, Scope::All, -1, -1, |k, cb| {
             if nodelay >= 0 {
                 k.set_nodelay_mode(nodelay as u32);
             }

@@ -128,9 +128,24 @@ pub(crate) unsafe fn release(cb: *mut IKCPCB) {
     }
 }
 
+/// Which fields a call can change, so that only those are published after it (unless
+/// settings written by C were taken over, which can change anything).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scope {
+    /// Anything (update, flush, input, configuration).
+    All,
+    /// `ikcp_send`: the send queue.
+    Send,
+    /// `ikcp_recv`: the receive queue and buffer, `rcv_nxt`, `probe`.
+    Receive,
+    /// `ikcp_check`: nothing.
+    Nothing,
+}
+
 /// Runs `f` on the Rust state of `cb`: takes over the fields C may have written, runs
-/// `f`, publishes every field back. Returns `null` for a NULL pointer and `reentered`
-/// when called from inside a callback of a call already running on this block.
+/// `f`, publishes the fields it may have changed. Returns `null` for a NULL pointer and
+/// `reentered` when called from inside a callback of a call already running on this
+/// block.
 ///
 /// `f` gets the `Kcp` and the C pointer (to hand to callbacks); it must not create a
 /// reference to the `IKCPCB` while it calls back into C.
@@ -139,6 +154,7 @@ pub(crate) unsafe fn release(cb: *mut IKCPCB) {
 /// `cb` is NULL or a live pointer from [`create`], and no other thread uses it.
 pub(crate) unsafe fn with<R>(
     cb: *mut IKCPCB,
+    scope: Scope,
     null: R,
     reentered: R,
     f: impl FnOnce(&mut Kcp, *mut IKCPCB) -> R,
@@ -156,9 +172,21 @@ pub(crate) unsafe fn with<R>(
         }
         (*control).busy = true;
         let kcp = &mut *addr_of_mut!((*control).kcp);
-        adopt(&*cb, kcp);
+        let adopted = adopt(&*cb, kcp);
         let result = f(kcp, cb);
-        publish(&mut *cb, kcp);
+        match scope {
+            _ if adopted => publish(&mut *cb, kcp),
+            Scope::All => publish(&mut *cb, kcp),
+            Scope::Send => (*cb).nsnd_que = kcp.snd_queue_len() as u32,
+            Scope::Receive => {
+                let cb = &mut *cb;
+                cb.nrcv_que = kcp.rcv_queue_len() as u32;
+                cb.nrcv_buf = kcp.rcv_buf_len() as u32;
+                cb.rcv_nxt = kcp.rcv_nxt();
+                cb.probe = kcp.probe();
+            }
+            Scope::Nothing => {}
+        }
         (*control).busy = false;
         if (*control).release_pending {
             drop(Box::from_raw(control));
@@ -195,50 +223,65 @@ pub(crate) unsafe fn query<R>(
 }
 
 /// Takes over the settings a C program may have written into the struct since the last
-/// call. A field equal to the Rust value was not written; a different one was.
-fn adopt(cb: &IKCPCB, kcp: &mut Kcp) {
+/// call. A field equal to the Rust value was not written; a different one was. Returns
+/// whether there was any.
+fn adopt(cb: &IKCPCB, kcp: &mut Kcp) -> bool {
+    let mut adopted = false;
     if cb.nodelay != kcp.nodelay() {
+        adopted = true;
         // A direct write of `nodelay` leaves `rx_minrto` alone (ikcp_nodelay would not).
         let min_rto = kcp.min_rto();
         kcp.set_nodelay_mode(cb.nodelay);
         kcp.set_min_rto(min_rto as u32);
     }
     if cb.rx_minrto != kcp.min_rto() {
+        adopted = true;
         kcp.set_min_rto(cb.rx_minrto as u32);
     }
     if cb.interval != kcp.interval() {
+        adopted = true;
         kcp.set_interval(cb.interval);
     }
     if cb.fastresend as u32 != kcp.fast_resend() {
+        adopted = true;
         kcp.set_fast_resend(cb.fastresend as u32);
     }
     if cb.fastlimit != kcp.fast_limit() {
+        adopted = true;
         kcp.set_fast_limit(cb.fastlimit);
     }
     if (cb.nocwnd != 0) != kcp.is_nocwnd() {
+        adopted = true;
         kcp.set_nocwnd(cb.nocwnd != 0);
     }
     if (cb.stream != 0) != kcp.is_stream() {
+        adopted = true;
         kcp.set_stream(cb.stream != 0);
     }
     if cb.dead_link != kcp.dead_link() {
+        adopted = true;
         kcp.set_dead_link(cb.dead_link);
     }
     if cb.current != kcp.current() {
+        adopted = true;
         kcp.set_current(cb.current);
     }
     if cb.snd_wnd != kcp.snd_wnd() && cb.snd_wnd != 0 {
+        adopted = true;
         // Cannot fail: only the receive window has a bound.
         let _ = kcp.set_window_size(cb.snd_wnd, 0);
     }
     if cb.rcv_wnd != kcp.rcv_wnd() && cb.rcv_wnd != 0 {
+        adopted = true;
         let _ = kcp.set_window_size(0, cb.rcv_wnd.min(MAX_RCV_WND));
     }
     if cb.snd_nxt != kcp.snd_nxt() || cb.rcv_nxt != kcp.rcv_nxt() {
+        adopted = true;
         // Honoured only before any traffic (kcp-core refuses otherwise; then the write
         // is undone by `publish`).
         let _ = kcp.set_initial_sequence(cb.snd_nxt, cb.rcv_nxt);
     }
+    adopted
 }
 
 /// Writes the Rust state into every field of the struct C reads.

@@ -107,8 +107,15 @@ fn main() {
     unsafe { ikcp_allocator(Some(malloc_a), Some(free_a)) };
     let before = LIVE_A.load(Ordering::Relaxed);
     traffic();
-    assert!(CALLS_A.load(Ordering::Relaxed) > 100, "the library allocated through the hook");
-    assert_eq!(LIVE_A.load(Ordering::Relaxed), before, "everything was freed again");
+    assert!(
+        CALLS_A.load(Ordering::Relaxed) > 100,
+        "the library allocated through the hook"
+    );
+    assert_eq!(
+        LIVE_A.load(Ordering::Relaxed),
+        before,
+        "everything was freed again"
+    );
 
     // A block from hook A outlives the switch to hook B and goes back to hook A.
     let kept = vec![1u8; 1000];
@@ -116,9 +123,17 @@ fn main() {
     // SAFETY: as above.
     unsafe { ikcp_allocator(Some(malloc_b), Some(free_b)) };
     traffic();
-    assert_eq!(LIVE_B.load(Ordering::Relaxed), 0, "hook B got all its blocks back");
+    assert_eq!(
+        LIVE_B.load(Ordering::Relaxed),
+        0,
+        "hook B got all its blocks back"
+    );
     drop(kept);
-    assert_eq!(LIVE_A.load(Ordering::Relaxed), a_live - 1, "freed by hook A's free");
+    assert_eq!(
+        LIVE_A.load(Ordering::Relaxed),
+        a_live - 1,
+        "freed by hook A's free"
+    );
 
     // Any alignment, although hook B only aligns to one byte.
     for align in [1, 2, 8, 16, 64, 4096] {
