@@ -67,7 +67,7 @@ unsafe fn transmit(k: &mut Kcp, cb: *mut IKCPCB, update: Option<u32>) {
 /// Creates a control block (`ikcp_create`): ikcp's defaults, `user` handed to the
 /// callbacks. Set `output` (field or [`ikcp_setoutput`]) before the first update.
 /// Returns NULL on a bare-metal target where no allocator was installed with
-/// [`ikcp_allocator`].
+/// [`ikcp_allocator`](crate::ikcp_allocator).
 ///
 /// # Safety
 /// Always safe to call; `user` is only passed back to the callbacks.
@@ -193,7 +193,7 @@ pub unsafe extern "C" fn ikcp_update(kcp: *mut IKCPCB, current: u32) {
     // SAFETY: forwarded contract; `emit` gets `cb` with no reference alive.
     unsafe {
         with(kcp, Scope::All, (), (), |k, cb| {
-            transmit(k, cb, Some(current))
+            transmit(k, cb, Some(current));
         });
     }
 }
