@@ -138,11 +138,15 @@ mod hooks {
         }
 
         unsafe fn dealloc(&self, block: *mut u8, _layout: Layout) {
-            // SAFETY: `block` came from `alloc` (GlobalAlloc contract), so the header
-            // below it holds the raw pointer and its `free`.
+            // SAFETY: `block` came from `alloc` (GlobalAlloc contract), so the two words
+            // below it, inside the same `malloc` block, hold the block's start and its
+            // `free`. Both the header and the start are reached through `block` itself:
+            // its caller (a `Box` being dropped, say) may protect `block`'s tag, and any
+            // other pointer to the block would be a foreign access to it (Tree Borrows).
             unsafe {
-                let raw = block.cast::<*mut u8>().sub(2).read();
-                let free = block.cast::<*mut ()>().sub(1).read();
+                let header = block.cast::<*mut ()>().sub(2);
+                let raw = block.with_addr(header.read().addr());
+                let free = header.add(1).read();
                 if free.is_null() {
                     system_free(raw.cast());
                 } else {
