@@ -507,9 +507,9 @@ fn hostile_calls_and_writes_never_panic() {
                         21 => (*k).stream = v as c_int,
                         22 => (*k).logmask = v as c_int,
                         23 => (*k).ackcount = v,
-                        24 => (*k).acklist = v as usize as *mut u32,
-                        25 => (*k).buffer = v as usize as *mut c_char,
-                        26 => (*k).snd_queue.next = v as usize as *mut IQUEUEHEAD,
+                        24 => (*k).acklist = core::ptr::without_provenance_mut(v as usize),
+                        25 => (*k).buffer = core::ptr::without_provenance_mut(v as usize),
+                        26 => (*k).snd_queue.next = core::ptr::without_provenance_mut(v as usize),
                         _ => (*k).probe = v,
                     }
                 }
