@@ -53,3 +53,56 @@ fn benchmark_program_builds_and_agrees_on_virtual_time() {
         assert!(stdout.contains(shape), "{shape} missing:\n{stdout}");
     }
 }
+
+/// A C++ exception thrown from the output callback does not travel through the library
+/// (whose frames could be left half-updated): the process aborts at the library boundary,
+/// and the `catch` around `ikcp_update` never runs.
+#[test]
+fn exception_from_a_callback_aborts_instead_of_unwinding_through_the_library() {
+    let dir = scratch("throwing-callback");
+    let src = dir.join("throw.cpp");
+    std::fs::write(
+        &src,
+        r#"#include <cstdio>
+#include <stdexcept>
+#include "ikcp.h"
+static int output(const char *, int, ikcpcb *, void *) { throw std::runtime_error("boom"); }
+int main() {
+    ikcpcb *k = ikcp_create(1, nullptr);
+    ikcp_setoutput(k, output);
+    k->nocwnd = 1;
+    ikcp_send(k, "x", 1);
+    try {
+        ikcp_update(k, 0);
+    } catch (...) {
+        std::puts("caught");
+        return 0;
+    }
+    std::puts("returned");
+    return 0;
+}
+"#,
+    )
+    .expect("write throw.cpp");
+    let exe = dir.join("throw");
+    run(Command::new("g++")
+        .arg(format!("-I{}", include_dir().display()))
+        .arg(&src)
+        .arg(staticlib())
+        .args(support::SYSTEM_LIBS)
+        .arg("-o")
+        .arg(&exe));
+    let out = Command::new(&exe).output().expect("run throw");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !out.status.success(),
+        "expected an abort, got {}: {stdout}",
+        out.status
+    );
+    assert!(
+        stdout.is_empty(),
+        "the exception crossed the library: {stdout}"
+    );
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(out.status.signal(), Some(6), "SIGABRT");
+}
