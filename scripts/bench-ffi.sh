@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # kcp-ffi's C API against ikcp.c 1.7.1 compiled with -O2, same process, same C harness
 # (kcp-ffi/bench/bench.c): flush over 1,024 idle segments, 100 MiB bulk, and 100 MiB with
-# 10% loss. Prints medians of 9 alternating rounds and the ratios kcp-ffi / ikcp.c.
+# 10% loss. Prints medians of 15 alternating rounds and the median of the per-round
+# ratios kcp-ffi / ikcp.c.
 # Extra arguments go to the program (--quick: a smoke run).
 set -euo pipefail
 cd "$(dirname "$0")/.."

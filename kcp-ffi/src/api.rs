@@ -128,8 +128,11 @@ pub unsafe extern "C" fn ikcp_recv(kcp: *mut IKCPCB, buffer: *mut c_char, len: c
             if capacity < 0 || size > capacity as usize {
                 return -3;
             }
-            let first_sn = k.rcv_nxt().wrapping_sub(k.rcv_queue_len() as u32);
-            let segments = k.peek_segments().unwrap_or(0);
+            // What ikcp logs ("recv sn=N" per segment taken), found out before taking.
+            let logged = log::enabled(cb, IKCP_LOG_RECV).then(|| {
+                let first_sn = k.rcv_nxt().wrapping_sub(k.rcv_queue_len() as u32);
+                (first_sn, k.peek_segments().unwrap_or(0))
+            });
             let result = if buffer.is_null() || size == 0 {
                 let mut discard = vec![0u8; size];
                 take(k, &mut discard, peek)
@@ -141,7 +144,7 @@ pub unsafe extern "C" fn ikcp_recv(kcp: *mut IKCPCB, buffer: *mut c_char, len: c
                     peek,
                 )
             };
-            if log::enabled(cb, IKCP_LOG_RECV) {
+            if let Some((first_sn, segments)) = logged {
                 log::recv(cb, first_sn, segments);
             }
             result
