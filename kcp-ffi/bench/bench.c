@@ -12,7 +12,8 @@
  * must finish a lossy transfer in the same virtual time (a cheap proof that they run the
  * same protocol).
  *
- * scripts/bench-ffi.sh builds and runs it. Usage: bench [--quick | --only kcp-ffi|ikcp.c]
+ * scripts/bench-ffi.sh builds and runs it.
+ * Usage: bench [--quick | --only kcp-ffi|ikcp.c [MIB [DROP_EVERY]]]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,9 +185,10 @@ int main(int argc, char **argv)
 	long counter = 0;
 
 	if (argc > 2 && !strcmp(argv[1], "--only")) {
-		/* For profilers: one implementation's bulk transfers alone. */
+		/* For profilers: one implementation's bulk transfers alone (argv[3]: MiB). */
 		w = !strcmp(argv[2], "kcp-ffi");
-		for (round = 0; round < 5; round++) bulk(api[w], total, 0);
+		if (argc > 3) total = atol(argv[3]) << 20;
+		for (round = 0; round < 5; round++) bulk(api[w], total, argc > 4 ? atol(argv[4]) : 0);
 		return 0;
 	}
 	for (w = 0; w < 2; w++) vt[w] = bulk(api[w], 4L << 20, 10);

@@ -128,17 +128,18 @@ pub(crate) unsafe fn release(cb: *mut IKCPCB) {
     }
 }
 
-/// Which fields a call can change, so that only those are published after it (unless
-/// settings written by C were taken over, which can change anything).
+/// Which fields a call uses and changes: the settings it takes over from the struct and
+/// the fields it publishes back.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Scope {
     /// Anything (update, flush, input, configuration).
     All,
-    /// `ikcp_send`: the send queue.
+    /// `ikcp_send`: uses `stream`, changes the send queue.
     Send,
-    /// `ikcp_recv`: the receive queue and buffer, `rcv_nxt`, `probe`.
+    /// `ikcp_recv`: uses `rcv_wnd`, changes the receive queue and buffer, `rcv_nxt` and
+    /// `probe`.
     Receive,
-    /// `ikcp_check`: nothing.
+    /// `ikcp_check`: uses `interval`, changes nothing.
     Nothing,
 }
 
@@ -172,21 +173,44 @@ pub(crate) unsafe fn with<R>(
         }
         (*control).busy = true;
         let kcp = &mut *addr_of_mut!((*control).kcp);
-        let adopted = adopt(&*cb, kcp);
-        let result = f(kcp, cb);
-        match scope {
-            _ if adopted => publish(&mut *cb, kcp),
-            Scope::All => publish(&mut *cb, kcp),
-            Scope::Send => (*cb).nsnd_que = kcp.snd_queue_len() as u32,
+        // The frequent calls take over and publish only the fields they use and change,
+        // which leaves other settings written by C in place for the next full call.
+        let result = match scope {
+            Scope::All => {
+                adopt(&*cb, kcp);
+                let result = f(kcp, cb);
+                publish(&mut *cb, kcp);
+                result
+            }
+            Scope::Send => {
+                adopt_stream(&*cb, kcp);
+                adopt_sequence(&*cb, kcp);
+                let result = f(kcp, cb);
+                let cb = &mut *cb;
+                cb.nsnd_que = kcp.snd_queue_len() as u32;
+                publish_stream(cb, kcp);
+                publish_sequence(cb, kcp);
+                result
+            }
             Scope::Receive => {
+                adopt_rcv_wnd(&*cb, kcp);
+                adopt_sequence(&*cb, kcp);
+                let result = f(kcp, cb);
                 let cb = &mut *cb;
                 cb.nrcv_que = kcp.rcv_queue_len() as u32;
                 cb.nrcv_buf = kcp.rcv_buf_len() as u32;
-                cb.rcv_nxt = kcp.rcv_nxt();
                 cb.probe = kcp.probe();
+                cb.rcv_wnd = kcp.rcv_wnd();
+                publish_sequence(cb, kcp);
+                result
             }
-            Scope::Nothing => {}
-        }
+            Scope::Nothing => {
+                adopt_interval(&*cb, kcp);
+                let result = f(kcp, cb);
+                (*cb).interval = kcp.interval();
+                result
+            }
+        };
         (*control).busy = false;
         if (*control).release_pending {
             drop(Box::from_raw(control));
@@ -223,65 +247,66 @@ pub(crate) unsafe fn query<R>(
 }
 
 /// Takes over the settings a C program may have written into the struct since the last
-/// call. A field equal to the Rust value was not written; a different one was. Returns
-/// whether there was any.
-fn adopt(cb: &IKCPCB, kcp: &mut Kcp) -> bool {
-    let mut adopted = false;
+/// call. A field equal to the Rust value was not written; a different one was.
+fn adopt(cb: &IKCPCB, kcp: &mut Kcp) {
     if cb.nodelay != kcp.nodelay() {
-        adopted = true;
         // A direct write of `nodelay` leaves `rx_minrto` alone (ikcp_nodelay would not).
         let min_rto = kcp.min_rto();
         kcp.set_nodelay_mode(cb.nodelay);
         kcp.set_min_rto(min_rto as u32);
     }
     if cb.rx_minrto != kcp.min_rto() {
-        adopted = true;
         kcp.set_min_rto(cb.rx_minrto as u32);
     }
-    if cb.interval != kcp.interval() {
-        adopted = true;
-        kcp.set_interval(cb.interval);
-    }
+    adopt_interval(cb, kcp);
     if cb.fastresend as u32 != kcp.fast_resend() {
-        adopted = true;
         kcp.set_fast_resend(cb.fastresend as u32);
     }
     if cb.fastlimit != kcp.fast_limit() {
-        adopted = true;
         kcp.set_fast_limit(cb.fastlimit);
     }
     if (cb.nocwnd != 0) != kcp.is_nocwnd() {
-        adopted = true;
         kcp.set_nocwnd(cb.nocwnd != 0);
     }
-    if (cb.stream != 0) != kcp.is_stream() {
-        adopted = true;
-        kcp.set_stream(cb.stream != 0);
-    }
+    adopt_stream(cb, kcp);
     if cb.dead_link != kcp.dead_link() {
-        adopted = true;
         kcp.set_dead_link(cb.dead_link);
     }
     if cb.current != kcp.current() {
-        adopted = true;
         kcp.set_current(cb.current);
     }
     if cb.snd_wnd != kcp.snd_wnd() && cb.snd_wnd != 0 {
-        adopted = true;
         // Cannot fail: only the receive window has a bound.
         let _ = kcp.set_window_size(cb.snd_wnd, 0);
     }
+    adopt_rcv_wnd(cb, kcp);
+    adopt_sequence(cb, kcp);
+}
+
+fn adopt_interval(cb: &IKCPCB, kcp: &mut Kcp) {
+    if cb.interval != kcp.interval() {
+        kcp.set_interval(cb.interval);
+    }
+}
+
+fn adopt_stream(cb: &IKCPCB, kcp: &mut Kcp) {
+    if (cb.stream != 0) != kcp.is_stream() {
+        kcp.set_stream(cb.stream != 0);
+    }
+}
+
+fn adopt_rcv_wnd(cb: &IKCPCB, kcp: &mut Kcp) {
     if cb.rcv_wnd != kcp.rcv_wnd() && cb.rcv_wnd != 0 {
-        adopted = true;
         let _ = kcp.set_window_size(0, cb.rcv_wnd.min(MAX_RCV_WND));
     }
+}
+
+/// `snd_nxt` and `rcv_nxt` are honoured only before any traffic (kcp-core refuses
+/// otherwise; then the publication undoes the write).
+fn adopt_sequence(cb: &IKCPCB, kcp: &mut Kcp) {
     if cb.snd_nxt != kcp.snd_nxt() || cb.rcv_nxt != kcp.rcv_nxt() {
-        adopted = true;
-        // Honoured only before any traffic (kcp-core refuses otherwise; then the write
-        // is undone by `publish`).
         let _ = kcp.set_initial_sequence(cb.snd_nxt, cb.rcv_nxt);
     }
-    adopted
 }
 
 /// Writes the Rust state into every field of the struct C reads.
@@ -290,9 +315,7 @@ fn publish(cb: &mut IKCPCB, kcp: &Kcp) {
     cb.mtu = kcp.mtu() as u32;
     cb.mss = kcp.mss() as u32;
     cb.state = kcp.state();
-    cb.snd_una = kcp.snd_una();
-    cb.snd_nxt = kcp.snd_nxt();
-    cb.rcv_nxt = kcp.rcv_nxt();
+    publish_sequence(cb, kcp);
     cb.ssthresh = kcp.ssthresh();
     cb.rx_rttval = kcp.rttvar();
     cb.rx_srtt = kcp.srtt();
@@ -329,6 +352,16 @@ fn publish(cb: &mut IKCPCB, kcp: &Kcp) {
     if (cb.nocwnd != 0) != kcp.is_nocwnd() {
         cb.nocwnd = c_int::from(kcp.is_nocwnd());
     }
+    publish_stream(cb, kcp);
+}
+
+fn publish_sequence(cb: &mut IKCPCB, kcp: &Kcp) {
+    cb.snd_una = kcp.snd_una();
+    cb.snd_nxt = kcp.snd_nxt();
+    cb.rcv_nxt = kcp.rcv_nxt();
+}
+
+fn publish_stream(cb: &mut IKCPCB, kcp: &Kcp) {
     if (cb.stream != 0) != kcp.is_stream() {
         cb.stream = c_int::from(kcp.is_stream());
     }
