@@ -228,7 +228,7 @@ pub unsafe extern "C" fn ikcp_check(kcp: *const IKCPCB, current: u32) -> u32 {
 pub unsafe extern "C" fn ikcp_input(kcp: *mut IKCPCB, data: *const c_char, size: c_long) -> c_int {
     // SAFETY: forwarded contract; log callbacks get `cb` with no reference alive.
     unsafe {
-        with(kcp, Scope::All, -1, -1, |k, cb| {
+        with(kcp, Scope::Input, -1, -1, |k, cb| {
             log::input(cb, size as c_int);
             if data.is_null() || (size as c_int) < OVERHEAD as c_int {
                 return -1;

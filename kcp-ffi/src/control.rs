@@ -141,6 +141,9 @@ pub(crate) enum Scope {
     Receive,
     /// `ikcp_check`: uses `interval`, changes nothing.
     Nothing,
+    /// `ikcp_input`: uses `current`, `rx_minrto`, `interval` and `rcv_wnd`; changes the
+    /// acknowledgement, RTT, window and queue state, not the settings.
+    Input,
 }
 
 /// Runs `f` on the Rust state of `cb`: takes over the fields C may have written, runs
@@ -153,6 +156,7 @@ pub(crate) enum Scope {
 ///
 /// # Safety
 /// `cb` is NULL or a live pointer from [`create`], and no other thread uses it.
+#[inline(always)]
 pub(crate) unsafe fn with<R>(
     cb: *mut IKCPCB,
     scope: Scope,
@@ -202,6 +206,37 @@ pub(crate) unsafe fn with<R>(
                 cb.probe = kcp.probe();
                 cb.rcv_wnd = kcp.rcv_wnd();
                 publish_sequence(cb, kcp);
+                result
+            }
+            Scope::Input => {
+                let c = &*cb;
+                if c.current != kcp.current() {
+                    kcp.set_current(c.current);
+                }
+                if c.rx_minrto != kcp.min_rto() {
+                    kcp.set_min_rto(c.rx_minrto as u32);
+                }
+                adopt_interval(c, kcp);
+                adopt_rcv_wnd(c, kcp);
+                adopt_sequence(c, kcp);
+                let result = f(kcp, cb);
+                let cb = &mut *cb;
+                publish_sequence(cb, kcp);
+                cb.rcv_wnd = kcp.rcv_wnd();
+                cb.interval = kcp.interval();
+                cb.rx_minrto = kcp.min_rto();
+                cb.current = kcp.current();
+                cb.rmt_wnd = kcp.rmt_wnd();
+                cb.cwnd = kcp.cwnd();
+                cb.incr = kcp.incr();
+                cb.rx_rttval = kcp.rttvar();
+                cb.rx_srtt = kcp.srtt();
+                cb.rx_rto = kcp.rto();
+                cb.probe = kcp.probe();
+                cb.nrcv_buf = kcp.rcv_buf_len() as u32;
+                cb.nsnd_buf = kcp.snd_buf_len() as u32;
+                cb.nrcv_que = kcp.rcv_queue_len() as u32;
+                publish_acks(cb, kcp);
                 result
             }
             Scope::Nothing => {
@@ -283,18 +318,21 @@ fn adopt(cb: &IKCPCB, kcp: &mut Kcp) {
     adopt_sequence(cb, kcp);
 }
 
+#[inline(always)]
 fn adopt_interval(cb: &IKCPCB, kcp: &mut Kcp) {
     if cb.interval != kcp.interval() {
         kcp.set_interval(cb.interval);
     }
 }
 
+#[inline(always)]
 fn adopt_stream(cb: &IKCPCB, kcp: &mut Kcp) {
     if (cb.stream != 0) != kcp.is_stream() {
         kcp.set_stream(cb.stream != 0);
     }
 }
 
+#[inline(always)]
 fn adopt_rcv_wnd(cb: &IKCPCB, kcp: &mut Kcp) {
     if cb.rcv_wnd != kcp.rcv_wnd() && cb.rcv_wnd != 0 {
         let _ = kcp.set_window_size(0, cb.rcv_wnd.min(MAX_RCV_WND));
@@ -303,6 +341,7 @@ fn adopt_rcv_wnd(cb: &IKCPCB, kcp: &mut Kcp) {
 
 /// `snd_nxt` and `rcv_nxt` are honoured only before any traffic (kcp-core refuses
 /// otherwise; then the publication undoes the write).
+#[inline(always)]
 fn adopt_sequence(cb: &IKCPCB, kcp: &mut Kcp) {
     if cb.snd_nxt != kcp.snd_nxt() || cb.rcv_nxt != kcp.rcv_nxt() {
         let _ = kcp.set_initial_sequence(cb.snd_nxt, cb.rcv_nxt);
@@ -340,12 +379,7 @@ fn publish(cb: &mut IKCPCB, kcp: &Kcp) {
     cb.probe_wait = kcp.probe_wait();
     cb.dead_link = kcp.dead_link();
     cb.incr = kcp.incr();
-    let acks = kcp.ack_pending() as u32;
-    cb.ackcount = acks;
-    if acks > cb.ackblock {
-        // ikcp grows its list to the next power of two, from 8, and never shrinks it.
-        cb.ackblock = acks.checked_next_power_of_two().unwrap_or(u32::MAX).max(8);
-    }
+    publish_acks(cb, kcp);
     cb.fastresend = kcp.fast_resend() as c_int;
     cb.fastlimit = kcp.fast_limit();
     // Keep the exact non-zero value a program wrote; only the truth value matters.
@@ -355,12 +389,24 @@ fn publish(cb: &mut IKCPCB, kcp: &Kcp) {
     publish_stream(cb, kcp);
 }
 
+#[inline(always)]
+fn publish_acks(cb: &mut IKCPCB, kcp: &Kcp) {
+    let acks = kcp.ack_pending() as u32;
+    cb.ackcount = acks;
+    if acks > cb.ackblock {
+        // ikcp grows its list to the next power of two, from 8, and never shrinks it.
+        cb.ackblock = acks.checked_next_power_of_two().unwrap_or(u32::MAX).max(8);
+    }
+}
+
+#[inline(always)]
 fn publish_sequence(cb: &mut IKCPCB, kcp: &Kcp) {
     cb.snd_una = kcp.snd_una();
     cb.snd_nxt = kcp.snd_nxt();
     cb.rcv_nxt = kcp.rcv_nxt();
 }
 
+#[inline(always)]
 fn publish_stream(cb: &mut IKCPCB, kcp: &Kcp) {
     if (cb.stream != 0) != kcp.is_stream() {
         cb.stream = c_int::from(kcp.is_stream());
