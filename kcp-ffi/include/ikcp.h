@@ -225,11 +225,11 @@ struct IKCPSEG
 };
 
 /* ------------------------------------------------------------------------------------ */
-/* The control block, field for field as in ikcp.h 1.7.1. kcp-ffi copies the settings a  */
-/* program may write (rx_minrto, fastresend, fastlimit, nocwnd, stream, dead_link,       */
-/* nodelay, interval, current, snd_wnd, rcv_wnd; and before any traffic snd_nxt and      */
-/* rcv_nxt) into the Rust state when a function of this API is entered, and writes every */
-/* field back when it returns. output, writelog, user and logmask are read where used.   */
+/* The control block, field for field as in ikcp.h 1.7.1. The settings a program may     */
+/* write (rx_minrto, fastresend, fastlimit, nocwnd, stream, dead_link, nodelay, interval,*/
+/* current, snd_wnd, rcv_wnd; before any traffic snd_nxt and rcv_nxt) are taken over by  */
+/* the functions that use them, and the fields a function changes are written back when  */
+/* it returns. output, writelog, user and logmask are read where they are used.          */
 /* ------------------------------------------------------------------------------------ */
 struct IKCPCB
 {

@@ -46,7 +46,8 @@ callbacks!("C");
 /// next to it on the Rust side. The settings C programs write directly (`rx_minrto`,
 /// `fastresend`, `fastlimit`, `nocwnd`, `stream`, `dead_link`, `nodelay`, `interval`,
 /// `current`, `snd_wnd`, `rcv_wnd`, and before any traffic `snd_nxt`/`rcv_nxt`) are taken
-/// over when an API function is entered; every field is written back when it returns.
+/// over by the API functions that use them, on entry; the fields a function changes are
+/// written back when it returns (all of them after update, flush and configuration).
 /// `output`, `writelog`, `user` and `logmask` are read at the moment they are used. The
 /// crate README lists the rules field by field.
 #[repr(C)]

@@ -7,8 +7,8 @@
 //! `ikcpcb *` points to a struct with ikcp's exact layout, so programs that write
 //! settings into it (`kcp->rx_minrto = 10`, `kcp->stream = 1`, `kcp->output = f`) or read
 //! state from it (`kcp->state`, `kcp->rx_srtt`, `kcp->nsnd_que`) keep working: the
-//! settings are taken over on entry to each call and every field is written back on
-//! return. The crate README lists which fields are honoured and the few places where the
+//! settings a call uses are taken over on entry and the fields it changes are written
+//! back on return. The crate README lists which fields are honoured and the few places where the
 //! library answers with an error code where ikcp would crash.
 //!
 //! From Rust, use [`kcp_core`] directly; this crate's Rust items exist for its tests and

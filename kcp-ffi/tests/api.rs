@@ -247,7 +247,7 @@ fn settings_written_into_the_struct_are_honoured() {
         }
         assert_eq!((*k).nsnd_que, 1, "stream mode coalesced the sends");
         // A send takes over and publishes only what it uses; the next full call
-        // (update, flush, input, configuration) settles every field.
+        // (update, flush, configuration) settles every field.
         assert_eq!((*k).state, 5);
         ikcp_update(k, 0);
         assert_eq!((*k).rx_minrto, 10, "a direct nodelay write keeps rx_minrto");
