@@ -3,7 +3,7 @@
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 
-use crate::error::ConfigError;
+use crate::error::{ConfigError, RecvError};
 use crate::segment::Segment;
 use crate::stats::Stats;
 use crate::time::diff;
@@ -553,5 +553,83 @@ impl Kcp {
     /// The cumulative counters.
     pub fn stats(&self) -> Stats {
         self.stats
+    }
+
+    // ----- internal state, for mirrors of ikcp's `IKCPCB` --------------------------------
+    //
+    // These read-outs expose the remaining fields of ikcp's control block, so that a C ABI
+    // layer can show C programs the struct they expect. Protocol code rarely needs them.
+
+    /// The fast-retransmission threshold set by [`set_fast_resend`](Kcp::set_fast_resend)
+    /// (ikcp's `fastresend`; 0 = off).
+    pub fn fast_resend(&self) -> u32 {
+        self.fastresend
+    }
+
+    /// The fast-retransmission limit set by [`set_fast_limit`](Kcp::set_fast_limit)
+    /// (ikcp's `fastlimit`).
+    pub fn fast_limit(&self) -> i32 {
+        self.fastlimit
+    }
+
+    /// Whether the congestion window is ignored (ikcp's `nocwnd`).
+    pub fn is_nocwnd(&self) -> bool {
+        self.nocwnd
+    }
+
+    /// The transmission count that declares the link dead (ikcp's `dead_link`).
+    pub fn dead_link(&self) -> u32 {
+        self.dead_link
+    }
+
+    /// Whether [`update`](Kcp::update) has run at least once (ikcp's `updated`); before
+    /// that, [`flush`](Kcp::flush) sends nothing.
+    pub fn is_updated(&self) -> bool {
+        self.updated
+    }
+
+    /// The clock value at which [`update`](Kcp::update) flushes next (ikcp's `ts_flush`).
+    pub fn ts_flush(&self) -> u32 {
+        self.ts_flush
+    }
+
+    /// Window-probe requests pending for the next flush (ikcp's `probe`): bit 1 asks the
+    /// peer for its window, bit 2 announces ours.
+    pub fn probe(&self) -> u32 {
+        self.probe
+    }
+
+    /// When the next zero-window probe is due (ikcp's `ts_probe`; 0 while the peer's
+    /// window is open).
+    pub fn ts_probe(&self) -> u32 {
+        self.ts_probe
+    }
+
+    /// The current wait between zero-window probes in ms (ikcp's `probe_wait`).
+    pub fn probe_wait(&self) -> u32 {
+        self.probe_wait
+    }
+
+    /// The congestion-avoidance byte counter (ikcp's `incr`).
+    pub fn incr(&self) -> u32 {
+        self.incr
+    }
+
+    /// How many segments of the receive queue the next complete message spans: what
+    /// [`recv`](Kcp::recv) would take out. Errors as [`peek_size`](Kcp::peek_size).
+    ///
+    /// ```
+    /// # use kcp_core::Kcp;
+    /// let (mut a, mut b) = (Kcp::new(1), Kcp::new(1));
+    /// a.set_nocwnd(true);
+    /// a.send(&[7u8; 3000]).unwrap(); // three segments at the default MTU
+    /// a.update(0, |d: &mut [u8]| b.input(d).unwrap());
+    /// assert_eq!(b.peek_segments(), Ok(3));
+    /// assert_eq!(b.peek_size(), Ok(3000));
+    /// ```
+    pub fn peek_segments(&self) -> Result<usize, RecvError> {
+        self.peek_size()?;
+        let end = self.rcv_queue.iter().position(|s| s.frg == 0);
+        Ok(end.map_or(self.rcv_queue.len(), |i| i + 1))
     }
 }

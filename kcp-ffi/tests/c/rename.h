@@ -1,0 +1,45 @@
+/* Compiles ikcp.c 1.7.1 with every external name prefixed by c_, so that the real C
+ * implementation and kcp-ffi can live in one test program (force-included with -include). */
+#define ikcp_create c_ikcp_create
+#define ikcp_release c_ikcp_release
+#define ikcp_setoutput c_ikcp_setoutput
+#define ikcp_recv c_ikcp_recv
+#define ikcp_send c_ikcp_send
+#define ikcp_update c_ikcp_update
+#define ikcp_check c_ikcp_check
+#define ikcp_input c_ikcp_input
+#define ikcp_flush c_ikcp_flush
+#define ikcp_peeksize c_ikcp_peeksize
+#define ikcp_setmtu c_ikcp_setmtu
+#define ikcp_wndsize c_ikcp_wndsize
+#define ikcp_waitsnd c_ikcp_waitsnd
+#define ikcp_nodelay c_ikcp_nodelay
+#define ikcp_log c_ikcp_log
+#define ikcp_allocator c_ikcp_allocator
+#define ikcp_getconv c_ikcp_getconv
+#define ikcp_interval c_ikcp_interval
+#define ikcp_qprint c_ikcp_qprint
+#define ikcp_parse_data c_ikcp_parse_data
+/* Its constant tables are external too. */
+#define IKCP_RTO_NDL C_IKCP_RTO_NDL
+#define IKCP_RTO_MIN C_IKCP_RTO_MIN
+#define IKCP_RTO_DEF C_IKCP_RTO_DEF
+#define IKCP_RTO_MAX C_IKCP_RTO_MAX
+#define IKCP_CMD_PUSH C_IKCP_CMD_PUSH
+#define IKCP_CMD_ACK C_IKCP_CMD_ACK
+#define IKCP_CMD_WASK C_IKCP_CMD_WASK
+#define IKCP_CMD_WINS C_IKCP_CMD_WINS
+#define IKCP_ASK_SEND C_IKCP_ASK_SEND
+#define IKCP_ASK_TELL C_IKCP_ASK_TELL
+#define IKCP_WND_SND C_IKCP_WND_SND
+#define IKCP_WND_RCV C_IKCP_WND_RCV
+#define IKCP_MTU_DEF C_IKCP_MTU_DEF
+#define IKCP_ACK_FAST C_IKCP_ACK_FAST
+#define IKCP_INTERVAL C_IKCP_INTERVAL
+#define IKCP_OVERHEAD C_IKCP_OVERHEAD
+#define IKCP_DEADLINK C_IKCP_DEADLINK
+#define IKCP_THRESH_INIT C_IKCP_THRESH_INIT
+#define IKCP_THRESH_MIN C_IKCP_THRESH_MIN
+#define IKCP_PROBE_INIT C_IKCP_PROBE_INIT
+#define IKCP_PROBE_LIMIT C_IKCP_PROBE_LIMIT
+#define IKCP_FASTACK_LIMIT C_IKCP_FASTACK_LIMIT
