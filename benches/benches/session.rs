@@ -72,21 +72,22 @@ fn report(name: &str, bytes: usize, wall: Duration, cpu: Duration) {
 }
 
 fn settings(crypt: CipherKind, shards: (usize, usize)) -> Settings {
-    Config {
-        crypt,
-        key: b"kcp-bench".to_vec(),
-        data_shards: shards.0,
-        parity_shards: shards.1,
-        mtu: 1400,
-        snd_wnd: 1024,
-        rcv_wnd: 1024,
-        mode: Mode::Manual {
+    {
+        let mut c = Config::default();
+        c.crypt = crypt;
+        c.key = b"kcp-bench".to_vec();
+        c.data_shards = shards.0;
+        c.parity_shards = shards.1;
+        c.mtu = 1400;
+        c.snd_wnd = 1024;
+        c.rcv_wnd = 1024;
+        c.mode = Mode::Manual {
             nodelay: 1,
             interval: 10,
             resend: 2,
             nc: true,
-        },
-        ..Config::default()
+        };
+        c
     }
     .build()
     .expect("benchmark settings are valid")
@@ -232,9 +233,10 @@ where
     let mut socks = Vec::with_capacity(n);
     for i in 0..n {
         let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-        let mut peer = Session::new(i as u32, s, 0, [1; 32]);
+        let mut peer = Session::new(i as u32, s, 0);
         let mut out = Vec::new();
-        peer.send(0, b"hello", |d| out.push(d.to_vec())).unwrap();
+        peer.send(0, b"hello").unwrap();
+        peer.poll(0, |d| out.push(d.to_vec()));
         for d in &out {
             sock.send_to(d, addr).await.unwrap();
         }
@@ -248,14 +250,11 @@ where
 }
 
 fn idle_settings(n: usize) -> Settings {
-    Config {
-        idle_timeout: None,
-        accept_backlog: n,
-        max_sessions: n,
-        ..Config::default()
-    }
-    .build()
-    .unwrap()
+    let mut c = Config::default();
+    c.idle_timeout = None;
+    c.accept_backlog = n;
+    c.max_sessions = n;
+    c.build().unwrap()
 }
 
 fn report_idle(name: &str, cpu: Duration, wall: Duration, bytes: u64, n: usize, note: &str) {

@@ -104,12 +104,13 @@ fn parse() -> Options {
 
 /// The configurations compared, each used by both sides.
 fn setups() -> Vec<(&'static str, Config)> {
-    let plain = |mode, fec: usize| Config {
-        mode,
-        crypt: CipherKind::Null,
-        data_shards: fec,
-        parity_shards: if fec == 0 { 0 } else { 3 },
-        ..Config::kcptun()
+    let plain = |mode, fec: usize| {
+        let mut c = Config::kcptun();
+        c.mode = mode;
+        c.crypt = CipherKind::Null;
+        c.data_shards = fec;
+        c.parity_shards = if fec == 0 { 0 } else { 3 };
+        c
     };
     vec![
         ("fast, no FEC", plain(Mode::Fast, 0)),

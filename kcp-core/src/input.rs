@@ -69,7 +69,11 @@ impl Kcp {
                 }
                 Command::Push => {
                     if diff(h.sn, self.rcv_nxt.wrapping_add(self.rcv_wnd)) < 0 {
-                        self.acklist.push((h.sn, h.ts));
+                        if self.acklist.len() < self.ack_limit {
+                            self.acklist.push((h.sn, h.ts));
+                        } else {
+                            self.stats.dropped_acks += 1;
+                        }
                         // Window recovery: new data shows the peer heard the window reopen.
                         if self.tell_left > 0 && diff(h.sn, self.tell_mark) > 0 {
                             self.tell_left = 0;

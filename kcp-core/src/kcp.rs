@@ -69,6 +69,8 @@ pub struct Kcp {
     pub(crate) window_recovery: bool,
     /// Opt-in linear RTO back-off (see [`Kcp::set_linear_backoff`]).
     pub(crate) linear_backoff: bool,
+    /// Opt-in bound on `acklist` (see [`Kcp::set_ack_limit`]); `usize::MAX` for none.
+    pub(crate) ack_limit: usize,
     /// A segment advertising a zero receive window went out, and no open one since.
     pub(crate) zero_wnd_sent: bool,
     /// Re-announcements of a reopened window still to send (0: none pending), when the
@@ -142,6 +144,7 @@ impl Kcp {
             dead_link: DEFAULT_DEAD_LINK,
             window_recovery: false,
             linear_backoff: false,
+            ack_limit: usize::MAX,
             zero_wnd_sent: false,
             tell_left: 0,
             ts_tell: 0,
@@ -176,10 +179,13 @@ impl Kcp {
         self.pool.pop().unwrap_or_default()
     }
 
-    /// Returns a released segment's payload buffer for reuse.
+    /// Returns a released segment's payload buffer for reuse. The pool holds at most the
+    /// windows' worth of buffers, none larger than two MTUs (a buffer grown past that by
+    /// an oversized segment is freed, not kept), so what it retains is bounded.
     pub(crate) fn recycle(&mut self, mut data: Vec<u8>) {
         let limit = self.snd_wnd as usize + self.rcv_wnd as usize + POOL_SLACK;
-        if self.pool.len() < limit && data.capacity() > 0 {
+        let cap = data.capacity();
+        if self.pool.len() < limit && cap > 0 && cap <= 2 * self.mtu {
             data.clear();
             self.pool.push(data);
         }
@@ -331,6 +337,19 @@ impl Kcp {
     /// does not. The wire format is unchanged; `kcp-session` turns it on by default.
     pub fn set_linear_backoff(&mut self, on: bool) {
         self.linear_backoff = on;
+    }
+
+    /// Opt-in bound on the acknowledgements waiting for the next flush. ikcp queues one
+    /// per data segment received, without limit: a peer (or a forger who knows the
+    /// conversation id) sending tiny segments faster than the flush interval grows the list
+    /// without bound. With a limit, a segment arriving at a full list is still taken but not
+    /// acknowledged; the peer retransmits it and it is acknowledged then (counted in
+    /// [`Stats::dropped_acks`](crate::Stats::dropped_acks)). An honest peer never has more
+    /// segments in flight than its send window, so twice the receive window is a safe
+    /// limit when the list is flushed after every burst of input, as `kcp-session` does.
+    /// `None` (the default) is ikcp's behaviour.
+    pub fn set_ack_limit(&mut self, limit: Option<usize>) {
+        self.ack_limit = limit.unwrap_or(usize::MAX);
     }
 
     /// Moves the clock and the flush timer to `current` as [`update`](Kcp::update) called

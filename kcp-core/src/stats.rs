@@ -24,4 +24,8 @@ pub struct Stats {
     pub fast_retransmits: u64,
     /// Retransmissions after the retransmission timeout expired (`LostSegs`; ikcp's `xmit`).
     pub lost_segs: u64,
+    /// Acknowledgements not queued because the list was at its limit
+    /// ([`Kcp::set_ack_limit`](crate::Kcp::set_ack_limit)); the peer retransmits those
+    /// segments and they are acknowledged then.
+    pub dropped_acks: u64,
 }

@@ -1,9 +1,10 @@
 //! Session configuration, mirroring kcp-go's setters and kcptun's flags.
 
+use alloc::sync::Arc;
+use alloc::vec::Vec;
 use core::fmt;
 use core::str::FromStr;
 use core::time::Duration;
-use std::sync::Arc;
 
 use kcp_crypt::{CipherKind, Crypt};
 use kcp_fec::Shards;
@@ -68,7 +69,7 @@ impl fmt::Display for UnknownModeError {
     }
 }
 
-impl std::error::Error for UnknownModeError {}
+impl core::error::Error for UnknownModeError {}
 
 impl FromStr for Mode {
     type Err = UnknownModeError;
@@ -101,12 +102,24 @@ impl FromStr for Mode {
 /// The defaults are kcptun's server settings without its well-known key: no encryption
 /// (`null`), no FEC, mode `fast`, MTU 1350, windows 1024/1024, stream mode. For a kcptun
 /// peer use [`Config::kcptun`].
+///
+/// New knobs may be added in minor releases, so a `Config` is made by changing the fields
+/// of [`Config::default`] or [`Config::kcptun`], not by a struct expression:
+///
+/// ```
+/// let mut cfg = kcp_session::Config::kcptun();
+/// cfg.mode = kcp_session::Mode::Fast3;
+/// cfg.key = b"a real secret".to_vec();
+/// let settings = cfg.build()?;
+/// # Ok::<(), kcp_session::ConfigError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Config {
     /// The packet cipher (kcptun `--crypt`). Default [`CipherKind::Null`]: no crypto layer.
     pub crypt: CipherKind,
     /// The passphrase, stretched with kcptun's PBKDF2 (kcptun `--key`). Ignored for
-    /// `null` and `none`.
+    /// `null` and `none`; must not be empty for a cipher that encrypts.
     pub key: Vec<u8>,
     /// Data shards per FEC group (kcptun `--datashard`); 0 with `parity_shards` 0 turns
     /// FEC off. Default 0.
@@ -124,15 +137,17 @@ pub struct Config {
     pub mode: Mode,
     /// Byte-stream mode: sends are coalesced into full segments (kcptun sets it). Default on.
     pub stream: bool,
-    /// Flush acknowledgements right after each received datagram (kcptun
-    /// `--acknodelay`). Default off.
+    /// Acknowledge received data at once (kcptun `--acknodelay`): at the next
+    /// [`Session::poll`](crate::Session::poll), which the tokio driver runs after each
+    /// receive burst and a loop that polls after every datagram runs per datagram, as
+    /// kcp-go does. Default off.
     pub ack_nodelay: bool,
-    /// The tokio driver acknowledges what a burst of received datagrams carried as soon
+    /// Acknowledge what a burst of received datagrams carried at the next poll, as soon
     /// as the burst is processed, instead of at the next flush interval. The sender's
     /// window frees up sooner, which raises throughput on fast paths, for a few more ack
-    /// datagrams (one per burst). Off gives ikcp's and kcp-go's ack timing exactly.
-    /// Sans-io users get the same with [`Session::flush_acks`](crate::Session::flush_acks).
-    /// Default on.
+    /// datagrams (one per burst). With `ack_nodelay` on too this changes nothing; with
+    /// both off acknowledgements wait for the flush interval, ikcp's and kcp-go's timing
+    /// exactly. Default on.
     pub batch_acks: bool,
     /// Recover from a zero receive window at retransmission-timeout pace: probe a peer's
     /// closed window after one RTO instead of 7 s, and repeat the announcement of our own
@@ -154,7 +169,8 @@ pub struct Config {
     /// Socket send and receive buffer size in bytes (kcptun `--sockbuf`). Default 4 MiB.
     pub sockbuf: usize,
     /// A session that has received nothing for this long is dead: reads and writes fail
-    /// with a timeout. `None` never times out. Default 60 s.
+    /// with a timeout. `None` never times out; durations past 24.8 days (2^31 - 1 ms, the
+    /// reach of KCP's wrapping clock) saturate there. Default 60 s.
     pub idle_timeout: Option<Duration>,
     /// Declare the peer gone once a segment was sent this many times unacknowledged
     /// (KCP's dead link, ikcp's default 20). Default `None`: as with kcp-go, unanswered
@@ -164,7 +180,7 @@ pub struct Config {
     /// a short outage would end a session that was about to recover.
     pub dead_link: Option<u32>,
     /// How long closing a session keeps retransmitting what was written before it gives
-    /// up. Default 10 s.
+    /// up (saturating at 2^31 - 1 ms, like `idle_timeout`). Default 10 s.
     pub linger: Duration,
     /// Listener: new sessions waiting for `accept` before more are dropped (kcp-go's
     /// accept backlog, 128).
@@ -219,6 +235,9 @@ impl Config {
 
     /// Checks the combination and derives the key; the result is cheap to clone and share.
     pub fn build(&self) -> Result<Settings, ConfigError> {
+        if self.key.is_empty() && !matches!(self.crypt, CipherKind::Null | CipherKind::None) {
+            return Err(ConfigError::EmptyKey);
+        }
         if self.mtu > MTU_LIMIT {
             return Err(ConfigError::MtuTooLarge(self.mtu));
         }
@@ -284,6 +303,8 @@ pub enum ConfigError {
     Dscp(u8),
     /// A dead-link threshold of 0 transmissions would declare every session dead.
     DeadLink,
+    /// The cipher encrypts, but the key is empty: anyone could read and forge traffic.
+    EmptyKey,
 }
 
 impl fmt::Display for ConfigError {
@@ -301,11 +322,12 @@ impl fmt::Display for ConfigError {
             ConfigError::Mode(m) => write!(f, "mode knobs out of range: {m:?}"),
             ConfigError::Dscp(d) => write!(f, "dscp {d} is not a 6-bit value"),
             ConfigError::DeadLink => f.write_str("dead-link threshold must be at least 1"),
+            ConfigError::EmptyKey => f.write_str("empty key for a cipher that encrypts"),
         }
     }
 }
 
-impl std::error::Error for ConfigError {}
+impl core::error::Error for ConfigError {}
 
 /// A checked [`Config`] with its derived cipher: build it once, share it among sessions
 /// (cloning is a reference-count increment).
@@ -361,4 +383,10 @@ impl Settings {
     pub fn kcp_mtu(&self) -> usize {
         self.0.kcp_mtu
     }
+}
+
+/// `d` in milliseconds for KCP's wrapping `u32` clock, whose comparisons reach 2^31 - 1 ms:
+/// longer durations saturate there (about 24.8 days, as good as never for a timer).
+pub(crate) fn millis(d: Duration) -> u32 {
+    u32::try_from(d.as_millis()).map_or(i32::MAX as u32, |ms| ms.min(i32::MAX as u32))
 }

@@ -1,5 +1,9 @@
-//! kcp-go's SNMP counter set, per session and summed over a process.
+//! kcp-go's SNMP counter set, per session and (with the `std` feature) summed over the
+//! process.
 
+use alloc::vec;
+use alloc::vec::Vec;
+#[cfg(feature = "std")]
 use core::sync::atomic::{AtomicU64, Ordering};
 
 macro_rules! snmp {
@@ -33,11 +37,13 @@ macro_rules! snmp {
 
         /// Process-wide counters that sessions add to as they run; snapshot them with
         /// [`global`].
+        #[cfg(feature = "std")]
         #[derive(Debug, Default)]
         pub(crate) struct AtomicSnmp {
             $( pub(crate) $field: AtomicU64, )*
         }
 
+        #[cfg(feature = "std")]
         impl AtomicSnmp {
             pub(crate) const fn new() -> AtomicSnmp {
                 AtomicSnmp { $( $field: AtomicU64::new(0), )* }
@@ -113,13 +119,18 @@ snmp! {
     fec_full_shard_set => "FECFullShards",
 }
 
+#[cfg(feature = "std")]
 static GLOBAL: AtomicSnmp = AtomicSnmp::new();
 
-/// The process-wide counters: every session's activity summed, plus the connection gauges.
+/// The process-wide counters: every session's activity summed, plus the connection gauges
+/// (`curr_estab`, `max_conn`, `active_opens`, `passive_opens`, kept by
+/// [`Endpoint`](crate::Endpoint)s). Needs the `std` feature (64-bit atomics).
+#[cfg(feature = "std")]
 pub fn global() -> Snmp {
     GLOBAL.snapshot()
 }
 
+#[cfg(feature = "std")]
 pub(crate) fn global_counters() -> &'static AtomicSnmp {
     &GLOBAL
 }
@@ -146,6 +157,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "std")]
     fn accumulate_and_delta() {
         let mut a = Snmp {
             in_pkts: 3,

@@ -60,13 +60,14 @@ const MATRIX: [Case; 6] = [
 ];
 
 fn settings(case: &Case) -> Settings {
-    Config {
-        crypt: case.crypt.parse().unwrap(),
-        key: KEY.as_bytes().to_vec(),
-        data_shards: case.ours.0,
-        parity_shards: case.ours.1,
-        mode: "fast3".parse().unwrap(),
-        ..Config::default()
+    {
+        let mut c = Config::default();
+        c.crypt = case.crypt.parse().unwrap();
+        c.key = KEY.as_bytes().to_vec();
+        c.data_shards = case.ours.0;
+        c.parity_shards = case.ours.1;
+        c.mode = "fast3".parse().unwrap();
+        c
     }
     .build()
     .unwrap()

@@ -60,20 +60,21 @@ impl Case {
 
     fn settings(&self) -> Settings {
         let (data_shards, parity_shards) = self.shards();
-        Config {
-            crypt: "aes".parse().unwrap(),
-            key: KEY.as_bytes().to_vec(),
-            data_shards,
-            parity_shards,
-            mode: if self.fast3 {
+        {
+            let mut c = Config::default();
+            c.crypt = "aes".parse().unwrap();
+            c.key = KEY.as_bytes().to_vec();
+            c.data_shards = data_shards;
+            c.parity_shards = parity_shards;
+            c.mode = if self.fast3 {
                 Mode::Fast3
             } else {
                 Mode::Normal
-            },
-            stream: self.stream,
-            ack_nodelay: self.ack_nodelay,
-            batch_acks: self.batch_acks,
-            ..Config::default()
+            };
+            c.stream = self.stream;
+            c.ack_nodelay = self.ack_nodelay;
+            c.batch_acks = self.batch_acks;
+            c
         }
         .build()
         .unwrap()

@@ -54,11 +54,12 @@ async fn fec_and_retransmission_carry_data_through_ten_percent_loss() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_sessions_through_loss_each_arrive_intact() {
     const SESSIONS: usize = 1000;
-    let cfg = Config {
-        snd_wnd: 128,
-        rcv_wnd: 128,
-        mode: "fast2".parse().unwrap(),
-        ..Config::default()
+    let cfg = {
+        let mut c = Config::default();
+        c.snd_wnd = 128;
+        c.rcv_wnd = 128;
+        c.mode = "fast2".parse().unwrap();
+        c
     };
     let settings = cfg.build().unwrap();
     let listener = KcpListener::bind("127.0.0.1:0", &settings).await.unwrap();

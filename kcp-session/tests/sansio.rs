@@ -21,8 +21,8 @@ impl Pair {
         let settings = cfg.build().unwrap();
         let now = 0xFFFF_F000; // the clock wraps during the test
         Pair {
-            a: Session::new(0x1234_5678, &settings, now, [1; 32]),
-            b: Session::new(0x1234_5678, &settings, now, [2; 32]),
+            a: Session::new(0x1234_5678, &settings, now),
+            b: Session::new(0x1234_5678, &settings, now),
             ab: Link::new(link.clone(), seed),
             ba: Link::new(link, seed ^ 0x55),
             now,
@@ -35,24 +35,24 @@ impl Pair {
         let now = self.now;
         let (ab, ba) = (&mut self.ab, &mut self.ba);
         while let Some(mut d) = ab.poll(now) {
-            let _ = self.b.input(now, &mut d, |out| ba.send(now, out));
+            let _ = self.b.input(now, &mut d);
         }
         while let Some(mut d) = ba.poll(now) {
-            let _ = self.a.input(now, &mut d, |out| ab.send(now, out));
+            let _ = self.a.input(now, &mut d);
         }
         if self
             .a
             .next_timeout(now)
             .is_some_and(|t| t.wrapping_sub(now) as i32 <= 0)
         {
-            self.a.handle_timeout(now, |out| ab.send(now, out));
+            self.a.poll(now, |out| ab.send(now, out));
         }
         if self
             .b
             .next_timeout(now)
             .is_some_and(|t| t.wrapping_sub(now) as i32 <= 0)
         {
-            self.b.handle_timeout(now, |out| ba.send(now, out));
+            self.b.poll(now, |out| ba.send(now, out));
         }
     }
 }
@@ -66,8 +66,7 @@ fn exchange(p: &mut Pair, data: &[u8], back: &[u8], limit_ms: u32) -> (Vec<u8>, 
         let now = p.now;
         while sent_a < data.len() {
             let end = (sent_a + 4000).min(data.len());
-            let ab = &mut p.ab;
-            match p.a.send(now, &data[sent_a..end], |out| ab.send(now, out)) {
+            match p.a.send(now, &data[sent_a..end]) {
                 Ok(n) => sent_a += n,
                 Err(SendError::WouldBlock) => break,
                 Err(e) => panic!("send: {e}"),
@@ -75,8 +74,7 @@ fn exchange(p: &mut Pair, data: &[u8], back: &[u8], limit_ms: u32) -> (Vec<u8>, 
         }
         while sent_b < back.len() {
             let end = (sent_b + 4000).min(back.len());
-            let ba = &mut p.ba;
-            match p.b.send(now, &back[sent_b..end], |out| ba.send(now, out)) {
+            match p.b.send(now, &back[sent_b..end]) {
                 Ok(n) => sent_b += n,
                 Err(SendError::WouldBlock) => break,
                 Err(e) => panic!("send: {e}"),
@@ -132,11 +130,12 @@ fn aes_with_fec_through_ten_percent_loss() {
 fn every_cipher_and_message_mode_round_trip() {
     let mut rng = Rng::new(2);
     for (i, kind) in CipherKind::ALL.iter().enumerate() {
-        let mut cfg = Config {
-            crypt: *kind,
-            key: b"secret".to_vec(),
-            stream: i % 2 == 0,
-            ..Config::default()
+        let mut cfg = {
+            let mut c = Config::default();
+            c.crypt = *kind;
+            c.key = b"secret".to_vec();
+            c.stream = i % 2 == 0;
+            c
         };
         if i % 3 == 0 {
             (cfg.data_shards, cfg.parity_shards) = (4, 2);
@@ -160,25 +159,30 @@ fn hostile_datagrams_are_counted_and_change_nothing() {
     let mut p = Pair::new(&cfg, LinkConfig::new().delay(5, 5), 3);
     let mut other = Config::kcptun();
     other.key = b"another key".to_vec();
-    let mut stranger = Session::new(0x1234_5678, &other.build().unwrap(), p.now, [3; 32]);
+    let mut stranger = Session::new(0x1234_5678, &other.build().unwrap(), p.now);
     let mut rng = Rng::new(3);
     let mut wrong_key = Vec::new();
-    stranger
-        .send(p.now, &rng.bytes(5000), |d| wrong_key.push(d.to_vec()))
-        .unwrap();
+    stranger.send(p.now, &rng.bytes(5000)).unwrap();
+    stranger.poll(p.now, |d| wrong_key.push(d.to_vec()));
     assert!(!wrong_key.is_empty());
     for d in &mut wrong_key {
+        assert!(matches!(p.b.input(p.now, d), Err(InputError::Crypt(_))));
+    }
+    for len in [0, 1, 19, 20, 21, 40, 100, 1500] {
+        let mut garbage = rng.bytes(len);
         assert!(matches!(
-            p.b.input(p.now, d, |_| {}),
+            p.b.input(p.now, &mut garbage),
             Err(InputError::Crypt(_))
         ));
     }
-    for len in [0, 1, 19, 20, 21, 40, 100, 1500, 3000] {
-        let mut garbage = rng.bytes(len);
-        assert!(p.b.input(p.now, &mut garbage, |_| {}).is_err());
-    }
+    // Longer than any kcp-go peer sends: refused before the cipher runs.
+    let mut oversized = rng.bytes(1501);
+    let copy = oversized.clone();
+    assert_eq!(p.b.input(p.now, &mut oversized), Err(InputError::Oversized));
+    assert_eq!(oversized, copy, "not even decrypted in place");
     let snmp = p.b.snmp();
-    assert_eq!(snmp.in_csum_errors, wrong_key.len() as u64 + 9);
+    assert_eq!(snmp.in_csum_errors, wrong_key.len() as u64 + 8);
+    assert_eq!(snmp.in_errs, 1);
     assert!(matches!(
         p.b.recv(&mut [0u8; 16]),
         Err(RecvError::WouldBlock)
@@ -191,15 +195,17 @@ fn hostile_datagrams_are_counted_and_change_nothing() {
 
 #[test]
 fn a_silent_peer_ends_in_an_idle_timeout() {
-    let cfg = Config {
-        idle_timeout: Some(Duration::from_secs(2)),
-        dead_link: None,
-        ..Config::default()
+    let cfg = {
+        let mut c = Config::default();
+        c.idle_timeout = Some(Duration::from_secs(2));
+        c.dead_link = None;
+        c
     };
     let mut p = Pair::new(&cfg, LinkConfig::new().delay(5, 5).loss(1.0), 4);
     let ab = &mut p.ab;
     let now = p.now;
-    p.a.send(now, b"hello", |d| ab.send(now, d)).unwrap();
+    p.a.send(now, b"hello").unwrap();
+    p.a.poll(now, |d| ab.send(now, d));
     let start = p.now;
     while p.a.state() == State::Open {
         p.step();
@@ -215,7 +221,7 @@ fn a_silent_peer_ends_in_an_idle_timeout() {
         Err(RecvError::Dead(DeadReason::IdleTimeout))
     );
     assert_eq!(
-        p.a.send(p.now, b"x", |_| {}),
+        p.a.send(p.now, b"x"),
         Err(SendError::Dead(DeadReason::IdleTimeout))
     );
     assert_eq!(p.a.next_timeout(p.now), None);
@@ -223,15 +229,17 @@ fn a_silent_peer_ends_in_an_idle_timeout() {
 
 #[test]
 fn unacknowledged_segments_end_in_a_dead_link() {
-    let cfg = Config {
-        idle_timeout: None,
-        dead_link: Some(5),
-        ..Config::default()
+    let cfg = {
+        let mut c = Config::default();
+        c.idle_timeout = None;
+        c.dead_link = Some(5);
+        c
     };
     let mut p = Pair::new(&cfg, LinkConfig::new().delay(5, 5).loss(1.0), 5);
     let ab = &mut p.ab;
     let now = p.now;
-    p.a.send(now, b"hello", |d| ab.send(now, d)).unwrap();
+    p.a.send(now, b"hello").unwrap();
+    p.a.poll(now, |d| ab.send(now, d));
     for _ in 0..120_000 {
         if p.a.state() != State::Open {
             break;
@@ -248,10 +256,9 @@ fn close_delivers_what_was_written_then_closes() {
     let mut rng = Rng::new(6);
     let data = rng.bytes(200_000);
     let now = p.now;
-    let ab = &mut p.ab;
     let mut sent = 0;
     while sent < data.len() {
-        match p.a.send(now, &data[sent..], |d| ab.send(now, d)) {
+        match p.a.send(now, &data[sent..]) {
             Ok(n) => sent += n,
             Err(SendError::WouldBlock) => break,
             Err(e) => panic!("{e}"),
@@ -259,8 +266,9 @@ fn close_delivers_what_was_written_then_closes() {
     }
     // Write what fits, close, and the peer still receives all of it.
     let ab = &mut p.ab;
-    p.a.close(now, |d| ab.send(now, d));
-    assert_eq!(p.a.send(now, b"late", |_| {}), Err(SendError::Closed));
+    p.a.close(now);
+    p.a.poll(now, |d| ab.send(now, d));
+    assert_eq!(p.a.send(now, b"late"), Err(SendError::Closed));
     let mut got = Vec::new();
     let mut buf = [0u8; 2048];
     for _ in 0..60_000 {
@@ -278,10 +286,11 @@ fn close_delivers_what_was_written_then_closes() {
 
 #[test]
 fn reading_from_a_full_window_announces_it_at_once() {
-    let cfg = Config {
-        rcv_wnd: 128,
-        snd_wnd: 1024,
-        ..Config::default()
+    let cfg = {
+        let mut c = Config::default();
+        c.rcv_wnd = 128;
+        c.snd_wnd = 1024;
+        c
     };
     let mut p = Pair::new(&cfg, LinkConfig::new().delay(1, 1), 8);
     let mut rng = Rng::new(8);
@@ -290,12 +299,7 @@ fn reading_from_a_full_window_announces_it_at_once() {
     // Fill b's receive queue without reading it.
     for _ in 0..2000 {
         let now = p.now;
-        let ab = &mut p.ab;
-        if let Ok(n) =
-            p.a.send(now, &data[sent..(sent + 8192).min(data.len())], |d| {
-                ab.send(now, d);
-            })
-        {
+        if let Ok(n) = p.a.send(now, &data[sent..(sent + 8192).min(data.len())]) {
             sent += n;
         }
         p.step();
@@ -304,44 +308,50 @@ fn reading_from_a_full_window_announces_it_at_once() {
         }
     }
     assert!(p.b.kcp().rcv_queue_len() >= 128, "b's window never filled");
-    assert!(!p.b.window_reopened());
+    assert_ne!(p.b.next_timeout(p.now), Some(p.now));
     let mut buf = vec![0u8; 4096];
     p.b.recv(&mut buf).unwrap();
-    assert!(p.b.window_reopened());
-    assert_eq!(p.b.next_timeout(p.now), Some(p.now));
+    assert_eq!(
+        p.b.next_timeout(p.now),
+        Some(p.now),
+        "a poll is due at once"
+    );
     let mut out = 0;
-    p.b.handle_timeout(p.now, |_| out += 1);
+    p.b.poll(p.now, |_| out += 1);
     assert!(out > 0, "the reopened window was not announced");
-    assert!(!p.b.window_reopened());
+    assert_ne!(p.b.next_timeout(p.now), Some(p.now));
 }
 
 #[test]
 fn one_huge_stream_write_takes_only_what_the_window_holds() {
-    let cfg = Config {
-        snd_wnd: 64,
-        ..Config::default()
+    let cfg = {
+        let mut c = Config::default();
+        c.snd_wnd = 64;
+        c
     };
     let mut p = Pair::new(&cfg, LinkConfig::new().delay(5, 5), 9);
     let huge = vec![7u8; 64 << 20];
     let now = p.now;
-    let n = p.a.send(now, &huge, |_| {}).unwrap();
+    let n = p.a.send(now, &huge).unwrap();
     let mss = p.a.kcp().mss();
     assert_eq!(n, 64 * mss, "took {n} bytes of a 64 MiB write");
     assert!(p.a.kcp().wait_snd() <= 64);
-    assert_eq!(p.a.send(now, &huge, |_| {}), Err(SendError::WouldBlock));
+    assert_eq!(p.a.send(now, &huge), Err(SendError::WouldBlock));
 }
 
 #[test]
 fn empty_messages_do_not_read_as_end_of_stream() {
-    let cfg = Config {
-        stream: false,
-        ..Config::default()
+    let cfg = {
+        let mut c = Config::default();
+        c.stream = false;
+        c
     };
     let mut p = Pair::new(&cfg, LinkConfig::new().delay(1, 1), 10);
     let now = p.now;
     let ab = &mut p.ab;
-    p.a.send(now, b"", |d| ab.send(now, d)).unwrap();
-    p.a.send(now, b"x", |d| ab.send(now, d)).unwrap();
+    p.a.send(now, b"").unwrap();
+    p.a.send(now, b"x").unwrap();
+    p.a.poll(now, |d| ab.send(now, d));
     for _ in 0..100 {
         p.step();
     }

@@ -23,18 +23,14 @@ const READ_BUF: usize = 1 << 20;
 /// What drives one KCP conversation: a [`Session`] on its own schedule, or the C ikcp
 /// updated every millisecond with a session's explicit flushes.
 trait Driver {
-    fn input(&mut self, now: u32, datagram: &[u8], tx: &mut dyn FnMut(&[u8]));
-    /// The end of a receive burst (the datagrams of one millisecond).
-    fn end_burst(&mut self, now: u32, tx: &mut dyn FnMut(&[u8]));
+    fn input(&mut self, now: u32, datagram: &[u8]);
     /// One read into `buf`, as `Session::recv`.
     fn recv(&mut self, buf: &mut [u8]) -> Option<usize>;
-    /// After the application's reads: announce a reopened window at once.
-    fn after_reads(&mut self, now: u32, tx: &mut dyn FnMut(&[u8]));
     /// Writes one message; `false` when the send window is full.
-    fn send(&mut self, now: u32, message: &[u8], tx: &mut dyn FnMut(&[u8])) -> bool;
-    /// Runs the timers due at `now`.
-    fn timers(&mut self, now: u32, tx: &mut dyn FnMut(&[u8]));
-    /// When `timers` must run next.
+    fn send(&mut self, now: u32, message: &[u8]) -> bool;
+    /// Transmits what is due at `now`, as `Session::poll` when `next_timeout` says.
+    fn poll(&mut self, now: u32, tx: &mut dyn FnMut(&[u8]));
+    /// When `poll` must run next.
     fn next_timer(&self, now: u32) -> Option<u32>;
 }
 
@@ -42,28 +38,16 @@ trait Driver {
 struct SessionDriver(Session);
 
 impl Driver for SessionDriver {
-    fn input(&mut self, now: u32, datagram: &[u8], tx: &mut dyn FnMut(&[u8])) {
-        let _ = self.0.input(now, &mut datagram.to_vec(), tx);
-    }
-
-    fn end_burst(&mut self, now: u32, tx: &mut dyn FnMut(&[u8])) {
-        if self.0.settings().config().batch_acks {
-            self.0.flush_acks(now, tx);
-        }
+    fn input(&mut self, now: u32, datagram: &[u8]) {
+        let _ = self.0.input(now, &mut datagram.to_vec());
     }
 
     fn recv(&mut self, buf: &mut [u8]) -> Option<usize> {
         self.0.recv(buf).ok()
     }
 
-    fn after_reads(&mut self, now: u32, tx: &mut dyn FnMut(&[u8])) {
-        if self.0.window_reopened() {
-            self.0.flush(now, tx);
-        }
-    }
-
-    fn send(&mut self, now: u32, message: &[u8], tx: &mut dyn FnMut(&[u8])) -> bool {
-        match self.0.send(now, message, tx) {
+    fn send(&mut self, now: u32, message: &[u8]) -> bool {
+        match self.0.send(now, message) {
             Ok(n) => {
                 assert_eq!(n, message.len(), "messages are small enough to go whole");
                 true
@@ -73,13 +57,13 @@ impl Driver for SessionDriver {
         }
     }
 
-    fn timers(&mut self, now: u32, tx: &mut dyn FnMut(&[u8])) {
+    fn poll(&mut self, now: u32, tx: &mut dyn FnMut(&[u8])) {
         if self
             .0
             .next_timeout(now)
             .is_some_and(|t| t.wrapping_sub(now) as i32 <= 0)
         {
-            self.0.handle_timeout(now, tx);
+            self.0.poll(now, tx);
         }
     }
 
@@ -88,14 +72,14 @@ impl Driver for SessionDriver {
     }
 }
 
-/// The reference: the C ikcp, `ikcp_update` every millisecond, plus the flushes a session
-/// makes (after input that moved `snd_una` or with ack-no-delay, at the end of a burst
-/// with `batch_acks`, after a write unless `write_delay`, after a read that reopened a
-/// full receive window).
+/// The reference: the C ikcp, `ikcp_update` at every poll and every millisecond, plus the
+/// one flush a session's poll makes when an operation asked for it (input that moved
+/// `snd_una`, acknowledgements with ack-no-delay or `batch_acks`, a write unless
+/// `write_delay`, a read that reopened a full receive window).
 struct IkcpDriver {
     kcp: CKcp,
     cfg: Config,
-    reopened: bool,
+    flush_wanted: bool,
 }
 
 impl IkcpDriver {
@@ -118,37 +102,18 @@ impl IkcpDriver {
         IkcpDriver {
             kcp,
             cfg: cfg.clone(),
-            reopened: false,
-        }
-    }
-
-    fn flush(&mut self, now: u32, tx: &mut dyn FnMut(&[u8])) {
-        self.kcp.set_current(now);
-        self.kcp.flush();
-        self.transmit(tx);
-    }
-
-    fn transmit(&mut self, tx: &mut dyn FnMut(&[u8])) {
-        for d in self.kcp.take_output() {
-            tx(&d);
+            flush_wanted: false,
         }
     }
 }
 
 impl Driver for IkcpDriver {
-    fn input(&mut self, now: u32, datagram: &[u8], tx: &mut dyn FnMut(&[u8])) {
+    fn input(&mut self, now: u32, datagram: &[u8]) {
         self.kcp.set_current(now);
         let una = self.kcp.snd_una();
         self.kcp.input(datagram);
-        if self.kcp.snd_una() != una || (self.cfg.ack_nodelay && self.kcp.ack_pending() > 0) {
-            self.flush(now, tx);
-        }
-    }
-
-    fn end_burst(&mut self, now: u32, tx: &mut dyn FnMut(&[u8])) {
-        if self.cfg.batch_acks && self.kcp.ack_pending() > 0 {
-            self.flush(now, tx);
-        }
+        let acks = self.kcp.ack_pending() > 0 && (self.cfg.ack_nodelay || self.cfg.batch_acks);
+        self.flush_wanted |= self.kcp.snd_una() != una || acks;
     }
 
     fn recv(&mut self, buf: &mut [u8]) -> Option<usize> {
@@ -163,31 +128,29 @@ impl Driver for IkcpDriver {
                 break;
             }
         }
-        self.reopened |= was_full && !full(&self.kcp);
+        self.flush_wanted |= was_full && !full(&self.kcp);
         (n > 0).then_some(n)
     }
 
-    fn after_reads(&mut self, now: u32, tx: &mut dyn FnMut(&[u8])) {
-        if std::mem::take(&mut self.reopened) {
-            self.flush(now, tx);
-        }
-    }
-
-    fn send(&mut self, now: u32, message: &[u8], tx: &mut dyn FnMut(&[u8])) -> bool {
+    fn send(&mut self, now: u32, message: &[u8]) -> bool {
         if self.kcp.wait_snd() >= self.kcp.snd_wnd() as i32 {
             return false;
         }
         self.kcp.set_current(now);
         assert_eq!(self.kcp.send(message), message.len() as i32);
-        if !self.cfg.write_delay {
-            self.flush(now, tx);
-        }
+        self.flush_wanted |= !self.cfg.write_delay;
         true
     }
 
-    fn timers(&mut self, now: u32, tx: &mut dyn FnMut(&[u8])) {
+    fn poll(&mut self, now: u32, tx: &mut dyn FnMut(&[u8])) {
+        if std::mem::take(&mut self.flush_wanted) {
+            self.kcp.set_current(now);
+            self.kcp.flush();
+        }
         self.kcp.update(now);
-        self.transmit(tx);
+        for d in self.kcp.take_output() {
+            tx(&d);
+        }
     }
 
     fn next_timer(&self, now: u32) -> Option<u32> {
@@ -254,11 +217,8 @@ fn logged<R>(
 }
 
 impl<D: Driver> Endpoint for App<D> {
-    fn receive(&mut self, now: u32, datagram: &[u8], transmit: &mut dyn FnMut(&[u8])) {
-        let driver = &mut self.driver;
-        logged(&mut self.sent, now, transmit, |tx| {
-            driver.input(now, datagram, tx);
-        });
+    fn receive(&mut self, now: u32, datagram: &[u8], _transmit: &mut dyn FnMut(&[u8])) {
+        self.driver.input(now, datagram);
         self.burst = true;
     }
 
@@ -281,8 +241,9 @@ impl<D: Driver> Endpoint for App<D> {
             ..
         } = self;
         logged(sent, now, transmit, |tx| {
+            // As the tokio driver: a burst is polled before the application runs.
             if burst {
-                driver.end_burst(now, tx);
+                driver.poll(now, tx);
             }
             if !paused {
                 while let Some(n) = driver.recv(buf) {
@@ -293,15 +254,14 @@ impl<D: Driver> Endpoint for App<D> {
                         queue.push_back(Rng::new(*read as u64).bytes(len));
                     }
                 }
-                driver.after_reads(now, tx);
             }
             while let Some(m) = queue.front() {
-                if !driver.send(now, m, tx) {
+                if !driver.send(now, m) {
                     break;
                 }
                 queue.pop_front();
             }
-            driver.timers(now, tx);
+            driver.poll(now, tx);
         });
     }
 
@@ -394,16 +354,17 @@ fn lossy() -> LinkConfig {
 /// Session settings the C ikcp can reproduce: no cipher, no FEC, no timers of the session
 /// layer, and ikcp's own recovery (the opt-in window recovery and back-off are off).
 fn plain(mode: Mode) -> Config {
-    Config {
-        mode,
-        rcv_wnd: 128,
-        snd_wnd: 64,
-        idle_timeout: None,
-        dead_link: None,
-        window_recovery: false,
-        linear_backoff: false,
-        linger: Duration::from_secs(1),
-        ..Config::default()
+    {
+        let mut c = Config::default();
+        c.mode = mode;
+        c.rcv_wnd = 128;
+        c.snd_wnd = 64;
+        c.idle_timeout = None;
+        c.dead_link = None;
+        c.window_recovery = false;
+        c.linear_backoff = false;
+        c.linger = Duration::from_secs(1);
+        c
     }
 }
 
@@ -417,28 +378,32 @@ fn skipping_idle_updates_sends_what_ikcp_updated_every_millisecond_sends() {
     };
     let cases = [
         plain(Mode::Fast),
-        Config {
-            stream: false,
-            ..plain(Mode::Fast3)
+        {
+            let mut c = plain(Mode::Fast3);
+            c.stream = false;
+            c
         },
-        Config {
-            ack_nodelay: true,
-            batch_acks: false,
-            ..plain(Mode::Normal)
+        {
+            let mut c = plain(Mode::Normal);
+            c.ack_nodelay = true;
+            c.batch_acks = false;
+            c
         },
-        Config {
-            write_delay: true,
-            stream: false,
-            ..plain(manual)
+        {
+            let mut c = plain(manual);
+            c.write_delay = true;
+            c.stream = false;
+            c
         },
-        Config {
-            batch_acks: false,
-            ..plain(Mode::Fast2)
+        {
+            let mut c = plain(Mode::Fast2);
+            c.batch_acks = false;
+            c
         },
     ];
     for (i, cfg) in cases.iter().enumerate() {
         let seed = 100 + i as u64;
-        let session = Session::new(CONV, &cfg.build().unwrap(), START, [9; 32]);
+        let session = Session::new(CONV, &cfg.build().unwrap(), START);
         let (ours_a, ours_b, ours_read, _) = run(cfg, &lossy(), seed, SessionDriver(session));
         let (ref_a, ref_b, ref_read, answered) =
             run(cfg, &lossy(), seed, IkcpDriver::new(cfg, START));

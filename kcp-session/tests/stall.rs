@@ -10,9 +10,10 @@ use kcp_session::{Config, Mode, SendError, Session};
 use kcp_testkit::sim::{Endpoint, Link, LinkConfig, Pair, Rng};
 
 /// One side of a conversation, driven as the tokio driver drives a session: the datagrams
-/// arriving in one millisecond form a receive burst, acknowledged together at its end
-/// (with `batch_acks`); then the application reads what arrived and writes what the send
-/// window takes; timers run when `next_timeout` says.
+/// arriving in one millisecond form a receive burst, polled (acknowledged, with
+/// `batch_acks`) at its end before the application runs; then the application reads what
+/// arrived and writes what the send window takes, and the session is polled again when
+/// `next_timeout` says (at once after a write or a read that reopened the window).
 struct Peer {
     session: Session,
     /// Datagrams arrived since the last tick.
@@ -57,7 +58,7 @@ impl Peer {
     fn wants_tick(&self) -> bool {
         let s = &self.session;
         self.burst
-            || (self.reading && (s.can_recv() || s.window_reopened()))
+            || (self.reading && s.can_recv())
             || (self.written < self.outgoing.len() && s.can_send())
     }
 
@@ -78,15 +79,15 @@ impl Peer {
 }
 
 impl Endpoint for Peer {
-    fn receive(&mut self, now: u32, datagram: &[u8], transmit: &mut dyn FnMut(&[u8])) {
-        let mut d = datagram.to_vec();
-        let _ = self.with_transmit(transmit, |s, tx| s.input(now, &mut d, tx));
+    fn receive(&mut self, now: u32, datagram: &[u8], _transmit: &mut dyn FnMut(&[u8])) {
+        let _ = self.session.input(now, &mut datagram.to_vec());
         self.burst = true;
     }
 
     fn tick(&mut self, now: u32, transmit: &mut dyn FnMut(&[u8])) {
-        if std::mem::take(&mut self.burst) && self.session.settings().config().batch_acks {
-            self.with_transmit(transmit, |s, tx| s.flush_acks(now, tx));
+        // The driver acknowledges a burst before the reader task runs.
+        if std::mem::take(&mut self.burst) {
+            self.with_transmit(transmit, |s, tx| s.poll(now, tx));
         }
         if self.reading {
             let mut buf = [0u8; 16 * 1024];
@@ -102,9 +103,6 @@ impl Endpoint for Peer {
                     self.longest_wait = self.longest_wait.max(now.wrapping_sub(t));
                 }
             }
-            if self.session.window_reopened() {
-                self.with_transmit(transmit, |s, tx| s.flush(now, tx));
-            }
             if let Some((at, _)) = &self.reply
                 && self.received.len() >= *at
                 && let Some((_, reply)) = self.reply.take()
@@ -116,7 +114,7 @@ impl Endpoint for Peer {
             let (outgoing, written) = (&self.outgoing, self.written);
             let chunk = &outgoing[written..(written + 32 * 1024).min(outgoing.len())];
             let chunk = chunk.to_vec();
-            match self.with_transmit(transmit, |s, tx| s.send(now, &chunk, tx)) {
+            match self.session.send(now, &chunk) {
                 Ok(n) => self.written += n,
                 Err(SendError::WouldBlock) => break,
                 Err(e) => panic!("send: {e}"),
@@ -127,7 +125,7 @@ impl Endpoint for Peer {
             .next_timeout(now)
             .is_some_and(|t| t.wrapping_sub(now) as i32 <= 0)
         {
-            self.with_transmit(transmit, |s, tx| s.handle_timeout(now, tx));
+            self.with_transmit(transmit, |s, tx| s.poll(now, tx));
         }
     }
 
@@ -146,8 +144,8 @@ fn pair(a: &Config, b: &Config, link: LinkConfig, seed: u64) -> Pair<Peer, Peer>
     let (sa, sb) = (a.build().unwrap(), b.build().unwrap());
     let conv = 0x0102_0304;
     Pair::new(
-        Peer::new(Session::new(conv, &sa, START, [seed as u8; 32])),
-        Peer::new(Session::new(conv, &sb, START, [!seed as u8; 32])),
+        Peer::new(Session::new(conv, &sa, START)),
+        Peer::new(Session::new(conv, &sb, START)),
         Link::new(link.clone(), seed),
         Link::new(link, seed ^ 0xA5A5),
         START,
@@ -195,10 +193,11 @@ fn bulk_transfers_through_loss_never_stall() {
         (Mode::Normal, 0.20, 60..75, None),
     ] {
         for seed in seeds {
-            let cfg = Config {
-                mode,
-                rcv_wnd: 128,
-                ..Config::kcptun()
+            let cfg = {
+                let mut c = Config::kcptun();
+                c.mode = mode;
+                c.rcv_wnd = 128;
+                c
             };
             let mut p = pair(&cfg, &cfg, fast_link(loss), seed);
             let t = transfer(&mut p, BULK, seed, 60_000);
@@ -234,10 +233,11 @@ const WINDOW_TELL: u8 = kcp_core::Command::WindowTell as u8;
 
 /// Plain KCP frames on the wire, so tests can pick the datagrams they drop.
 fn plain(mode: Mode) -> Config {
-    Config {
-        mode,
-        rcv_wnd: 128,
-        ..Config::default()
+    {
+        let mut c = Config::default();
+        c.mode = mode;
+        c.rcv_wnd = 128;
+        c
     }
 }
 
@@ -270,13 +270,15 @@ fn a_lost_window_update_costs_no_more_than_a_retransmission_timeout() {
 /// the end of the transfer.
 fn lost_window_update(mode: Mode, sender: bool, receiver: bool) -> u64 {
     let (a, b) = (
-        Config {
-            window_recovery: sender,
-            ..plain(mode)
+        {
+            let mut c = plain(mode);
+            c.window_recovery = sender;
+            c
         },
-        Config {
-            window_recovery: receiver,
-            ..plain(mode)
+        {
+            let mut c = plain(mode);
+            c.window_recovery = receiver;
+            c
         },
     );
     let mut p = pair(&a, &b, LinkConfig::new().delay(5, 5), 1);
@@ -408,10 +410,11 @@ fn zero_windows_both_ways_reopen_despite_lost_updates() {
 #[test]
 fn a_link_outage_heals_soon_after_the_link_returns() {
     for mode in [Mode::Normal, Mode::Fast, Mode::Fast3] {
-        let cfg = Config {
-            mode,
-            idle_timeout: Some(Duration::from_secs(8)),
-            ..Config::kcptun()
+        let cfg = {
+            let mut c = Config::kcptun();
+            c.mode = mode;
+            c.idle_timeout = Some(Duration::from_secs(8));
+            c
         };
         let link = LinkConfig::new().delay(10, 10);
         let mut p = pair(&cfg, &cfg, link.clone(), 6);
@@ -470,10 +473,11 @@ fn a_state(p: &Pair<Peer, Peer>) -> kcp_session::State {
 #[test]
 fn an_idle_session_wakes_up_at_once() {
     for mode in [Mode::Normal, Mode::Fast3] {
-        let cfg = Config {
-            mode,
-            idle_timeout: Some(Duration::from_secs(300)),
-            ..Config::kcptun()
+        let cfg = {
+            let mut c = Config::kcptun();
+            c.mode = mode;
+            c.idle_timeout = Some(Duration::from_secs(300));
+            c
         };
         let mut p = pair(&cfg, &cfg, LinkConfig::new().delay(20, 20), 8);
         for (round, silence) in [30_000u64, 100_000].into_iter().enumerate() {

@@ -29,10 +29,11 @@ async fn echo_8_mib_with_aes_and_fec() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_sessions_on_one_listener() {
-    let cfg = Config {
-        crypt: CipherKind::Salsa20,
-        key: b"k".to_vec(),
-        ..Config::default()
+    let cfg = {
+        let mut c = Config::default();
+        c.crypt = CipherKind::Salsa20;
+        c.key = b"k".to_vec();
+        c
     };
     let settings = cfg.build().unwrap();
     let listener = KcpListener::bind("127.0.0.1:0", &settings).await.unwrap();
@@ -58,9 +59,10 @@ async fn many_sessions_on_one_listener() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_vanished_peer_times_out_instead_of_hanging() {
-    let cfg = Config {
-        idle_timeout: Some(Duration::from_secs(2)),
-        ..Config::default()
+    let cfg = {
+        let mut c = Config::default();
+        c.idle_timeout = Some(Duration::from_secs(2));
+        c
     };
     let settings = cfg.build().unwrap();
     // Nobody listens at this address.

@@ -293,11 +293,10 @@ impl Kcptun {
             }
             named => named,
         };
-        Config {
-            mode,
-            idle_timeout: self.timeout,
-            ..self.config.clone()
-        }
+        let mut c = self.config.clone();
+        c.mode = mode;
+        c.idle_timeout = self.timeout;
+        c
     }
 
     /// Checks the combination and derives the key; a bad combination is a usage error.

@@ -1,7 +1,7 @@
-//! The tokio front: [`KcpStream`] and [`KcpListener`] over real UDP sockets, one driver
-//! task per socket.
+//! The tokio front: [`KcpStream`] and [`KcpListener`] over real UDP sockets, each socket
+//! served by one driver task over an [`Endpoint`](crate::Endpoint).
 
-mod endpoint;
+mod driver;
 mod listener;
 mod socket;
 mod stream;

@@ -3,18 +3,19 @@
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::string::ToString;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{UdpSocket, lookup_host};
 
 use crate::config::Settings;
+use crate::endpoint::Handle;
 use crate::session::{DeadReason, RecvError, SendError, State};
-use crate::snmp::{Snmp, global_counters};
+use crate::snmp::Snmp;
 
-use super::endpoint::{self, Conn, ConnState};
+use super::driver::Shared;
 use super::socket;
 
 /// One KCP session over UDP as an async byte stream, wire-compatible with kcp-go's
@@ -23,14 +24,14 @@ use super::socket;
 /// - Reads return bytes as they arrive in order. KCP carries no FIN, so a read never
 ///   returns `Ok(0)` (end of stream) while the stream exists: mark the end of your data
 ///   in the application protocol. A vanished peer makes reads and writes fail with
-///   [`io::ErrorKind::TimedOut`]
-///   (nothing received for [`Config::idle_timeout`]) or
-///   [`io::ErrorKind::ConnectionAborted`] (dead link); a peer that reconnected from the
-///   same address with a new conversation ends this one with
-///   [`io::ErrorKind::ConnectionReset`].
-/// - Writes take the whole buffer when the send window has room and are pending while it
-///   is full: back-pressure, never an unbounded queue. Each write is flushed at once
-///   unless [`Config::write_delay`] is set.
+///   [`io::ErrorKind::TimedOut`] (nothing received for [`Config::idle_timeout`]) or, with
+///   [`Config::dead_link`] set, [`io::ErrorKind::ConnectionAborted`]; a peer that
+///   reconnected from the same address with a new conversation ends this one with
+///   [`io::ErrorKind::ConnectionReset`]. If the socket's driver stops (a socket error),
+///   every operation fails with that error instead of waiting.
+/// - Writes take what the send window holds and are pending while it is full:
+///   back-pressure, never an unbounded queue. Each write is flushed at once unless
+///   [`Config::write_delay`] is set.
 /// - `shutdown` waits until everything written has been acknowledged (or the session
 ///   ended); further writes fail with [`io::ErrorKind::BrokenPipe`]. Reading goes on.
 /// - Dropping the stream (both halves, if split) closes the session: what was written
@@ -39,41 +40,54 @@ use super::socket;
 ///
 /// [`KcpListener::accept`]: crate::KcpListener::accept
 /// [`Config::idle_timeout`]: crate::Config::idle_timeout
+/// [`Config::dead_link`]: crate::Config::dead_link
 /// [`Config::write_delay`]: crate::Config::write_delay
 /// [`Config::linger`]: crate::Config::linger
 #[derive(Debug)]
 pub struct KcpStream {
-    handle: Handle,
+    handle: StreamHandle,
     write_shut: bool,
 }
 
 /// The reading half of a [`KcpStream`], from [`KcpStream::into_split`].
 #[derive(Debug)]
 pub struct OwnedReadHalf {
-    handle: Handle,
+    handle: StreamHandle,
 }
 
 /// The writing half of a [`KcpStream`], from [`KcpStream::into_split`].
 #[derive(Debug)]
 pub struct OwnedWriteHalf {
-    handle: Handle,
+    handle: StreamHandle,
     write_shut: bool,
 }
 
-/// A counted reference to the session; the last one to go closes it.
+/// A counted reference to one session of a socket; the last one to go releases it.
 #[derive(Debug)]
-struct Handle(Arc<Conn>);
+pub(crate) struct StreamHandle {
+    shared: Arc<Shared>,
+    session: Handle,
+}
 
-impl Drop for Handle {
+impl Drop for StreamHandle {
     fn drop(&mut self) {
-        self.0.release();
+        self.shared.release(self.session);
     }
 }
 
-impl Handle {
-    fn duplicate(&self) -> Handle {
-        self.0.lock().handles += 1;
-        Handle(Arc::clone(&self.0))
+impl StreamHandle {
+    fn duplicate(&self) -> StreamHandle {
+        self.shared.duplicate(self.session);
+        StreamHandle {
+            shared: Arc::clone(&self.shared),
+            session: self.session,
+        }
+    }
+
+    /// Runs `f` on the session's read-outs.
+    fn inspect<R>(&self, f: impl FnOnce(&crate::Session) -> R) -> Option<R> {
+        let st = self.shared.lock();
+        st.endpoint.session(self.session).map(f)
     }
 }
 
@@ -95,9 +109,9 @@ impl KcpStream {
             (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
         };
         let socket = socket::bind(local, settings)?;
-        let mut conv = [0u8; 4];
-        getrandom::fill(&mut conv).map_err(io::Error::other)?;
-        Self::dial_on(socket, remote, u32::from_le_bytes(conv), settings)
+        Self::dial(socket, settings, |endpoint, now| {
+            endpoint.connect(now, remote)
+        })
     }
 
     /// Dials `remote` over `socket` with conversation id `conv` (kcp-go's `NewConn3`). The
@@ -108,32 +122,29 @@ impl KcpStream {
         conv: u32,
         settings: &Settings,
     ) -> io::Result<KcpStream> {
-        Self::dial_on(socket, remote, conv, settings)
+        Self::dial(socket, settings, |endpoint, now| {
+            endpoint
+                .connect_with_conv(now, remote, conv)
+                .expect("a new endpoint has no sessions")
+        })
     }
 
-    fn dial_on(
+    fn dial(
         socket: UdpSocket,
-        remote: SocketAddr,
-        conv: u32,
         settings: &Settings,
+        connect: impl FnOnce(&mut crate::Endpoint, u32) -> Handle,
     ) -> io::Result<KcpStream> {
-        let ep = endpoint::spawn(socket, settings.clone(), None)?;
-        let conn = endpoint::new_conn(&ep, remote, conv);
-        endpoint::serve_dialed(&conn);
-        global_counters()
-            .active_opens
-            .fetch_add(1, Ordering::Relaxed);
-        Ok(KcpStream::from_conn(conn))
+        let (shared, h) = Shared::spawn(socket, settings, |endpoint, now| {
+            Some(connect(endpoint, now))
+        })?;
+        let session = h.expect("dialing opens a session");
+        Ok(KcpStream::new(shared, session))
     }
 
-    pub(crate) fn from_conn(conn: Arc<Conn>) -> KcpStream {
-        {
-            // Give the driver the session's first deadline (the idle timeout).
-            let mut st = conn.lock();
-            conn.with(&mut st, |_, _, _| ());
-        }
+    /// A stream over session `session`, whose first handle the caller adopted.
+    pub(crate) fn new(shared: Arc<Shared>, session: Handle) -> KcpStream {
         KcpStream {
-            handle: Handle(conn),
+            handle: StreamHandle { shared, session },
             write_shut: false,
         }
     }
@@ -153,28 +164,28 @@ impl KcpStream {
 
     /// The conversation id (random for a dialed session, the peer's for an accepted one).
     pub fn conv(&self) -> u32 {
-        info(&self.handle.0).conv
+        self.info().conv
     }
 
     /// The peer's address.
     pub fn peer_addr(&self) -> SocketAddr {
-        self.handle.0.remote
+        peer_addr(&self.handle)
     }
 
     /// The local address of the UDP socket (shared with the listener for accepted
     /// sessions).
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.handle.0.endpoint.udp.socket.local_addr()
+        self.handle.shared.udp.socket.local_addr()
     }
 
     /// This session's counters in kcp-go's SNMP set.
     pub fn snmp(&self) -> Snmp {
-        self.handle.0.lock().session.snmp()
+        snmp(&self.handle)
     }
 
     /// RTT and window read-outs of the session's KCP state.
     pub fn info(&self) -> SessionInfo {
-        info(&self.handle.0)
+        info(&self.handle)
     }
 }
 
@@ -198,35 +209,52 @@ pub struct SessionInfo {
     pub cwnd: u32,
 }
 
-fn info(conn: &Conn) -> SessionInfo {
-    let st = conn.lock();
-    let k = st.session.kcp();
-    SessionInfo {
-        conv: k.conv(),
-        srtt: k.srtt(),
-        rttvar: k.rttvar(),
-        rto: k.rto(),
-        wait_snd: k.wait_snd(),
-        rmt_wnd: k.rmt_wnd(),
-        cwnd: k.cwnd(),
-    }
+fn info(h: &StreamHandle) -> SessionInfo {
+    h.inspect(|s| {
+        let k = s.kcp();
+        SessionInfo {
+            conv: k.conv(),
+            srtt: k.srtt(),
+            rttvar: k.rttvar(),
+            rto: k.rto(),
+            wait_snd: k.wait_snd(),
+            rmt_wnd: k.rmt_wnd(),
+            cwnd: k.cwnd(),
+        }
+    })
+    .expect("a stream's session lives until the stream is dropped")
+}
+
+fn snmp(h: &StreamHandle) -> Snmp {
+    h.inspect(crate::Session::snmp)
+        .expect("a stream's session lives until the stream is dropped")
+}
+
+fn peer_addr(h: &StreamHandle) -> SocketAddr {
+    h.shared
+        .lock()
+        .endpoint
+        .remote(h.session)
+        .expect("a stream's session lives until the stream is dropped")
 }
 
 impl OwnedReadHalf {
     /// The peer's address.
     pub fn peer_addr(&self) -> SocketAddr {
-        self.handle.0.remote
+        peer_addr(&self.handle)
     }
 
     /// The session's counters in kcp-go's SNMP set.
     pub fn snmp(&self) -> Snmp {
-        self.handle.0.lock().session.snmp()
+        snmp(&self.handle)
     }
 
     /// Joins the halves of one stream again; hands them back if they belong to different
     /// streams.
     pub fn reunite(self, write: OwnedWriteHalf) -> Result<KcpStream, ReuniteError> {
-        if !Arc::ptr_eq(&self.handle.0, &write.handle.0) {
+        if !Arc::ptr_eq(&self.handle.shared, &write.handle.shared)
+            || self.handle.session != write.handle.session
+        {
             return Err(ReuniteError(self, write));
         }
         // Dropping the read half's handle cannot close the session: the write half holds one.
@@ -241,12 +269,12 @@ impl OwnedReadHalf {
 impl OwnedWriteHalf {
     /// The peer's address.
     pub fn peer_addr(&self) -> SocketAddr {
-        self.handle.0.remote
+        peer_addr(&self.handle)
     }
 
     /// The session's counters in kcp-go's SNMP set.
     pub fn snmp(&self) -> Snmp {
-        self.handle.0.lock().session.snmp()
+        snmp(&self.handle)
     }
 }
 
@@ -270,52 +298,47 @@ fn dead(reason: DeadReason) -> io::Error {
     io::Error::new(kind, reason.to_string())
 }
 
-/// Why the session cannot go on, if it cannot, apart from its own state.
-fn broken(st: &ConnState) -> Option<io::Error> {
-    if let Some(kind) = st.socket_error {
-        return Some(io::Error::new(kind, "the UDP socket failed"));
-    }
-    st.replaced.then(|| {
-        io::Error::new(
-            io::ErrorKind::ConnectionReset,
-            "the peer started a new conversation from the same address",
-        )
-    })
+fn replaced() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::ConnectionReset,
+        "the peer started a new conversation from the same address",
+    )
+}
+
+fn driver_failed(kind: io::ErrorKind) -> io::Error {
+    io::Error::new(kind, "the UDP socket's driver stopped")
 }
 
 fn poll_read(
-    conn: &Arc<Conn>,
+    h: &StreamHandle,
     cx: &mut Context<'_>,
     buf: &mut ReadBuf<'_>,
 ) -> Poll<io::Result<()>> {
-    let mut st = conn.lock();
+    let mut st = h.shared.lock();
     let dst = buf.initialize_unfilled();
-    let received = conn.with(&mut st, |s, now, tx| {
-        let r = s.recv(dst);
-        if s.window_reopened() {
-            s.flush(now, tx);
-        }
-        r
-    });
+    let received = st.endpoint.recv(h.session, dst);
     match received {
         Ok(n) => {
             buf.advance(n);
+            // A read that reopened a full window has a window update to send.
+            h.shared.finish(st);
             Poll::Ready(Ok(()))
         }
         Err(RecvError::Closed) => Poll::Ready(Ok(())),
         Err(RecvError::Dead(r)) => Poll::Ready(Err(dead(r))),
+        Err(RecvError::Replaced) => Poll::Ready(Err(replaced())),
         Err(_) => {
-            if let Some(e) = broken(&st) {
-                return Poll::Ready(Err(e));
+            if let Some(kind) = st.failed {
+                return Poll::Ready(Err(driver_failed(kind)));
             }
-            st.read_waker = Some(cx.waker().clone());
+            st.wait_read(h.session, cx.waker());
             Poll::Pending
         }
     }
 }
 
 fn poll_write(
-    conn: &Arc<Conn>,
+    h: &StreamHandle,
     shut: bool,
     cx: &mut Context<'_>,
     data: &[u8],
@@ -326,17 +349,22 @@ fn poll_write(
             "write half shut down",
         )));
     }
-    let mut st = conn.lock();
-    if let Some(e) = broken(&st) {
-        return Poll::Ready(Err(e));
+    let mut st = h.shared.lock();
+    if let Some(kind) = st.failed {
+        return Poll::Ready(Err(driver_failed(kind)));
     }
-    match conn.with(&mut st, |s, now, tx| s.send(now, data, tx)) {
-        Ok(n) => Poll::Ready(Ok(n)),
+    let now = h.shared.now();
+    match st.endpoint.send(now, h.session, data) {
+        Ok(n) => {
+            h.shared.finish(st);
+            Poll::Ready(Ok(n))
+        }
         Err(SendError::WouldBlock) => {
-            st.write_waker = Some(cx.waker().clone());
+            st.wait_write(h.session, cx.waker());
             Poll::Pending
         }
         Err(SendError::Dead(r)) => Poll::Ready(Err(dead(r))),
+        Err(SendError::Replaced) => Poll::Ready(Err(replaced())),
         Err(SendError::Closed) => Poll::Ready(Err(io::Error::new(
             io::ErrorKind::BrokenPipe,
             "session closed",
@@ -348,30 +376,37 @@ fn poll_write(
     }
 }
 
-fn poll_flush(conn: &Arc<Conn>) -> Poll<io::Result<()>> {
-    let mut st = conn.lock();
-    if st.session.settings().config().write_delay {
-        conn.with(&mut st, |s, now, tx| s.flush(now, tx));
+/// Sends what a write left queued under [`Config::write_delay`](crate::Config::write_delay).
+fn poll_flush(h: &StreamHandle) -> Poll<io::Result<()>> {
+    let mut st = h.shared.lock();
+    if st.endpoint.settings().config().write_delay {
+        let now = h.shared.now();
+        st.endpoint.flush(now, h.session);
+        h.shared.finish(st);
     }
     Poll::Ready(Ok(()))
 }
 
-/// Flushes and waits until the peer acknowledged everything written.
-fn poll_shutdown(conn: &Arc<Conn>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-    let mut st = conn.lock();
-    conn.with(&mut st, |s, now, tx| s.flush(now, tx));
-    if let Some(e) = broken(&st) {
-        return Poll::Ready(Err(e));
-    }
-    match st.session.state() {
+/// Waits until the peer acknowledged everything written.
+fn poll_shutdown(h: &StreamHandle, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    let mut st = h.shared.lock();
+    let (state, waiting) = st
+        .endpoint
+        .session(h.session)
+        .map_or((State::Closed, 0), |s| (s.state(), s.kcp().wait_snd()));
+    match state {
         State::Dead(r) => return Poll::Ready(Err(dead(r))),
+        State::Replaced => return Poll::Ready(Err(replaced())),
         State::Closing | State::Closed => return Poll::Ready(Ok(())),
         State::Open => {}
     }
-    if st.session.kcp().wait_snd() == 0 {
+    if waiting == 0 {
         return Poll::Ready(Ok(()));
     }
-    st.write_waker = Some(cx.waker().clone());
+    if let Some(kind) = st.failed {
+        return Poll::Ready(Err(driver_failed(kind)));
+    }
+    st.wait_write(h.session, cx.waker());
     Poll::Pending
 }
 
@@ -381,7 +416,7 @@ impl AsyncRead for KcpStream {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        poll_read(&self.handle.0, cx, buf)
+        poll_read(&self.handle, cx, buf)
     }
 }
 
@@ -391,7 +426,7 @@ impl AsyncRead for OwnedReadHalf {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        poll_read(&self.handle.0, cx, buf)
+        poll_read(&self.handle, cx, buf)
     }
 }
 
@@ -401,16 +436,16 @@ impl AsyncWrite for KcpStream {
         cx: &mut Context<'_>,
         data: &[u8],
     ) -> Poll<io::Result<usize>> {
-        poll_write(&self.handle.0, self.write_shut, cx, data)
+        poll_write(&self.handle, self.write_shut, cx, data)
     }
 
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        poll_flush(&self.handle.0)
+        poll_flush(&self.handle)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.write_shut = true;
-        poll_shutdown(&self.handle.0, cx)
+        poll_shutdown(&self.handle, cx)
     }
 }
 
@@ -420,15 +455,15 @@ impl AsyncWrite for OwnedWriteHalf {
         cx: &mut Context<'_>,
         data: &[u8],
     ) -> Poll<io::Result<usize>> {
-        poll_write(&self.handle.0, self.write_shut, cx, data)
+        poll_write(&self.handle, self.write_shut, cx, data)
     }
 
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        poll_flush(&self.handle.0)
+        poll_flush(&self.handle)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.write_shut = true;
-        poll_shutdown(&self.handle.0, cx)
+        poll_shutdown(&self.handle, cx)
     }
 }

@@ -2,21 +2,23 @@
 //! datagrams to one peer in one `sendmsg`, and `recvmmsg` with GRO receives many in one
 //! call; elsewhere it falls back to one datagram per call.
 
-use std::cell::RefCell;
 use std::io::{self, IoSliceMut};
 use std::net::SocketAddr;
+use std::vec;
+use std::vec::Vec;
 
-use quinn_udp::{RecvMeta, Transmit, UdpSocketState};
+use quinn_udp::{RecvMeta, UdpSocketState};
 use tokio::io::Interest;
 use tokio::net::UdpSocket;
+
+use crate::config::MTU_LIMIT;
+use crate::endpoint::TransmitQueue;
 
 /// Receive slots per `recvmmsg` call for a listener (a dialed session uses one).
 pub(crate) const LISTENER_SLOTS: usize = 8;
 /// Bytes per receive slot with GRO (one coalesced run of datagrams); 2048 without.
 const GRO_SLOT: usize = 65_536;
 const PLAIN_SLOT: usize = 2048;
-/// Payload bytes one GSO send may carry (a UDP length field, less IPv6 and UDP headers).
-const GSO_BYTES: usize = 65_000;
 
 /// A socket with its batching state.
 #[derive(Debug)]
@@ -25,81 +27,27 @@ pub(crate) struct Udp {
     state: UdpSocketState,
 }
 
-/// The datagrams one session operation produced, waiting to go out together.
-#[derive(Debug, Default)]
-struct Outbox {
-    bytes: Vec<u8>,
-    lens: Vec<usize>,
-}
-
-thread_local! {
-    /// Reused by every session operation on this thread: no allocation per datagram.
-    static OUTBOX: RefCell<Outbox> = RefCell::new(Outbox::default());
-}
-
 impl Udp {
     pub(crate) fn new(socket: UdpSocket) -> io::Result<Udp> {
         let state = UdpSocketState::new((&socket).into())?;
         Ok(Udp { socket, state })
     }
 
-    /// Runs `produce` with a transmit function that collects datagrams, then sends them
-    /// to `to` in as few system calls as the platform allows. Returns `produce`'s result
-    /// and the number of datagrams the socket would not take (dropped, as on the wire).
-    pub(crate) fn transmit<R>(
-        &self,
-        to: SocketAddr,
-        produce: impl FnOnce(&mut dyn FnMut(&[u8])) -> R,
-    ) -> (R, u64) {
-        OUTBOX.with(|cell| {
-            // A session operation never re-enters another on the same thread; if that
-            // ever changed, fall back to sending each datagram at once.
-            let Ok(mut out) = cell.try_borrow_mut() else {
-                let mut dropped = 0;
-                let r = produce(&mut |d| {
-                    if self.socket.try_send_to(d, to).is_err() {
-                        dropped += 1;
-                    }
-                });
-                return (r, dropped);
-            };
-            out.bytes.clear();
-            out.lens.clear();
-            let r = produce(&mut |d| {
-                out.bytes.extend_from_slice(d);
-                out.lens.push(d.len());
-            });
-            let dropped = self.send_all(&out, to);
-            (r, dropped)
-        })
+    /// How many datagrams one send may carry (1 without segmentation offload).
+    pub(crate) fn max_segments(&self) -> usize {
+        self.state.max_gso_segments()
     }
 
-    /// Sends `out` to `to`: each run of equal lengths (plus one shorter datagram ending
-    /// it) as one GSO transmit.
-    fn send_all(&self, out: &Outbox, to: SocketAddr) -> u64 {
-        let (lens, mut dropped, mut off, mut i) = (&out.lens, 0u64, 0usize, 0usize);
-        while i < lens.len() {
-            let seg = lens[i];
-            // One GSO send is one UDP datagram to the kernel: at most 64 KiB in all.
-            let max = self
-                .state
-                .max_gso_segments()
-                .min(GSO_BYTES / seg.max(1))
-                .max(1);
-            let mut j = i + 1;
-            while j < lens.len() && j - i < max && lens[j] == seg {
-                j += 1;
-            }
-            if j < lens.len() && j - i < max && lens[j] < seg {
-                j += 1;
-            }
-            let total: usize = lens[i..j].iter().sum();
-            let contents = &out.bytes[off..off + total];
-            let transmit = Transmit {
-                destination: to,
+    /// Sends everything in `queue`, one system call per run where the platform allows;
+    /// returns how many datagrams the socket would not take (dropped, as on the wire).
+    pub(crate) fn send(&self, queue: &mut TransmitQueue) -> u64 {
+        let mut dropped = 0;
+        while let Some(t) = queue.pop() {
+            let transmit = quinn_udp::Transmit {
+                destination: t.destination,
                 ecn: None,
-                contents,
-                segment_size: (j - i > 1).then_some(seg),
+                contents: t.contents,
+                segment_size: t.segment_size,
                 src_ip: None,
             };
             let sent = self.socket.try_io(Interest::WRITABLE, || {
@@ -107,24 +55,18 @@ impl Udp {
             });
             match sent {
                 Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => dropped += (j - i) as u64,
-                // GSO refused (no offload on this path): one datagram per call.
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    dropped += t.datagrams().count() as u64;
+                }
+                // Segmentation offload refused on this path: one datagram per call.
                 Err(_) => {
-                    let mut at = 0;
-                    for &len in &lens[i..j] {
-                        if self
-                            .socket
-                            .try_send_to(&contents[at..at + len], to)
-                            .is_err()
-                        {
+                    for d in t.datagrams() {
+                        if self.socket.try_send_to(d, t.destination).is_err() {
                             dropped += 1;
                         }
-                        at += len;
                     }
                 }
             }
-            off += total;
-            i = j;
         }
         dropped
     }
@@ -140,6 +82,7 @@ impl Udp {
             bytes: vec![0; slot * slots],
             slot,
             meta: vec![RecvMeta::default(); slots],
+            filled: 0,
         }
     }
 
@@ -148,15 +91,12 @@ impl Udp {
         self.socket.readable().await
     }
 
-    /// Receives what is queued without waiting, handing each datagram to `each`.
-    /// `WouldBlock` when nothing is queued.
-    pub(crate) fn try_recv(
-        &self,
-        bufs: &mut RecvBuffers,
-        mut each: impl FnMut(&mut [u8], SocketAddr),
-    ) -> io::Result<usize> {
+    /// Receives what is queued into `bufs` without waiting; `WouldBlock` when nothing is.
+    /// Take the datagrams out with [`RecvBuffers::datagrams`].
+    pub(crate) fn try_recv(&self, bufs: &mut RecvBuffers) -> io::Result<()> {
         let slots = bufs.meta.len();
         let slot = bufs.slot;
+        bufs.filled = 0;
         let n = {
             let mut chunks = bufs.bytes.chunks_mut(slot);
             let mut iovs: [IoSliceMut<'_>; LISTENER_SLOTS] =
@@ -167,15 +107,8 @@ impl Udp {
                     .recv((&self.socket).into(), &mut iovs[..slots], meta)
             })?
         };
-        let mut count = 0;
-        for (meta, buf) in bufs.meta[..n].iter().zip(bufs.bytes.chunks_mut(slot)) {
-            let stride = meta.stride.max(1);
-            for d in buf[..meta.len].chunks_mut(stride) {
-                each(d, meta.addr);
-                count += 1;
-            }
-        }
-        Ok(count)
+        bufs.filled = n;
+        Ok(())
     }
 }
 
@@ -185,4 +118,32 @@ pub(crate) struct RecvBuffers {
     bytes: Vec<u8>,
     slot: usize,
     meta: Vec<RecvMeta>,
+    /// Slots the last `try_recv` filled.
+    filled: usize,
+}
+
+impl RecvBuffers {
+    /// Hands each datagram of the last receive to `each`, splitting GRO runs. A run whose
+    /// stride exceeds [`MTU_LIMIT`] is handed over whole, so that the endpoint drops it as
+    /// oversized.
+    pub(crate) fn datagrams(&mut self, mut each: impl FnMut(&mut [u8], SocketAddr)) -> usize {
+        let mut count = 0;
+        let slot = self.slot;
+        for (meta, buf) in self.meta[..self.filled]
+            .iter()
+            .zip(self.bytes.chunks_mut(slot))
+        {
+            let stride = if meta.stride > MTU_LIMIT || meta.stride == 0 {
+                meta.len.max(1)
+            } else {
+                meta.stride
+            };
+            for d in buf[..meta.len].chunks_mut(stride) {
+                each(d, meta.addr);
+                count += 1;
+            }
+        }
+        self.filled = 0;
+        count
+    }
 }

@@ -1,0 +1,557 @@
+//! The sans-io session: one KCP conversation with its FEC and cipher, fed datagrams and
+//! clock ticks, polled for datagrams to send. No sockets, no runtime.
+
+mod error;
+mod framer;
+
+use alloc::vec::Vec;
+use core::fmt;
+
+use kcp_core::Kcp;
+use kcp_crypt::{NonceRng, PacketCipher};
+use kcp_fec::{Decoder, DecoderConfig, Encoder, EncoderConfig, PacketKind, Shards};
+use rand_core::SeedableRng;
+
+use crate::config::{MTU_LIMIT, Settings, millis};
+use crate::snmp::Snmp;
+
+pub use error::{DeadReason, InputError, RecvError, SendError, State};
+use framer::Framer;
+pub use framer::conv_and_sn;
+
+/// One KCP conversation with kcp-go's framing: FEC and cipher applied in place in the
+/// headroom KCP reserves, so a datagram's payload is never copied between layers.
+///
+/// It owns no socket and reads no clock: the caller (a game loop, firmware, a custom event
+/// loop, or [`Endpoint`](crate::Endpoint), which serves many sessions on one socket) drives
+/// it. Time is a `u32` millisecond clock of the caller's choosing that never goes
+/// backwards (it may wrap).
+///
+/// - [`input`](Session::input) every datagram from the peer (decrypted in place);
+/// - [`send`](Session::send) and [`recv`](Session::recv) application data;
+/// - then [`poll`](Session::poll), which transmits what those operations and the timers
+///   made due, through a `transmit` callback, in order;
+/// - and [`poll`](Session::poll) again when [`next_timeout`](Session::next_timeout) comes.
+///
+/// Nothing is transmitted before `poll`, so the acknowledgements of a burst of input go
+/// out together (and the window freed by a burst of acknowledgements is filled once): feed
+/// everything the socket has, then poll. A loop that polls after every datagram gets
+/// kcp-go's per-datagram behaviour.
+pub struct Session {
+    kcp: Kcp,
+    settings: Settings,
+    encoder: Option<Encoder>,
+    decoder: Option<Decoder>,
+    rng: NonceRng,
+    state: State,
+    /// When the last valid datagram arrived.
+    last_recv: u32,
+    /// When `close` was called.
+    closing_since: u32,
+    /// Part of a message that did not fit the caller's buffer, and how much was read.
+    leftover: Vec<u8>,
+    leftover_pos: usize,
+    /// Counters this layer keeps; KCP's and FEC's are merged in by `snmp`.
+    counters: Snmp,
+    /// An operation since the last poll wants a flush: acknowledgements to send, data
+    /// that may go out, a reopened window to announce.
+    flush_wanted: bool,
+    /// KCP was idle when the last operation ended, so the flush timer was skipped since
+    /// (see `begin`).
+    kcp_idle: bool,
+    /// What was last added to the process-wide counters.
+    #[cfg(feature = "std")]
+    reported: Snmp,
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("conv", &self.kcp.conv())
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// Creates the session of conversation `conv` at time `now`. Dialing picks a random
+    /// `conv`; a listener takes it from the first datagram. The nonce generator is seeded
+    /// from the operating system's random source (on targets without one, from
+    /// `getrandom`'s custom backend: see the crate docs).
+    ///
+    /// # Panics
+    ///
+    /// If the random source fails, which `getrandom` reports only on broken systems.
+    pub fn new(conv: u32, settings: &Settings, now: u32) -> Session {
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed).expect("the operating system's random source failed");
+        Session::with_rng(conv, settings, now, NonceRng::from_seed(seed))
+    }
+
+    fn with_rng(conv: u32, settings: &Settings, now: u32, rng: NonceRng) -> Session {
+        let cfg = settings.config();
+        let mut kcp = Kcp::new(conv);
+        kcp.set_mtu(settings.kcp_mtu())
+            .expect("Config::build checked the MTU");
+        kcp.set_reserved(settings.header_len());
+        kcp.set_tailroom(settings.trailer_len());
+        kcp.set_window_size(cfg.snd_wnd, cfg.rcv_wnd)
+            .expect("Config::build checked the windows");
+        let (nodelay, interval, resend, nc) = cfg.mode.knobs();
+        kcp.set_nodelay(nodelay, interval, resend, nc);
+        kcp.set_stream(cfg.stream);
+        kcp.set_dead_link(cfg.dead_link.unwrap_or(u32::MAX));
+        kcp.set_window_recovery(cfg.window_recovery);
+        kcp.set_linear_backoff(cfg.linear_backoff);
+        // Acknowledgements leave at every poll; more than two windows' worth between two
+        // polls is a flood (see `Kcp::set_ack_limit`).
+        kcp.set_ack_limit(Some(2 * cfg.rcv_wnd as usize));
+        // The first update starts the flush timer; nothing is queued yet, so nothing goes out.
+        kcp.update(now, |_: &mut [u8]| {});
+
+        let max_datagram = settings.header_len() + settings.kcp_mtu();
+        let encoder = settings.fec().map(|shards| {
+            let mut c = EncoderConfig::new(shards);
+            c.offset = settings.crypt().header_len();
+            c.max_datagram = max_datagram;
+            c.tailroom = settings.trailer_len();
+            Encoder::new(c).expect("Config::build checked the shards")
+        });
+        let decoder = settings.fec().map(new_decoder);
+        Session {
+            kcp,
+            settings: settings.clone(),
+            encoder,
+            decoder,
+            rng,
+            state: State::Open,
+            last_recv: now,
+            closing_since: now,
+            leftover: Vec::new(),
+            leftover_pos: 0,
+            counters: Snmp::default(),
+            flush_wanted: false,
+            kcp_idle: true,
+            #[cfg(feature = "std")]
+            reported: Snmp::default(),
+        }
+    }
+
+    /// The conversation id.
+    pub fn conv(&self) -> u32 {
+        self.kcp.conv()
+    }
+
+    /// Where the session stands.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// The KCP state machine, for read-outs (RTT, windows, queue lengths).
+    pub fn kcp(&self) -> &Kcp {
+        &self.kcp
+    }
+
+    /// The settings the session runs with.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Takes one datagram from the peer, decrypting it in place. What it makes due
+    /// (acknowledgements, data the freed window lets out) goes out at the next
+    /// [`poll`](Session::poll). A rejected datagram changes nothing but a counter;
+    /// datagrams longer than [`MTU_LIMIT`] are rejected before any work.
+    pub fn input(&mut self, now: u32, datagram: &mut [u8]) -> Result<(), InputError> {
+        if self.state.is_ended() {
+            return Err(InputError::Ended);
+        }
+        if datagram.len() > MTU_LIMIT {
+            self.counters.in_errs += 1;
+            self.counters.bytes_received += datagram.len() as u64;
+            return Err(InputError::Oversized);
+        }
+        let range = match self.settings.crypt().open(datagram) {
+            Ok(r) => r,
+            Err(e) => {
+                self.counters.in_csum_errors += 1;
+                self.counters.bytes_received += datagram.len() as u64;
+                return Err(InputError::Crypt(e));
+            }
+        };
+        let len = datagram.len();
+        self.input_opened(now, len, &datagram[range])
+    }
+
+    /// Takes a datagram of `wire_len` bytes whose crypto layer is already removed (an
+    /// [`Endpoint`](crate::Endpoint) decrypts first to route by conversation id).
+    pub(crate) fn input_opened(
+        &mut self,
+        now: u32,
+        wire_len: usize,
+        payload: &[u8],
+    ) -> Result<(), InputError> {
+        if self.state.is_ended() {
+            return Err(InputError::Ended);
+        }
+        self.counters.bytes_received += wire_len as u64;
+        self.counters.in_pkts += 1;
+        self.counters.in_bytes += payload.len() as u64;
+        let una = self.kcp.snd_una();
+        // RTT samples are taken against this clock (the maintainer's advice for ikcp).
+        self.begin(now);
+        let result = match kcp_fec::classify(payload) {
+            PacketKind::Data | PacketKind::Parity => self.input_fec(now, payload),
+            _ if payload.len() < kcp_core::OVERHEAD => {
+                self.counters.kcp_in_errors += 1;
+                Err(InputError::Truncated)
+            }
+            _ => self.kcp.input(payload).map_err(|e| {
+                self.counters.kcp_in_errors += 1;
+                InputError::Kcp(e)
+            }),
+        };
+        if result.is_ok() {
+            self.last_recv = now;
+        }
+        // Flush at the next poll when the window moved (new data may go out) or when
+        // acknowledgements are waiting and the settings send them at once.
+        let cfg = self.settings.config();
+        let acks = self.kcp.ack_pending() > 0 && (cfg.ack_nodelay || cfg.batch_acks);
+        if self.kcp.snd_una() != una || acks {
+            self.flush_wanted = true;
+        }
+        self.end();
+        result
+    }
+
+    fn input_fec(&mut self, now: u32, payload: &[u8]) -> Result<(), InputError> {
+        if payload.len() < kcp_fec::DATA_HEADER_LEN {
+            self.counters.in_errs += 1;
+            return Err(InputError::Truncated);
+        }
+        // Like kcp-go, accept FEC from a peer even when we send without it: start at 1/1
+        // and let the decoder tune itself to the peer's shard counts.
+        let decoder = self.decoder.get_or_insert_with(|| {
+            new_decoder(Shards::new(1, 1).expect("1/1 is a valid shard count"))
+        });
+        let (kcp, counters) = (&mut self.kcp, &mut self.counters);
+        let data = decoder
+            .decode(payload, now, |frame| {
+                if kcp.input(frame).is_err() {
+                    counters.kcp_in_errors += 1;
+                }
+            })
+            .map_err(|e| {
+                counters.in_errs += 1;
+                InputError::Fec(e)
+            })?;
+        match data {
+            Some(frame) if frame.len() >= kcp_core::OVERHEAD => {
+                self.kcp.input(frame).map_err(|e| {
+                    self.counters.kcp_in_errors += 1;
+                    InputError::Kcp(e)
+                })
+            }
+            Some(_) => {
+                self.counters.kcp_in_errors += 1;
+                Err(InputError::Truncated)
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Queues application data; unless [`Config::write_delay`](crate::Config::write_delay)
+    /// is set, it goes out at the next [`poll`](Session::poll) (else at the next flush
+    /// interval).
+    ///
+    /// Nothing is taken ([`SendError::WouldBlock`]) while [`Kcp::wait_snd`] is at the send
+    /// window: that is the back-pressure. In stream mode it takes as many bytes as the
+    /// free part of the send window holds (at least one segment's worth) and returns how
+    /// many, so one huge write cannot queue without bound; call again with the rest. In
+    /// message mode `data` is one message (at most 127 segments), taken whole.
+    pub fn send(&mut self, now: u32, data: &[u8]) -> Result<usize, SendError> {
+        if let Some(e) = self.state.send_error() {
+            return Err(e);
+        }
+        if !self.can_send() {
+            return Err(SendError::WouldBlock);
+        }
+        self.begin(now);
+        let taken = if self.kcp.is_stream() {
+            let mss = self.kcp.mss();
+            let free = self.kcp.snd_wnd() as usize - self.kcp.wait_snd();
+            let data = &data[..data.len().min(free.max(1) * mss)];
+            // One KCP send takes at most 127 segments; feed large writes in pieces.
+            for chunk in data.chunks((kcp_core::MAX_FRAGMENTS - 1) * mss) {
+                let mut rest = chunk;
+                while !rest.is_empty() {
+                    let n = self.kcp.send(rest).map_err(|_| SendError::TooLarge)?;
+                    rest = &rest[n..];
+                }
+            }
+            data.len()
+        } else {
+            self.kcp.send(data).map_err(|_| SendError::TooLarge)?;
+            data.len()
+        };
+        if !self.settings.config().write_delay {
+            self.flush_wanted = true;
+        }
+        self.end();
+        Ok(taken)
+    }
+
+    /// Whether [`send`](Session::send) would accept data now.
+    pub fn can_send(&self) -> bool {
+        self.state == State::Open && self.kcp.wait_snd() < self.kcp.snd_wnd() as usize
+    }
+
+    /// Reads received bytes into `buf`. In stream mode it fills `buf` with as much as has
+    /// arrived in order; in message mode it returns one message, and a message larger
+    /// than `buf` over several calls (the rest is kept). Empty messages are skipped, so
+    /// `Ok(0)` means only that `buf` was empty. A read that reopens a full receive window
+    /// makes a [`poll`](Session::poll) due at once, to tell the stalled peer.
+    pub fn recv(&mut self, buf: &mut [u8]) -> Result<usize, RecvError> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        if self.leftover_pos < self.leftover.len() {
+            let rest = &self.leftover[self.leftover_pos..];
+            let n = rest.len().min(buf.len());
+            buf[..n].copy_from_slice(&rest[..n]);
+            self.leftover_pos += n;
+            return Ok(n);
+        }
+        // ikcp's "fast recover": a recv from a full receive queue announces the window.
+        let was_full = self.kcp.rcv_queue_len() >= self.kcp.rcv_wnd() as usize;
+        // Empty messages carry nothing; returning 0 for one would read as end of stream.
+        let mut result = self.recv_message(buf);
+        while result == Ok(0) {
+            result = self.recv_message(buf);
+        }
+        // A byte stream has no message boundaries to keep: fill the buffer.
+        if self.kcp.is_stream()
+            && let Ok(mut n) = result
+        {
+            while n < buf.len()
+                && self.leftover_pos >= self.leftover.len()
+                && let Ok(m) = self.recv_message(&mut buf[n..])
+            {
+                n += m;
+            }
+            result = Ok(n);
+        }
+        if was_full && self.kcp.rcv_queue_len() < self.kcp.rcv_wnd() as usize {
+            self.flush_wanted = true;
+        }
+        result
+    }
+
+    fn recv_message(&mut self, buf: &mut [u8]) -> Result<usize, RecvError> {
+        match self.kcp.peek_size() {
+            Ok(size) if size <= buf.len() => Ok(self.kcp.recv(buf).unwrap_or(0)),
+            Ok(size) => {
+                self.leftover.resize(size, 0);
+                let n = self.kcp.recv(&mut self.leftover).unwrap_or(0);
+                self.leftover.truncate(n);
+                let k = n.min(buf.len());
+                buf[..k].copy_from_slice(&self.leftover[..k]);
+                self.leftover_pos = k;
+                Ok(k)
+            }
+            Err(_) => Err(self.state.recv_error()),
+        }
+    }
+
+    /// Whether an operation since the last [`poll`](Session::poll) made one due now.
+    pub(crate) fn poll_due(&self) -> bool {
+        self.flush_wanted
+    }
+
+    /// Whether [`recv`](Session::recv) would return data now.
+    pub fn can_recv(&self) -> bool {
+        self.leftover_pos < self.leftover.len() || self.kcp.peek_size().is_ok()
+    }
+
+    /// When [`poll`](Session::poll) should run next (absolute, same clock as `now`): at
+    /// once if an operation made a flush due, else KCP's `check`, or the idle or linger
+    /// deadline if earlier.
+    ///
+    /// While KCP is idle (nothing queued, in flight or to acknowledge) only the idle
+    /// deadline counts, so an idle session costs no wake-ups: `None` then means nothing
+    /// is due until the next `input`, `send` or `recv`; ask again after each of those.
+    /// Always `None` once ended.
+    pub fn next_timeout(&self, now: u32) -> Option<u32> {
+        let cfg = self.settings.config();
+        let deadline = match self.state {
+            State::Open => cfg
+                .idle_timeout
+                .map(|t| self.last_recv.wrapping_add(millis(t))),
+            // Everything acknowledged: the close completes at once.
+            State::Closing if self.kcp.wait_snd() == 0 => Some(now),
+            State::Closing => Some(self.closing_since.wrapping_add(millis(cfg.linger))),
+            State::Closed | State::Dead(_) | State::Replaced => return None,
+        };
+        if self.flush_wanted {
+            return Some(now);
+        }
+        if self.kcp.is_idle() {
+            return deadline;
+        }
+        let mut kcp = self.kcp.check(now);
+        // ikcp's check says "now" for an overdue retransmission, but only a flush at the
+        // flush timer sends it: wait for that timer rather than waking again and again.
+        let flush_in = self.kcp.ts_flush().wrapping_sub(now) as i32;
+        if kcp == now && (1..10_000).contains(&flush_in) {
+            kcp = self.kcp.ts_flush();
+        }
+        Some(match deadline {
+            Some(d) if (d.wrapping_sub(now) as i32) < (kcp.wrapping_sub(now) as i32) => d,
+            _ => kcp,
+        })
+    }
+
+    /// Transmits what is due at `now`: what `input`, `send`, `recv` and `close` made due
+    /// since the last poll (in one flush), then KCP's flush timer (retransmissions,
+    /// acknowledgements, window probes); and runs the idle timeout, dead-link detection
+    /// and the end of a close. Each datagram goes to `transmit`, framed, in order. Cheap
+    /// when nothing is due. Does nothing once the session has ended.
+    pub fn poll(&mut self, now: u32, transmit: impl FnMut(&[u8])) {
+        if self.state.is_ended() {
+            return;
+        }
+        let flush = core::mem::take(&mut self.flush_wanted);
+        self.begin(now);
+        let mut framer = Framer {
+            settings: &self.settings,
+            encoder: &mut self.encoder,
+            rng: &mut self.rng,
+            counters: &mut self.counters,
+            now,
+            transmit,
+        };
+        let mut output = |d: &mut [u8]| framer.output(d);
+        if flush {
+            self.kcp.flush(&mut output);
+        }
+        self.kcp.update(now, &mut output);
+        let cfg = self.settings.config();
+        let since = |t: u32| now.wrapping_sub(t) as i32;
+        match self.state {
+            State::Open => {
+                if cfg
+                    .idle_timeout
+                    .is_some_and(|t| since(self.last_recv) >= millis(t) as i32)
+                {
+                    self.state = State::Dead(DeadReason::IdleTimeout);
+                } else if cfg.dead_link.is_some() && self.kcp.is_dead_link() {
+                    self.state = State::Dead(DeadReason::DeadLink);
+                }
+            }
+            State::Closing => {
+                if self.kcp.wait_snd() == 0
+                    || since(self.closing_since) >= millis(cfg.linger) as i32
+                {
+                    self.state = State::Closed;
+                }
+            }
+            State::Closed | State::Dead(_) | State::Replaced => {}
+        }
+        self.end();
+        self.report_global();
+    }
+
+    /// Makes the next [`poll`](Session::poll) flush at once what is queued: with
+    /// [`Config::write_delay`](crate::Config::write_delay), written data otherwise waits
+    /// for the flush interval.
+    pub fn flush(&mut self) {
+        if !self.state.is_ended() {
+            self.flush_wanted = true;
+        }
+    }
+
+    /// Closes the session: no more writes; what was written keeps being (re)transmitted
+    /// until acknowledged or the linger time runs out, then the state becomes
+    /// [`State::Closed`]. Poll to let it finish. KCP has no FIN: the peer is not told (as
+    /// with kcp-go).
+    pub fn close(&mut self, now: u32) {
+        if self.state != State::Open {
+            return;
+        }
+        self.closing_since = now;
+        self.state = State::Closing;
+        self.flush_wanted = true;
+    }
+
+    /// Ends the session at once: it sends nothing more. An endpoint does this when the
+    /// peer's address starts a new conversation.
+    pub(crate) fn replace(&mut self) {
+        if !self.state.is_ended() {
+            self.state = State::Replaced;
+            self.flush_wanted = false;
+            self.report_global();
+        }
+    }
+
+    /// Brings KCP's clock to `now` before an operation. While KCP is idle the session
+    /// runs no flush timer (see [`next_timeout`](Session::next_timeout)); the flushes it
+    /// skipped would have sent nothing, and [`Kcp::advance_idle`] puts the timer back on
+    /// the grid those flushes kept, so the datagrams are exactly those of ikcp updated
+    /// every interval.
+    fn begin(&mut self, now: u32) {
+        if self.kcp_idle {
+            self.kcp.advance_idle(now);
+        } else {
+            self.kcp.set_current(now);
+        }
+    }
+
+    /// Notes after an operation whether KCP is idle (see [`begin`](Session::begin)).
+    fn end(&mut self) {
+        self.kcp_idle = self.kcp.is_idle();
+    }
+
+    /// Adds what this session did since the last report to [`snmp::global`](crate::snmp::global).
+    /// Runs on every [`poll`](Session::poll) and when the session is dropped, so the
+    /// process-wide counters lag by at most one flush interval.
+    fn report_global(&mut self) {
+        #[cfg(feature = "std")]
+        {
+            let now = self.snmp();
+            crate::snmp::global_counters().add_delta(&self.reported, &now);
+            self.reported = now;
+        }
+    }
+
+    /// This session's counters in kcp-go's SNMP set.
+    pub fn snmp(&self) -> Snmp {
+        let mut s = self.counters;
+        let k = self.kcp.stats();
+        s.in_segs = k.in_segs;
+        s.out_segs = k.out_segs;
+        s.out_bytes = k.out_bytes;
+        s.retrans_segs = k.retransmits;
+        s.fast_retrans_segs = k.fast_retransmits;
+        s.lost_segs = k.lost_segs;
+        s.repeat_segs = k.repeat_segs;
+        if let Some(d) = &self.decoder {
+            let f = d.stats();
+            s.fec_parity_shards = f.parity_shards;
+            s.fec_errs = f.errors;
+            s.fec_recovered = f.recovered;
+            s.fec_short_shards = f.short_shards;
+            s.fec_full_shard_set = f.full_groups;
+        }
+        s
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.report_global();
+    }
+}
+
+fn new_decoder(shards: Shards) -> Decoder {
+    Decoder::new(DecoderConfig::new(shards)).expect("valid shard counts give a valid decoder")
+}
