@@ -5,7 +5,7 @@
 #![no_main]
 use arbitrary::Arbitrary;
 use kcp_crypt::CipherKind;
-use kcp_session::{Config, Session, Settings};
+use kcp_session::{Config, InputError, Session, Settings};
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 
@@ -35,13 +35,14 @@ fn all_settings() -> &'static [Settings] {
         let mut all = Vec::new();
         for kind in CipherKind::ALL {
             for (fec, stream) in [(false, false), (false, true), (true, false), (true, true)] {
-                let cfg = Config {
-                    crypt: kind,
-                    key: b"fuzz".to_vec(),
-                    data_shards: if fec { 3 } else { 0 },
-                    parity_shards: if fec { 2 } else { 0 },
-                    stream,
-                    ..Config::default()
+                let cfg = {
+                    let mut c = Config::default();
+                    c.crypt = kind;
+                    c.key = b"fuzz".to_vec();
+                    c.data_shards = if fec { 3 } else { 0 };
+                    c.parity_shards = if fec { 2 } else { 0 };
+                    c.stream = stream;
+                    c
                 };
                 all.push(cfg.build().unwrap());
             }
@@ -54,8 +55,8 @@ fuzz_target!(|input: Input| {
     let all = all_settings();
     let settings = &all[usize::from(input.setting) % all.len()];
     let mut now = 0u32;
-    let mut ours = Session::new(7, settings, now, [1; 32]);
-    let mut peer = Session::new(7, settings, now, [2; 32]);
+    let mut ours = Session::new(7, settings, now);
+    let mut peer = Session::new(7, settings, now);
     let (mut sent, mut got) = (Vec::new(), Vec::new());
     let mut wire: Vec<Vec<u8>> = Vec::new();
     let mut back: Vec<Vec<u8>> = Vec::new();
@@ -64,7 +65,8 @@ fuzz_target!(|input: Input| {
         match op {
             Op::Raw(mut d) => {
                 let before = ours.snmp();
-                if ours.input(now, &mut d, |o| back.push(o.to_vec())).is_err() {
+                let result = ours.input(now, &mut d);
+                if result.is_err() && result != Err(InputError::Ended) {
                     let after = ours.snmp();
                     let counted =
                         |s: &kcp_session::Snmp| s.in_csum_errors + s.in_errs + s.kcp_in_errors;
@@ -80,27 +82,28 @@ fuzz_target!(|input: Input| {
                     if let Some(b) = d.get_mut(i) {
                         *b ^= xor;
                     }
-                    let _ = ours.input(now, &mut d, |o| back.push(o.to_vec()));
+                    let _ = ours.input(now, &mut d);
                 }
             }
             Op::PeerSends(n) => {
                 let msg: Vec<u8> = (0..n % 3000)
                     .map(|i| (sent.len() + i as usize) as u8)
                     .collect();
-                if let Ok(n) = peer.send(now, &msg, |o| wire.push(o.to_vec())) {
+                if let Ok(n) = peer.send(now, &msg) {
                     sent.extend_from_slice(&msg[..n]);
                 }
+                peer.poll(now, |o| wire.push(o.to_vec()));
             }
             Op::Tick(ms) => {
                 now = now.wrapping_add(u32::from(ms % 2000));
                 for mut d in wire.drain(..) {
-                    let _ = ours.input(now, &mut d, |o| back.push(o.to_vec()));
+                    let _ = ours.input(now, &mut d);
                 }
                 for mut d in back.drain(..) {
-                    let _ = peer.input(now, &mut d, |o| wire.push(o.to_vec()));
+                    let _ = peer.input(now, &mut d);
                 }
-                ours.handle_timeout(now, |o| back.push(o.to_vec()));
-                peer.handle_timeout(now, |o| wire.push(o.to_vec()));
+                ours.poll(now, |o| back.push(o.to_vec()));
+                peer.poll(now, |o| wire.push(o.to_vec()));
             }
         }
         while let Ok(n) = ours.recv(&mut buf) {

@@ -1,0 +1,214 @@
+//! Hostile datagram sequences into a listening sans-io `Endpoint`: floods of garbage from
+//! many addresses, honest peers that restart with new conversations (replacement at
+//! sequence number 0), replays and tampered copies of their datagrams, and the
+//! application accepting, writing, reading and releasing. Nothing may panic, every
+//! datagram is accounted for in the endpoint's counters, the session count stays within
+//! the configured limit, and behind a cipher what a session reads is what its peer sent.
+#![no_main]
+use std::net::SocketAddr;
+use std::sync::OnceLock;
+
+use arbitrary::Arbitrary;
+use kcp_crypt::CipherKind;
+use kcp_session::{Config, Endpoint, Handle, Session, Settings};
+use libfuzzer_sys::fuzz_target;
+
+const PEERS: usize = 4;
+const MAX_SESSIONS: usize = 6;
+
+#[derive(Arbitrary, Debug)]
+enum Op {
+    /// Garbage from one of 256 addresses.
+    Garbage { from: u8, bytes: Vec<u8> },
+    /// A peer writes; its datagrams go out at the next `Deliver`.
+    PeerWrites { peer: u8, len: u16 },
+    /// A peer restarts with a new conversation (its next datagram has sn 0).
+    PeerRestarts { peer: u8, conv: u32 },
+    /// The peers' queued datagrams arrive, possibly from a wrong address, replayed or
+    /// tampered.
+    Deliver {
+        misroute: u8,
+        replay: bool,
+        flip: Option<(u16, u8)>,
+    },
+    /// The application accepts, reads everything and answers; or releases a session.
+    App { release: Option<u8> },
+    /// Time passes.
+    Tick(u16),
+}
+
+#[derive(Arbitrary, Debug)]
+struct Input {
+    /// Which of [`all_settings`].
+    setting: u8,
+    ops: Vec<Op>,
+}
+
+/// A few shapes: no crypto (the listener rules see every byte), AES with FEC, salsa20.
+fn all_settings() -> &'static [Settings] {
+    static ALL: OnceLock<Vec<Settings>> = OnceLock::new();
+    ALL.get_or_init(|| {
+        let mut all = Vec::new();
+        for (crypt, fec) in [
+            (CipherKind::Null, false),
+            (CipherKind::Null, true),
+            (CipherKind::Aes256, true),
+            (CipherKind::Salsa20, false),
+        ] {
+            let mut c = Config::default();
+            c.crypt = crypt;
+            c.key = b"fuzz".to_vec();
+            (c.data_shards, c.parity_shards) = if fec { (3, 2) } else { (0, 0) };
+            c.max_sessions = MAX_SESSIONS;
+            c.accept_backlog = 3;
+            all.push(c.build().unwrap());
+        }
+        all
+    })
+}
+
+fn addr(i: usize) -> SocketAddr {
+    SocketAddr::from(([10, 0, (i >> 8) as u8, i as u8], 4000))
+}
+
+struct Peer {
+    session: Session,
+    sent: Vec<u8>,
+    queued: Vec<Vec<u8>>,
+    last: Option<Vec<u8>>,
+}
+
+fuzz_target!(|input: Input| {
+    let all = all_settings();
+    let settings = &all[usize::from(input.setting) % all.len()];
+    let mut now = 0u32;
+    let mut ep = Endpoint::new(settings);
+    ep.listen(true);
+    let mut peers: Vec<Peer> = (0..PEERS)
+        .map(|i| Peer {
+            session: Session::new(i as u32 + 1, settings, now),
+            sent: Vec::new(),
+            queued: Vec::new(),
+            last: None,
+        })
+        .collect();
+    // What each accepted session read, by handle, with the peer whose conversation it is.
+    let mut sessions: Vec<(Handle, usize, Vec<u8>)> = Vec::new();
+    let mut handled = 0u64;
+    let mut buf = vec![0u8; 8192];
+    for op in input.ops.into_iter().take(200) {
+        match op {
+            Op::Garbage { from, mut bytes } => {
+                ep.handle(now, addr(PEERS + usize::from(from)), &mut bytes);
+                handled += 1;
+            }
+            Op::PeerWrites { peer, len } => {
+                let p = &mut peers[usize::from(peer) % PEERS];
+                let msg: Vec<u8> = (0..len % 4000)
+                    .map(|i| (p.sent.len() + usize::from(i)) as u8)
+                    .collect();
+                if let Ok(n) = p.session.send(now, &msg) {
+                    p.sent.extend_from_slice(&msg[..n]);
+                }
+                let queued = &mut p.queued;
+                p.session.poll(now, |d| queued.push(d.to_vec()));
+            }
+            Op::PeerRestarts { peer, conv } => {
+                let i = usize::from(peer) % PEERS;
+                peers[i] = Peer {
+                    session: Session::new(conv, settings, now),
+                    sent: Vec::new(),
+                    queued: Vec::new(),
+                    last: None,
+                };
+                // Its old sessions' reads no longer say anything about the new peer.
+                sessions.retain(|(_, p, _)| *p != i);
+            }
+            Op::Deliver {
+                misroute,
+                replay,
+                flip,
+            } => {
+                for i in 0..PEERS {
+                    let from = addr((i + usize::from(misroute)) % (PEERS + 2));
+                    let tampered = flip.is_some() || from != addr(i);
+                    for mut d in std::mem::take(&mut peers[i].queued) {
+                        if let Some((at, x)) = flip {
+                            let at = usize::from(at) % d.len().max(1);
+                            if let Some(b) = d.get_mut(at) {
+                                *b ^= x;
+                            }
+                        }
+                        if !tampered {
+                            peers[i].last = Some(d.clone());
+                        }
+                        ep.handle(now, from, &mut d);
+                        handled += 1;
+                    }
+                    if replay && let Some(mut d) = peers[i].last.clone() {
+                        ep.handle(now, addr(i), &mut d);
+                        handled += 1;
+                    }
+                }
+            }
+            Op::App { release } => {
+                // A session belongs to the peer whose conversation it carries (a datagram
+                // may have come through another address).
+                while let Some(h) = ep.accept() {
+                    let conv = ep.session(h).map(Session::conv);
+                    let owners: Vec<usize> = (0..PEERS)
+                        .filter(|&i| Some(peers[i].session.conv()) == conv)
+                        .collect();
+                    match owners[..] {
+                        [i] => sessions.push((h, i, Vec::new())),
+                        _ => ep.release(now, h),
+                    }
+                }
+                for (h, _, got) in &mut sessions {
+                    while let Ok(n) = ep.recv(*h, &mut buf) {
+                        got.extend_from_slice(&buf[..n]);
+                    }
+                    let _ = ep.send(now, *h, b"ack");
+                }
+                if let Some(r) = release
+                    && !sessions.is_empty()
+                {
+                    let (h, _, _) = sessions.remove(usize::from(r) % sessions.len());
+                    ep.release(now, h);
+                }
+            }
+            Op::Tick(ms) => {
+                now = now.wrapping_add(u32::from(ms % 5000));
+                ep.handle_timeout(now);
+            }
+        }
+        // Answers reach the peers (routing by destination).
+        while let Some(t) = ep.poll_transmit(now) {
+            for d in t.datagrams() {
+                if let Some(i) = (0..PEERS).find(|&i| addr(i) == t.destination) {
+                    let _ = peers[i].session.input(now, &mut d.to_vec());
+                }
+            }
+        }
+        while ep.poll_event().is_some() {}
+        let st = ep.stats();
+        assert_eq!(st.datagrams, handled, "a datagram went uncounted");
+        let live = sessions.len() + 3; // accepted ones plus the backlog
+        assert!(
+            ep.len() <= MAX_SESSIONS.max(live) + PEERS * 2,
+            "{} sessions held",
+            ep.len()
+        );
+    }
+    // Behind a cipher (which checks a CRC or a tag), what each session read is a prefix
+    // of what its peer sent, whatever was forged, replayed or misrouted.
+    if settings.config().crypt != CipherKind::Null {
+        for (_, i, got) in &sessions {
+            let sent = &peers[*i].sent;
+            assert!(
+                sent.starts_with(got),
+                "session of peer {i} read bytes its peer never sent"
+            );
+        }
+    }
+});
