@@ -360,3 +360,82 @@ fn empty_messages_do_not_read_as_end_of_stream() {
     assert_eq!(buf[0], b'x');
     assert_eq!(p.b.recv(&mut buf), Err(RecvError::WouldBlock));
 }
+
+/// The datagrams of one `send` of `data` by a fresh session with `cfg`.
+fn one_write(cfg: &Config, data: &[u8]) -> Vec<Vec<u8>> {
+    let mut s = Session::new(7, &cfg.build().unwrap(), 0);
+    s.send(0, data).unwrap();
+    let mut out = Vec::new();
+    s.poll(0, |d| out.push(d.to_vec()));
+    out
+}
+
+#[test]
+fn ack_settings_decide_when_acknowledgements_leave() {
+    // (batch_acks, ack_nodelay, acknowledged at the next poll)
+    for (batch, nodelay, at_once) in [
+        (false, false, false),
+        (true, false, true),
+        (false, true, true),
+    ] {
+        let mut cfg = Config::default();
+        cfg.batch_acks = batch;
+        cfg.ack_nodelay = nodelay;
+        let mut d = one_write(&cfg, b"data").remove(0);
+        let mut b = Session::new(7, &cfg.build().unwrap(), 0);
+        b.input(5, &mut d).unwrap();
+        assert_eq!(b.kcp().ack_pending(), 1);
+        let due = b.next_timeout(5).unwrap();
+        assert_eq!(
+            due == 5,
+            at_once,
+            "batch {batch} nodelay {nodelay}: due at {due}"
+        );
+        let mut acks = 0;
+        b.poll(5, |_| acks += 1);
+        assert_eq!(acks > 0, at_once, "batch {batch} nodelay {nodelay}");
+        if !at_once {
+            // ikcp's timing: the acknowledgement waits for the flush interval.
+            assert!(due > 5 && due <= 5 + cfg.mode.interval());
+            b.poll(due, |_| acks += 1);
+            assert_eq!(acks, 1);
+        }
+    }
+}
+
+#[test]
+fn write_delay_holds_writes_until_the_flush_interval_or_a_flush() {
+    let mut cfg = Config::default();
+    cfg.write_delay = true;
+    let mut s = Session::new(7, &cfg.build().unwrap(), 0);
+    s.send(3, b"held").unwrap();
+    let mut out = 0;
+    s.poll(3, |_| out += 1);
+    assert_eq!(out, 0, "a delayed write went out at once");
+    let due = s.next_timeout(3).unwrap();
+    assert!(due > 3 && due <= cfg.mode.interval(), "{due}");
+    s.poll(due, |_| out += 1);
+    assert_eq!(out, 1, "the flush interval sends it");
+    s.send(due, b"flushed").unwrap();
+    s.flush();
+    assert_eq!(s.next_timeout(due), Some(due));
+    s.poll(due, |_| out += 1);
+    assert_eq!(out, 2, "flush() sends it at the next poll");
+    // Without write_delay a write goes at the next poll.
+    assert_eq!(one_write(&Config::default(), b"now").len(), 1);
+}
+
+#[test]
+fn a_receive_window_past_the_16_bit_header_field_is_refused() {
+    let mut cfg = Config::default();
+    cfg.rcv_wnd = 65_535;
+    assert!(cfg.build().is_ok());
+    cfg.rcv_wnd = 65_536;
+    assert_eq!(
+        cfg.build().err(),
+        Some(kcp_session::ConfigError::Window(65_536))
+    );
+    let mut kcp = kcp_core::Kcp::new(1);
+    assert!(kcp.set_window_size(32, 65_536).is_err());
+    assert_eq!(kcp.rcv_wnd(), 128, "a refused window changes nothing");
+}

@@ -163,3 +163,112 @@ async fn accepted_sessions_outlive_their_listener() {
     assert!(got == expected);
     drop(writer.await.unwrap());
 }
+
+/// A stream dropped right after its last write (no `shutdown`) still delivers: the
+/// session lingers, retransmitting until the peer acknowledged everything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_a_stream_right_after_writing_still_delivers() {
+    let settings = Config::default().build().unwrap();
+    let listener = KcpListener::bind("127.0.0.1:0", &settings).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let data = Rng::new(11).bytes(1 << 20);
+    {
+        let mut s = KcpStream::connect(addr, &settings).await.unwrap();
+        s.write_all(&data).await.unwrap();
+    }
+    let (mut s, _) = listener.accept().await.unwrap();
+    let mut got = vec![0u8; data.len()];
+    timeout(Duration::from_secs(30), s.read_exact(&mut got))
+        .await
+        .expect("the dropped stream's data never arrived")
+        .unwrap();
+    assert!(got == data);
+}
+
+/// Every acknowledgement and flush setting delivers end to end: ikcp's own ack timing
+/// (`batch_acks` off), acks at once (`ack_nodelay`), and held writes (`write_delay`,
+/// flushed by `flush()` or the interval).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_ack_and_flush_setting_delivers() {
+    let variants: [(&str, fn(&mut Config)); 3] = [
+        ("batch_acks off", |c| c.batch_acks = false),
+        ("ack_nodelay", |c| c.ack_nodelay = true),
+        ("write_delay", |c| c.write_delay = true),
+    ];
+    for (name, set) in variants {
+        let mut cfg = Config::default();
+        set(&mut cfg);
+        let settings = cfg.build().unwrap();
+        let listener = KcpListener::bind("127.0.0.1:0", &settings).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = common::spawn_echo(listener, 1);
+        let data = Rng::new(12).bytes(1 << 20);
+        let (got, _) = timeout(
+            Duration::from_secs(60),
+            common::echo(&settings, addr, data.clone()),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("{name}: echo timed out"));
+        assert!(got == data, "{name}: echo corrupted");
+        drop(server.await.unwrap());
+    }
+}
+
+/// The sessions run on tokio's clock: with time paused, a 60 s idle timeout passes at
+/// once, and the vanished peer is reported, not waited for.
+#[tokio::test(start_paused = true)]
+async fn the_idle_timeout_runs_on_tokios_clock() {
+    let settings = Config::default().build().unwrap();
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = sock.local_addr().unwrap();
+    drop(sock);
+    let wall = std::time::Instant::now();
+    let start = tokio::time::Instant::now();
+    let mut stream = KcpStream::connect(addr, &settings).await.unwrap();
+    stream.write_all(b"anyone?").await.unwrap();
+    let err = stream.read(&mut [0u8; 8]).await.unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+    assert!(start.elapsed() >= Duration::from_secs(60));
+    assert!(
+        wall.elapsed() < Duration::from_secs(30),
+        "time was not paused"
+    );
+}
+
+/// A driver that ends (here: its runtime shut down) fails every stream of its socket with
+/// an error, waking the ones waiting, instead of leaving them hanging.
+#[test]
+fn streams_fail_instead_of_hanging_when_their_driver_ends() {
+    let settings = Config::default().build().unwrap();
+    let owner = tokio::runtime::Runtime::new().unwrap();
+    let (client, server) = owner.block_on(async {
+        let listener = KcpListener::bind("127.0.0.1:0", &settings).await.unwrap();
+        let mut client = KcpStream::connect(listener.local_addr().unwrap(), &settings)
+            .await
+            .unwrap();
+        client.write_all(b"hi").await.unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        (client, server)
+    });
+    let other = tokio::runtime::Runtime::new().unwrap();
+    other.block_on(async move {
+        let (mut r, _w) = server.into_split();
+        // A read waiting for data when the drivers go away.
+        let reader = tokio::spawn(async move {
+            let mut buf = [0u8; 2];
+            r.read_exact(&mut buf).await.unwrap();
+            r.read(&mut buf).await
+        });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        owner.shutdown_background();
+        let err = timeout(Duration::from_secs(10), reader)
+            .await
+            .expect("a read waited on a dead driver")
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::BrokenPipe);
+        let mut client = client;
+        let err = client.write_all(b"more").await.unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::BrokenPipe);
+    });
+}
