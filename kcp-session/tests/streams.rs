@@ -190,14 +190,13 @@ async fn dropping_a_stream_right_after_writing_still_delivers() {
 /// flushed by `flush()` or the interval).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_ack_and_flush_setting_delivers() {
-    let variants: [(&str, fn(&mut Config)); 3] = [
-        ("batch_acks off", |c| c.batch_acks = false),
-        ("ack_nodelay", |c| c.ack_nodelay = true),
-        ("write_delay", |c| c.write_delay = true),
-    ];
-    for (name, set) in variants {
+    for name in ["batch_acks off", "ack_nodelay", "write_delay"] {
         let mut cfg = Config::default();
-        set(&mut cfg);
+        match name {
+            "batch_acks off" => cfg.batch_acks = false,
+            "ack_nodelay" => cfg.ack_nodelay = true,
+            _ => cfg.write_delay = true,
+        }
         let settings = cfg.build().unwrap();
         let listener = KcpListener::bind("127.0.0.1:0", &settings).await.unwrap();
         let addr = listener.local_addr().unwrap();
