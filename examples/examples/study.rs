@@ -68,9 +68,11 @@ struct Args {
     /// Queue in front of the bandwidth cap, in ms of transmission at the cap.
     #[arg(long, default_value_t = 100)]
     buffer_ms: u32,
-    /// Contestants, like `ours:fast3`, `kcp-go:fast:fec`, `tcp` [default: all 17].
+    /// Contestants, like `ours:fast3`, `kcp-go:fast:fec`, `tcp`, `tcp:cubic`, or `all`
+    /// [default: fast and fast3 without FEC and fast3 with FEC 10/3 of ours and kcp-go,
+    /// tcp and tcp:cubic; --full: all].
     #[arg(long, value_delimiter = ',')]
-    contestants: Option<Vec<Contestant>>,
+    contestants: Option<Vec<String>>,
     /// Workloads: game, bulk, request [default: all].
     #[arg(long, value_delimiter = ',')]
     workloads: Option<Vec<Workload>>,
@@ -84,7 +86,7 @@ struct Args {
     #[arg(long)]
     requests: Option<usize>,
     /// Longest a single run may take, in seconds.
-    #[arg(long, default_value_t = 40)]
+    #[arg(long, default_value_t = 30)]
     limit_secs: u64,
     /// Runs at once, each on its own emulated link.
     #[arg(long, default_value_t = 3)]
@@ -101,6 +103,10 @@ struct Args {
     /// Only redraw the plots from the CSV files in --out.
     #[arg(long)]
     plot_only: bool,
+    /// Check that our workloads and the kcp-go peer's agree (each client against the
+    /// other's server over a clean emulated link), then exit.
+    #[arg(long)]
+    cross_check: bool,
 }
 
 impl Args {
@@ -120,8 +126,39 @@ impl Args {
         }
     }
 
+    /// The contestants asked for.
+    fn contestants(&self) -> Result<Vec<Contestant>, String> {
+        let Some(names) = &self.contestants else {
+            if self.full {
+                return Ok(Contestant::all());
+            }
+            return [
+                "ours:fast",
+                "ours:fast3",
+                "ours:fast3:fec",
+                "kcp-go:fast",
+                "kcp-go:fast3",
+                "kcp-go:fast3:fec",
+                "tcp",
+                "tcp:cubic",
+            ]
+            .iter()
+            .map(|n| n.parse())
+            .collect();
+        };
+        let mut who = Vec::new();
+        for n in names {
+            if n == "all" {
+                who.extend(Contestant::all());
+            } else {
+                who.push(n.parse()?);
+            }
+        }
+        Ok(who)
+    }
+
     /// The grid, path by path, contestant by contestant.
-    fn cells(&self) -> Vec<Cell> {
+    fn cells(&self) -> Result<Vec<Cell>, String> {
         let losses = self
             .loss
             .clone()
@@ -137,7 +174,7 @@ impl Args {
             .rate
             .clone()
             .unwrap_or_else(|| if self.full { vec![10, 100] } else { vec![10] });
-        let who = self.contestants.clone().unwrap_or_else(Contestant::all);
+        let who = self.contestants()?;
         let workloads = self
             .workloads
             .clone()
@@ -182,12 +219,15 @@ impl Args {
                 }
             }
         }
-        cells
+        Ok(cells)
     }
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if args.cross_check {
+        return cross_check();
+    }
     let out = args.out.clone().unwrap_or_else(|| {
         Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("..")
@@ -221,9 +261,33 @@ fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("tokio runtime: {e}"))
+}
+
+fn cross_check() -> ExitCode {
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => return common::error(e),
+    };
+    match contest::cross_check(&rt, &kcp_testkit::goproc::session_peer()) {
+        Ok(lines) => {
+            for l in lines {
+                println!("{l}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => common::error(format_args!("cross-check: {e}")),
+    }
+}
+
 /// Runs the grid and writes the CSV files.
 fn run(args: &Args, csv: &Path, samples_csv: &Path) -> Result<(), String> {
-    let cells = args.cells();
+    let cells = args.cells()?;
     let sizes = args.sizes();
     if cells.is_empty() {
         return Err("the grid is empty".into());
@@ -234,12 +298,11 @@ fn run(args: &Args, csv: &Path, samples_csv: &Path) -> Result<(), String> {
     } else {
         PathBuf::new()
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| format!("tokio runtime: {e}"))?;
-    let rt = Arc::new(rt);
+    let rt = Arc::new(runtime()?);
+    println!(
+        "study: TCP's default congestion control here is {}",
+        contest::default_congestion_control()
+    );
     println!(
         "study: {} runs ({} at once), game {} s at {} Hz, bulk {} bytes, {} requests of {} \
          bytes, {} s limit per run, seed {}",

@@ -18,6 +18,7 @@ use kcp_session::{Config, KcpListener, KcpStream, Mode, Settings};
 use kcp_testkit::goproc::{self, GoServer};
 use kcp_testkit::netem::{ADDR_A, ADDR_B, Emulator, Stats};
 use kcp_testkit::sim::{GilbertElliott, LinkConfig, Rng};
+use socket2::{Domain, Protocol, Socket, Type};
 use tokio::runtime::Runtime;
 use tokio::task::JoinSet;
 
@@ -30,8 +31,11 @@ pub(crate) enum Impl {
     Ours,
     /// kcp-go 5.6.1 through the Go peer.
     KcpGo,
-    /// Linux TCP through tokio, Nagle off.
+    /// Linux TCP through tokio, Nagle off, the kernel's default congestion control.
     Tcp,
+    /// The same with CUBIC congestion control on both ends (where the default is
+    /// something else, such as BBR).
+    TcpCubic,
 }
 
 /// One contestant: an implementation and, for KCP, its mode and FEC setting.
@@ -76,6 +80,10 @@ impl Contestant {
             }
         }
         v.push(Contestant::TCP);
+        v.push(Contestant {
+            imp: Impl::TcpCubic,
+            ..Contestant::TCP
+        });
         v
     }
 
@@ -123,6 +131,7 @@ impl fmt::Display for Contestant {
             Impl::Ours => "ours",
             Impl::KcpGo => "kcp-go",
             Impl::Tcp => return f.write_str("tcp"),
+            Impl::TcpCubic => return f.write_str("tcp cubic"),
         };
         write!(f, "{who} {}", mode_name(self.mode))?;
         if self.fec {
@@ -142,6 +151,12 @@ impl FromStr for Contestant {
             || format!("unknown contestant {s:?} (like `ours:fast3`, `kcp-go:fast:fec`, `tcp`)");
         let (imp, rest) = match words.as_slice() {
             ["tcp"] => return Ok(Contestant::TCP),
+            ["tcp", "cubic"] => {
+                return Ok(Contestant {
+                    imp: Impl::TcpCubic,
+                    ..Contestant::TCP
+                });
+            }
             ["ours", rest @ ..] => (Impl::Ours, rest),
             ["kcp", "go", rest @ ..] | ["kcpgo", rest @ ..] => (Impl::KcpGo, rest),
             _ => return Err(bad()),
@@ -291,7 +306,7 @@ pub(crate) fn run_cell(cell: &Cell, sizes: &Sizes, rt: &Runtime, go_peer: &Path)
     let before = emu.stats();
     let mut m = match cell.who.imp {
         Impl::Ours => rt.block_on(run_ours(&emu, cell, sizes)),
-        Impl::Tcp => rt.block_on(run_tcp(&emu, cell, sizes)),
+        Impl::Tcp | Impl::TcpCubic => rt.block_on(run_tcp(&emu, cell, sizes)),
         Impl::KcpGo => run_kcpgo(&emu, cell, sizes, go_peer),
     }
     .unwrap_or_else(|e| Measured {
@@ -377,33 +392,72 @@ fn udp_in(
     tokio::net::UdpSocket::from_std(sock)
 }
 
-async fn run_ours(emu: &Emulator, cell: &Cell, sizes: &Sizes) -> io::Result<Measured> {
-    let settings = cell
-        .who
-        .config()
-        .build()
-        .map_err(|e| io::Error::other(format!("config: {e}")))?;
-    let listener = KcpListener::serve(udp_in(emu.b(), (ADDR_B, 0).into(), &settings)?, &settings)?;
-    let server = listener.local_addr()?;
+/// Starts our server for `workload` in side B; dropping the set stops it.
+async fn ours_server(
+    emu: &Emulator,
+    workload: Workload,
+    hz: u32,
+    settings: &Settings,
+) -> io::Result<(JoinSet<()>, SocketAddr)> {
+    let listener = KcpListener::serve(udp_in(emu.b(), (ADDR_B, 0).into(), settings)?, settings)?;
+    let addr = listener.local_addr()?;
     let mut servers = JoinSet::new();
-    let (workload, hz) = (cell.workload, sizes.game_hz);
     servers.spawn(async move {
         let mut sessions = JoinSet::new();
         while let Ok((stream, _)) = listener.accept().await {
             sessions.spawn(serve(stream, workload, hz));
         }
     });
-    let socket = udp_in(emu.a(), (ADDR_A, 0).into(), &settings)?;
+    Ok((servers, addr))
+}
+
+/// Runs our client of `cell` in side A against `server`.
+async fn ours_client(
+    emu: &Emulator,
+    server: SocketAddr,
+    cell: &Cell,
+    sizes: &Sizes,
+    settings: &Settings,
+) -> io::Result<Measured> {
+    let socket = udp_in(emu.a(), (ADDR_A, 0).into(), settings)?;
     let conv = Rng::new(cell.seed).next_u32();
-    let stream = KcpStream::connect_with(socket, server, conv, &settings)?;
-    let m = client(stream, cell, sizes).await;
+    let stream = KcpStream::connect_with(socket, server, conv, settings)?;
+    Ok(client(stream, cell, sizes).await)
+}
+
+fn settings(who: &Contestant) -> io::Result<Settings> {
+    who.config()
+        .build()
+        .map_err(|e| io::Error::other(format!("config: {e}")))
+}
+
+async fn run_ours(emu: &Emulator, cell: &Cell, sizes: &Sizes) -> io::Result<Measured> {
+    let settings = settings(&cell.who)?;
+    let (servers, addr) = ours_server(emu, cell.workload, sizes.game_hz, &settings).await?;
+    let m = ours_client(emu, addr, cell, sizes, &settings).await;
     // Dropping the set aborts the server and its sessions.
     drop(servers);
-    Ok(m)
+    m
+}
+
+/// A TCP socket of side `ns`, with CUBIC congestion control when `cubic`.
+fn tcp_socket(cubic: bool) -> io::Result<Socket> {
+    let s = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))?;
+    if cubic {
+        s.set_tcp_congestion(b"cubic")?;
+    }
+    Ok(s)
 }
 
 async fn run_tcp(emu: &Emulator, cell: &Cell, sizes: &Sizes) -> io::Result<Measured> {
-    let listener = emu.b().run(|| TcpListener::bind((ADDR_B, 0)))??;
+    let cubic = cell.who.imp == Impl::TcpCubic;
+    let listener = emu.b().run(|| -> io::Result<TcpListener> {
+        let s = tcp_socket(cubic)?;
+        s.set_reuse_address(true)?;
+        s.bind(&SocketAddr::from((ADDR_B, 0)).into())?;
+        s.listen(16)?;
+        Ok(s.into())
+    })??;
     let server = listener.local_addr()?;
     listener.set_nonblocking(true)?;
     let listener = tokio::net::TcpListener::from_std(listener)?;
@@ -418,9 +472,11 @@ async fn run_tcp(emu: &Emulator, cell: &Cell, sizes: &Sizes) -> io::Result<Measu
     });
     // The handshake crosses the lossy path too; a lost SYN costs TCP a second or more,
     // which is not part of the measurement.
-    let stream = emu
-        .a()
-        .run(|| TcpStream::connect_timeout(&server, sizes.limit))??;
+    let stream = emu.a().run(|| -> io::Result<TcpStream> {
+        let s = tcp_socket(cubic)?;
+        s.connect_timeout(&server.into(), sizes.limit)?;
+        Ok(s.into())
+    })??;
     stream.set_nodelay(true)?;
     stream.set_nonblocking(true)?;
     let stream = tokio::net::TcpStream::from_std(stream)?;
@@ -429,19 +485,30 @@ async fn run_tcp(emu: &Emulator, cell: &Cell, sizes: &Sizes) -> io::Result<Measu
     Ok(m)
 }
 
-fn run_kcpgo(emu: &Emulator, cell: &Cell, sizes: &Sizes, peer: &Path) -> io::Result<Measured> {
-    let flags = cell.who.go_flags();
-    let limit = sizes.limit.as_secs_f64();
-    let (server_cmd, client_cmd) = match cell.workload {
+/// The kernel's default TCP congestion control (what `tcp` uses), for the record.
+pub(crate) fn default_congestion_control() -> String {
+    std::fs::read_to_string("/proc/sys/net/ipv4/tcp_congestion_control")
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+fn go_names(workload: Workload) -> (&'static str, &'static str) {
+    match workload {
         Workload::Game => ("game-server", "game-client"),
         Workload::Request => ("reply-server", "request-client"),
         Workload::Bulk => ("sink-server", "bulk-client"),
-    };
+    }
+}
+
+/// Starts the kcp-go server for `cell` in side B.
+fn go_server(emu: &Emulator, cell: &Cell, sizes: &Sizes, peer: &Path) -> io::Result<GoServer> {
     let listen = format!("{ADDR_B}:0");
-    let lifetime = format!("{}", limit + 60.0);
+    // The server ends itself even if this process is killed.
+    let lifetime = format!("{}", sizes.limit.as_secs() + 60);
     let hz = sizes.game_hz.to_string();
+    let flags = cell.who.go_flags();
     let mut args: Vec<&str> = vec![
-        server_cmd,
+        go_names(cell.workload).0,
         "-listen",
         &listen,
         "-lifetime",
@@ -450,16 +517,34 @@ fn run_kcpgo(emu: &Emulator, cell: &Cell, sizes: &Sizes, peer: &Path) -> io::Res
         &hz,
     ];
     args.extend(flags.iter().map(String::as_str));
-    let server = emu.b().run(|| GoServer::start(peer, &args))?;
-    let remote = server.addr().to_string();
-    let timeout = format!("{}", limit.ceil() as u64);
-    let (seconds, requests, size, bytes) = (
+    emu.b().run(|| GoServer::start(peer, &args))
+}
+
+/// Runs the kcp-go client of `cell` in side A against `server`.
+fn go_client(
+    emu: &Emulator,
+    server: SocketAddr,
+    cell: &Cell,
+    sizes: &Sizes,
+    peer: &Path,
+) -> io::Result<Measured> {
+    let remote = server.to_string();
+    let timeout = sizes.limit.as_secs().max(1).to_string();
+    let (seconds, hz, requests, size, bytes) = (
         sizes.game_secs.to_string(),
+        sizes.game_hz.to_string(),
         sizes.requests.to_string(),
         sizes.response_bytes.to_string(),
         sizes.bulk_bytes.to_string(),
     );
-    let mut args: Vec<&str> = vec![client_cmd, "-remote", &remote, "-timeout", &timeout];
+    let flags = cell.who.go_flags();
+    let mut args: Vec<&str> = vec![
+        go_names(cell.workload).1,
+        "-remote",
+        &remote,
+        "-timeout",
+        &timeout,
+    ];
     args.extend(flags.iter().map(String::as_str));
     match cell.workload {
         Workload::Game => args.extend(["-seconds", &seconds, "-hz", &hz]),
@@ -469,8 +554,90 @@ fn run_kcpgo(emu: &Emulator, cell: &Cell, sizes: &Sizes, peer: &Path) -> io::Res
     let out = emu
         .a()
         .run(|| goproc::run_client(peer, &args, sizes.limit + Duration::from_secs(20)))?;
-    drop(server);
     Ok(parse_go(&out, cell.workload, sizes))
+}
+
+fn run_kcpgo(emu: &Emulator, cell: &Cell, sizes: &Sizes, peer: &Path) -> io::Result<Measured> {
+    let server = go_server(emu, cell, sizes, peer)?;
+    go_client(emu, server.addr(), cell, sizes, peer)
+}
+
+/// Checks that our implementation of the workloads and the Go peer's agree: each
+/// workload with our client against the kcp-go server, then the kcp-go client against
+/// ours, over a clean emulated link. Returns one line per check.
+pub(crate) fn cross_check(rt: &Runtime, peer: &Path) -> Result<Vec<String>, String> {
+    let sizes = Sizes {
+        game_secs: 1.0,
+        game_hz: 50,
+        bulk_bytes: 300_000,
+        requests: 3,
+        response_bytes: 65_536,
+        limit: Duration::from_secs(30),
+    };
+    let who = Contestant {
+        imp: Impl::Ours,
+        mode: Mode::Fast3,
+        fec: true,
+    };
+    let path = PathShape {
+        loss: 0.0,
+        burst: None,
+        delay_ms: 5,
+        jitter_ms: 0,
+        rate_mbit: 100,
+        buffer_ms: 100,
+    };
+    let settings = settings(&who).map_err(|e| e.to_string())?;
+    let mut report = Vec::new();
+    for workload in Workload::ALL {
+        let cell = Cell {
+            who,
+            path,
+            workload,
+            seed: 1,
+        };
+        for ours_is_client in [true, false] {
+            let emu = Emulator::symmetric(path.link(), 1).map_err(|e| format!("emulator: {e}"))?;
+            let m = if ours_is_client {
+                let server = go_server(&emu, &cell, &sizes, peer).map_err(|e| e.to_string())?;
+                rt.block_on(ours_client(&emu, server.addr(), &cell, &sizes, &settings))
+            } else {
+                let (servers, addr) = rt
+                    .block_on(ours_server(&emu, workload, sizes.game_hz, &settings))
+                    .map_err(|e| e.to_string())?;
+                let m = go_client(&emu, addr, &cell, &sizes, peer);
+                drop(servers);
+                m
+            }
+            .map_err(|e| e.to_string())?;
+            let what = format!(
+                "{} with {} client and {} server",
+                workload.name(),
+                if ours_is_client { "our" } else { "the kcp-go" },
+                if ours_is_client { "the kcp-go" } else { "our" },
+            );
+            let expected = match workload {
+                Workload::Game => m.samples.len() >= 80,
+                Workload::Request => m.samples.len() == sizes.requests,
+                Workload::Bulk => m.payload == sizes.bulk_bytes,
+            };
+            if m.failure.is_some() || m.censored > 0 || !expected {
+                return Err(format!(
+                    "{what}: failure {:?}, {} samples ({} censored), {} bytes",
+                    m.failure,
+                    m.samples.len(),
+                    m.censored,
+                    m.payload
+                ));
+            }
+            report.push(format!(
+                "ok {what}: {} samples, {} bytes",
+                m.samples.len(),
+                m.payload
+            ));
+        }
+    }
+    Ok(report)
 }
 
 /// Reads the Go client's measurement lines.

@@ -8,7 +8,7 @@
 //!
 //! Each figure has a row for FEC off and one for FEC 10/3 (TCP appears in both). Colour
 //! tells the mode, solid lines with circles are ours, dashed lines with triangles kcp-go,
-//! black is TCP. The last position on the loss axis is the bursty (Gilbert-Elliott) run.
+//! black is TCP with the kernel's default congestion control, grey TCP with CUBIC. The last position on the loss axis is the bursty (Gilbert-Elliott) run.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -34,6 +34,7 @@ fn look(contestant: &str) -> Look {
         "fast" => RGBColor(44, 160, 44),
         "fast2" => RGBColor(255, 127, 14),
         "fast3" => RGBColor(214, 39, 40),
+        "cubic" => RGBColor(120, 120, 120),
         _ => BLACK,
     };
     let kcpgo = contestant.starts_with("kcp-go");

@@ -71,9 +71,12 @@ impl Row {
         let (imp, mode) = match who.imp {
             Impl::Ours => ("ours", who.to_string()),
             Impl::KcpGo => ("kcp-go", who.to_string()),
-            Impl::Tcp => ("tcp", "tcp".to_owned()),
+            Impl::Tcp | Impl::TcpCubic => ("tcp", who.to_string()),
         };
-        let mode = mode.split(' ').nth(1).unwrap_or("-").to_owned();
+        let mode = match who.imp {
+            Impl::Tcp => "-".to_owned(),
+            _ => mode.split(' ').nth(1).unwrap_or("-").to_owned(),
+        };
         Row {
             contestant: who.to_string(),
             imp: imp.to_owned(),
