@@ -45,6 +45,40 @@ fn look(contestant: &str) -> Look {
     }
 }
 
+/// Labels series `$drawn` as `$name` with a legend entry: a short line in the
+/// contestant's colour, broken for kcp-go, with its marker in the middle.
+macro_rules! legend {
+    ($drawn:expr, $name:expr, $lk:expr) => {{
+        let style = ShapeStyle::from(&$lk.color).stroke_width(2);
+        let drawn = $drawn.label($name);
+        if $lk.dashed {
+            drawn.legend(move |(x, y)| {
+                EmptyElement::at((x, y))
+                    + PathElement::new(vec![(0, 0), (6, 0)], style)
+                    + PathElement::new(vec![(14, 0), (20, 0)], style)
+                    + TriangleMarker::new((10, 0), 4, style.filled())
+            });
+        } else {
+            drawn.legend(move |(x, y)| {
+                EmptyElement::at((x, y))
+                    + PathElement::new(vec![(0, 0), (20, 0)], style)
+                    + Circle::new((10, 0), 3, style.filled())
+            });
+        }
+    }};
+}
+
+/// An axis label with as many digits as its size needs.
+fn number(v: f64) -> String {
+    if v >= 10.0 || v == 0.0 {
+        format!("{v:.0}")
+    } else if v >= 1.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
 /// The loss positions of a path: the random rates in order, then the bursty run(s).
 #[derive(Clone)]
 struct Axis {
@@ -151,7 +185,7 @@ pub(crate) fn draw_all(
                 &format!("Bulk goodput (Mbit/s); {title}"),
                 &bulk,
                 &metrics,
-                true,
+                false,
             )?;
             written.push(f);
             let f = dir.join(format!("overhead-{tag}.svg"));
@@ -333,8 +367,10 @@ where
         .configure_mesh()
         .x_labels(n + 2)
         .x_label_formatter(&|i| axis.label(*i))
+        .y_label_formatter(&|v| number(*v))
         .x_desc("loss each way (%)")
-        .light_line_style(RGBColor(235, 235, 235))
+        .light_line_style(RGBColor(240, 240, 240))
+        .max_light_lines(2)
         .draw()?;
     for (name, pts) in series {
         let lk = look(name);
@@ -347,12 +383,7 @@ where
             chart.draw_series(LineSeries::new(line.clone(), style))?
         };
         if legend {
-            drawn.label(*name).legend(move |(x, y)| {
-                PathElement::new(
-                    vec![(x, y), (x + 18, y)],
-                    ShapeStyle::from(&lk.color).stroke_width(2),
-                )
-            });
+            legend!(drawn, *name, lk);
         }
         let all: Vec<(i32, f64)> = pts.iter().map(|p| (p.0, p.1)).collect();
         if lk.triangle {
@@ -407,9 +438,11 @@ fn rtt_cdf(file: &Path, title: &str, samples: &[&Samples]) -> Result<(), Failure
             .build_cartesian_2d(x.clone().log_scale(), 0.0..1.0)?;
         chart
             .configure_mesh()
+            .x_label_formatter(&|v| number(*v))
             .x_desc("round trip (ms)")
             .y_desc("fraction of round trips at most x")
             .light_line_style(RGBColor(235, 235, 235))
+            .max_light_lines(2)
             .draw()?;
         let mut mine: Vec<&&Samples> = samples
             .iter()
@@ -436,12 +469,7 @@ fn rtt_cdf(file: &Path, title: &str, samples: &[&Samples]) -> Result<(), Failure
             } else {
                 chart.draw_series(LineSeries::new(pts, style))?
             };
-            drawn.label(s.contestant.as_str()).legend(move |(x, y)| {
-                PathElement::new(
-                    vec![(x, y), (x + 18, y)],
-                    ShapeStyle::from(&lk.color).stroke_width(2),
-                )
-            });
+            legend!(drawn, s.contestant.as_str(), lk);
         }
         chart
             .configure_series_labels()
