@@ -19,6 +19,12 @@ use plotters::prelude::*;
 use crate::table::{Row, Samples, quantile};
 
 type Failure = Box<dyn std::error::Error>;
+/// A column of a figure: its name and how to read it from a row.
+type Metric = (&'static str, fn(&Row) -> f64);
+/// A point of a series: loss position, value, whether it is the bursty run.
+type Point = (i32, f64, bool);
+/// One contestant's points.
+type Series<'a> = (&'a str, Vec<Point>);
 
 /// How a contestant is drawn.
 struct Look {
@@ -144,7 +150,7 @@ pub(crate) fn draw_all(
         let game = of("game");
         if !game.is_empty() {
             let f = dir.join(format!("game-rtt-{tag}.svg"));
-            let metrics: [(&str, fn(&Row) -> f64); 4] = [
+            let metrics: [Metric; 4] = [
                 ("p50", |r| r.p50_ms),
                 ("p99", |r| r.p99_ms),
                 ("p99.9", |r| r.p999_ms),
@@ -162,7 +168,7 @@ pub(crate) fn draw_all(
         let request = of("request");
         if !request.is_empty() {
             let f = dir.join(format!("request-time-{tag}.svg"));
-            let metrics: [(&str, fn(&Row) -> f64); 3] = [
+            let metrics: [Metric; 3] = [
                 ("p50", |r| r.p50_ms),
                 ("p99", |r| r.p99_ms),
                 ("max", |r| r.max_ms),
@@ -179,7 +185,7 @@ pub(crate) fn draw_all(
         let bulk = of("bulk");
         if !bulk.is_empty() {
             let f = dir.join(format!("goodput-{tag}.svg"));
-            let metrics: [(&str, fn(&Row) -> f64); 1] = [("goodput", |r| r.goodput_mbit)];
+            let metrics: [Metric; 1] = [("goodput", |r| r.goodput_mbit)];
             against_loss(
                 &f,
                 &format!("Bulk goodput (Mbit/s); {title}"),
@@ -189,7 +195,7 @@ pub(crate) fn draw_all(
             )?;
             written.push(f);
             let f = dir.join(format!("overhead-{tag}.svg"));
-            let metrics: [(&str, fn(&Row) -> f64); 1] = [("wire / delivered", |r| r.overhead)];
+            let metrics: [Metric; 1] = [("wire / delivered", |r| r.overhead)];
             against_loss(
                 &f,
                 &format!(
@@ -285,7 +291,7 @@ fn against_loss(
     file: &Path,
     title: &str,
     rows: &[&Row],
-    metrics: &[(&str, fn(&Row) -> f64)],
+    metrics: &[Metric],
     log_y: bool,
 ) -> Result<(), Failure> {
     let fecs: Vec<bool> = [false, true]
@@ -314,7 +320,7 @@ fn against_loss(
                 .collect();
             let values = relevant.iter().map(|r| value(r));
             let series = names.iter().map(|name| {
-                let pts: Vec<(i32, f64, bool)> = relevant
+                let pts: Vec<Point> = relevant
                     .iter()
                     .filter(|r| &r.contestant == name)
                     .filter_map(|r| Some((axis.position(r)?, value(r), r.loss_model == "bursty")))
@@ -322,7 +328,7 @@ fn against_loss(
                     .collect();
                 (name.as_str(), pts)
             });
-            let series: Vec<(&str, Vec<(i32, f64, bool)>)> = series.collect();
+            let series: Vec<Series<'_>> = series.collect();
             let n = axis.points.len() as i32;
             if log_y {
                 let y = log_range(values);
@@ -356,7 +362,7 @@ fn draw_series<'a, Y>(
         Cartesian2d<plotters::coord::types::RangedCoordi32, Y>,
     >,
     axis: &Axis,
-    series: &[(&str, Vec<(i32, f64, bool)>)],
+    series: &[Series<'_>],
     legend: bool,
 ) -> Result<(), Failure>
 where
