@@ -41,7 +41,7 @@ use table::{Row, Samples};
 /// KCP (ours and kcp-go) against TCP on the same emulated link: latency, goodput and
 /// bandwidth cost under loss, as CSV and SVG plots.
 #[derive(Parser, Debug)]
-#[command(name = "study", about)]
+#[command(name = "study")]
 struct Args {
     /// Run the whole grid: every contestant, loss 0/1/5/10/20/30% and bursty, one-way
     /// delay 10/50/150 ms, 10 and 100 Mbit/s, longer workloads (several hours).

@@ -22,7 +22,7 @@ use kcp_testkit::sim::{GilbertElliott, LinkConfig, LinkStats};
 
 /// Two network namespaces joined by an emulated link; the same shape both ways.
 #[derive(Parser, Debug)]
-#[command(name = "netem", version, about)]
+#[command(name = "netem", version)]
 struct Args {
     /// One-way delay in ms.
     #[arg(long, default_value_t = 0)]
