@@ -9,6 +9,10 @@
 //!   tests can cross-check our wire format with the real peer.
 //! - [`goproc`] runs the kcp-go session peer (`peers/session`) as child processes in tests.
 //!
+//! - `netem` (feature `netem`, Linux, root) is a network emulator for real sockets: two
+//!   network namespaces joined through TUN devices by a forwarder that applies delay,
+//!   jitter, random or bursty loss, reordering and a bandwidth cap with a bounded queue,
+//!   so TCP and UDP cross the same path; the `netem` binary wraps it for the command line.
 //! - `relay` (feature `relay`) is an in-process lossy UDP relay (loss, delay, jitter,
 //!   duplication, bounded queue) for tests and demos over real sockets.
 //!
@@ -18,6 +22,8 @@ pub mod gopeer;
 pub mod goproc;
 #[cfg(feature = "c-ikcp")]
 pub mod ikcp;
+#[cfg(all(feature = "netem", target_os = "linux"))]
+pub mod netem;
 #[cfg(feature = "relay")]
 pub mod relay;
 pub mod sim;

@@ -131,8 +131,10 @@ impl Rng {
 /// links with the chained setters, for example
 /// `LinkConfig::new().delay(30, 60).loss(0.05).duplicate(0.01).reorder(0.02, 100)`.
 ///
-/// Per datagram, in this order: the queue limit may drop it; [`loss`](Self::loss) may
-/// drop it; the bandwidth limit serialises it behind earlier datagrams; it then travels
+/// Per datagram, in this order: the queue limit may drop it; [`loss`](Self::loss) (or the
+/// bursty [`burst_loss`](Self::burst_loss) model) may drop it; the bandwidth limit
+/// serialises it behind earlier datagrams, or drops it when more than
+/// [`buffer`](Self::buffer) bytes already wait for the transmitter; it then travels
 /// for a delay drawn uniformly from `delay_min..=delay_max`. Without reordering the link
 /// is FIFO (a datagram is never delivered before one sent earlier, so jitter delays the
 /// queue rather than shuffling it); a datagram picked for reordering skips that rule and
@@ -156,6 +158,13 @@ pub struct LinkConfig {
     pub bandwidth: Option<u64>,
     /// Most datagrams the link holds at once; more are dropped (`None`: unlimited).
     pub queue_limit: Option<usize>,
+    /// Bursty loss: a Gilbert-Elliott chain that replaces [`loss`](Self::loss) when set.
+    pub burst_loss: Option<GilbertElliott>,
+    /// Bytes that may wait for the transmitter when the bandwidth is limited (a router's
+    /// tail-drop buffer); a datagram that would make the backlog larger is dropped.
+    /// Datagrams already on their way (in the propagation delay) do not count. `None`:
+    /// unlimited.
+    pub buffer: Option<u64>,
 }
 
 impl Default for LinkConfig {
@@ -169,6 +178,8 @@ impl Default for LinkConfig {
             reorder_extra: 0,
             bandwidth: None,
             queue_limit: None,
+            burst_loss: None,
+            buffer: None,
         }
     }
 }
@@ -216,6 +227,71 @@ impl LinkConfig {
         self.queue_limit = Some(datagrams);
         self
     }
+
+    /// Bursty loss from a Gilbert-Elliott chain instead of independent loss.
+    pub fn burst_loss(mut self, model: GilbertElliott) -> Self {
+        self.burst_loss = Some(model);
+        self
+    }
+
+    /// Largest backlog in bytes waiting for the transmitter (with a bandwidth limit).
+    pub fn buffer(mut self, bytes: u64) -> Self {
+        self.buffer = Some(bytes);
+        self
+    }
+
+    /// The long-run fraction of datagrams the loss model drops (the queue and buffer
+    /// limits aside).
+    pub fn mean_loss(&self) -> f64 {
+        match &self.burst_loss {
+            Some(ge) => ge.mean_loss(),
+            None => self.loss.clamp(0.0, 1.0),
+        }
+    }
+}
+
+/// Bursty loss: a two-state Markov chain (Gilbert-Elliott). In the good state a datagram
+/// is lost with probability `loss_good`, in the bad state with `loss_bad`; after each
+/// datagram the chain moves from good to bad with probability `p` and from bad to good
+/// with probability `r`.
+///
+/// Use [`GilbertElliott::bursts`] for the common case (nothing lost in the good state,
+/// everything in the bad one), described by its mean loss and mean burst length.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GilbertElliott {
+    /// Probability of moving from the good to the bad state after a datagram.
+    pub p: f64,
+    /// Probability of moving from the bad to the good state after a datagram.
+    pub r: f64,
+    /// Loss probability in the good state.
+    pub loss_good: f64,
+    /// Loss probability in the bad state.
+    pub loss_bad: f64,
+}
+
+impl GilbertElliott {
+    /// Losses in bursts: on average a fraction `mean_loss` of datagrams is lost, in runs
+    /// of `mean_burst` datagrams on average (geometrically distributed), nothing between
+    /// them. `mean_loss` is clamped to `0..1` and `mean_burst` to at least 1.
+    pub fn bursts(mean_loss: f64, mean_burst: f64) -> Self {
+        let m = mean_loss.clamp(0.0, 0.999_999);
+        let r = 1.0 / mean_burst.max(1.0);
+        GilbertElliott {
+            p: m * r / (1.0 - m),
+            r,
+            loss_good: 0.0,
+            loss_bad: 1.0,
+        }
+    }
+
+    /// The stationary fraction of datagrams lost.
+    pub fn mean_loss(&self) -> f64 {
+        if self.p + self.r <= 0.0 {
+            return self.loss_good;
+        }
+        let bad = self.p / (self.p + self.r);
+        bad * self.loss_bad + (1.0 - bad) * self.loss_good
+    }
 }
 
 /// What a [`Link`] did with the datagrams it was given.
@@ -223,9 +299,11 @@ impl LinkConfig {
 pub struct LinkStats {
     /// Datagrams passed to [`Link::send`].
     pub sent: u64,
-    /// Dropped by the loss probability.
+    /// Bytes passed to [`Link::send`] (what the sender put on the wire).
+    pub sent_bytes: u64,
+    /// Dropped by the loss model.
     pub lost: u64,
-    /// Dropped because the queue limit was reached.
+    /// Dropped because the queue limit or the buffer was full.
     pub overflowed: u64,
     /// Extra copies created by duplication.
     pub duplicated: u64,
@@ -258,6 +336,8 @@ pub struct Link {
     fifo_due: u64,
     /// When the transmitter is free again, in microseconds on the internal scale.
     busy_until_us: u64,
+    /// The Gilbert-Elliott chain is in its bad state.
+    bad: bool,
     stats: LinkStats,
 }
 
@@ -273,6 +353,7 @@ impl Link {
             counter: 0,
             fifo_due: 0,
             busy_until_us: 0,
+            bad: false,
             stats: LinkStats::default(),
         }
     }
@@ -324,6 +405,7 @@ impl Link {
         let datagram = datagram.into();
         let t = self.advance(now);
         self.stats.sent += 1;
+        self.stats.sent_bytes += datagram.len() as u64;
         if self
             .cfg
             .queue_limit
@@ -332,14 +414,22 @@ impl Link {
             self.stats.overflowed += 1;
             return;
         }
-        if self.rng.chance(self.cfg.loss) {
+        if self.lose() {
             self.stats.lost += 1;
             return;
         }
         // Serialisation behind earlier datagrams when the bandwidth is limited.
         let departure = match self.cfg.bandwidth {
             Some(bw) if bw > 0 => {
-                let start = self.busy_until_us.max(t * 1000);
+                let now_us = t * 1000;
+                if let Some(limit) = self.cfg.buffer {
+                    let backlog = (self.busy_until_us.saturating_sub(now_us) * bw) / 1_000_000;
+                    if backlog + datagram.len() as u64 > limit {
+                        self.stats.overflowed += 1;
+                        return;
+                    }
+                }
+                let start = self.busy_until_us.max(now_us);
                 let tx_us = (datagram.len() as u64 * 1_000_000).div_ceil(bw);
                 self.busy_until_us = start + tx_us;
                 self.busy_until_us.div_ceil(1000)
@@ -353,6 +443,21 @@ impl Link {
             self.schedule(departure, copy);
         }
         self.schedule(departure, datagram);
+    }
+
+    /// Draws the loss decision for one datagram from the configured model.
+    fn lose(&mut self) -> bool {
+        let Some(ge) = self.cfg.burst_loss else {
+            return self.rng.chance(self.cfg.loss);
+        };
+        let lost = self
+            .rng
+            .chance(if self.bad { ge.loss_bad } else { ge.loss_good });
+        let flip = if self.bad { ge.r } else { ge.p };
+        if self.rng.chance(flip) {
+            self.bad = !self.bad;
+        }
+        lost
     }
 
     fn schedule(&mut self, departure: u64, datagram: Vec<u8>) {
@@ -706,6 +811,71 @@ mod tests {
         assert_eq!(drain(&mut link).len(), 10);
         link.send(60, vec![1]);
         assert_eq!(link.in_flight(), 1);
+    }
+
+    #[test]
+    fn gilbert_elliott_loses_in_bursts_at_the_asked_mean() {
+        let ge = GilbertElliott::bursts(0.1, 4.0);
+        assert!((ge.mean_loss() - 0.1).abs() < 1e-12);
+        let cfg = LinkConfig::new().burst_loss(ge);
+        assert!((cfg.mean_loss() - 0.1).abs() < 1e-12);
+        let mut link = Link::new(cfg, 12);
+        let n = 200_000u32;
+        for i in 0..n {
+            link.send(i, i.to_le_bytes().to_vec());
+        }
+        let lost = link.stats().lost;
+        // Bursts make the count vary far more than independent loss would: the bound is
+        // several standard deviations of the burst count (about 5,000 bursts here).
+        assert!((18_000..=22_000).contains(&lost), "lost {lost} of {n}");
+        let got: Vec<u32> = drain(&mut link)
+            .iter()
+            .map(|(_, d)| u32::from_le_bytes(d[..4].try_into().unwrap()))
+            .collect();
+        assert_eq!(got.len() as u64, u64::from(n) - lost);
+        let bursts = got.windows(2).filter(|w| w[1] != w[0] + 1).count() as f64;
+        let mean_burst = lost as f64 / bursts;
+        assert!((3.6..=4.4).contains(&mean_burst), "mean burst {mean_burst}");
+        // Independent loss at the same mean gives bursts of about 1.1.
+        let mut flat = Link::new(LinkConfig::new().loss(0.1), 12);
+        for i in 0..n {
+            flat.send(i, i.to_le_bytes().to_vec());
+        }
+        let got: Vec<u32> = drain(&mut flat)
+            .iter()
+            .map(|(_, d)| u32::from_le_bytes(d[..4].try_into().unwrap()))
+            .collect();
+        let bursts = got.windows(2).filter(|w| w[1] != w[0] + 1).count() as f64;
+        assert!(flat.stats().lost as f64 / bursts < 1.2);
+    }
+
+    #[test]
+    fn buffer_bounds_the_backlog_behind_the_transmitter() {
+        // 10 kB/s and a 3,000-byte buffer: of a burst of 10 datagrams of 1,000 bytes, the
+        // first three fit; later ones get in as the backlog drains.
+        let mut link = Link::new(LinkConfig::new().bandwidth(10_000).buffer(3_000), 13);
+        for _ in 0..10 {
+            link.send(0, vec![0u8; 1000]);
+        }
+        assert_eq!(link.stats().overflowed, 7);
+        assert_eq!(link.stats().sent_bytes, 10_000);
+        link.send(100, vec![0u8; 1000]);
+        assert_eq!(link.stats().overflowed, 7, "100 ms drained one datagram");
+        link.send(100, vec![0u8; 1000]);
+        assert_eq!(link.stats().overflowed, 8);
+        // Datagrams in the propagation delay do not count against the buffer.
+        let mut long = Link::new(
+            LinkConfig::new()
+                .bandwidth(1_000_000)
+                .buffer(3_000)
+                .delay(500, 500),
+            14,
+        );
+        for t in 0..100 {
+            long.send(t * 2, vec![0u8; 1000]);
+        }
+        assert_eq!(long.stats().overflowed, 0);
+        assert_eq!(long.in_flight(), 100);
     }
 
     #[test]

@@ -7,6 +7,9 @@
 //	session echo-client -remote ADDR -bytes N [-conns K] [flags]
 //	session sink-client -remote ADDR -bytes N [-conns K] [flags]
 //
+// and the latency study's workloads (game, request/response, pipelined bulk), described
+// in study.go.
+//
 // Servers print exactly one line "listening <addr>" first (ADDR may use port 0; the bound
 // address is printed), then one line per event, each on stdout:
 //
@@ -66,6 +69,11 @@ const usage = `usage:
   session sink-server -listen ADDR [flags]
   session echo-client -remote ADDR -bytes N [-conns K] [flags]
   session sink-client -remote ADDR -bytes N [-conns K] [flags]
+  session game-server -listen ADDR [-hz 50] [flags]
+  session reply-server -listen ADDR [flags]
+  session game-client -remote ADDR [-seconds S] [-hz 50] [flags]
+  session request-client -remote ADDR [-requests N] [-size L] [flags]
+  session bulk-client -remote ADDR -bytes N [-block B] [flags]
 run "session SUBCOMMAND -h" for the flags`
 
 // config holds the flags shared by every subcommand.
@@ -181,9 +189,22 @@ func main() {
 	var conns int
 	var seed uint64
 	var chunk int
+	var hz, requests int
+	var seconds, lifetime float64
+	var size, block int64
 	switch sub {
-	case "echo-server", "sink-server":
+	case "echo-server", "sink-server", "game-server", "reply-server":
 		fs.StringVar(&listen, "listen", "127.0.0.1:0", "UDP address to listen on (port 0 picks one)")
+		fs.Float64Var(&lifetime, "lifetime", 0, "exit after this many seconds (0 = never)")
+		fs.IntVar(&hz, "hz", 50, "game-server: pings per second")
+	case "game-client", "request-client", "bulk-client":
+		fs.StringVar(&remote, "remote", "", "server UDP address")
+		fs.Float64Var(&seconds, "seconds", 10, "game-client: how long to ping")
+		fs.IntVar(&hz, "hz", 50, "game-client: pings per second")
+		fs.IntVar(&requests, "requests", 20, "request-client: requests, one at a time")
+		fs.Int64Var(&size, "size", 65536, "request-client: bytes per response")
+		fs.Int64Var(&nbytes, "bytes", 1<<20, "bulk-client: bytes to deliver")
+		fs.Int64Var(&block, "block", 65536, "bulk-client: bytes per sink request")
 	case "echo-client", "sink-client":
 		fs.StringVar(&remote, "remote", "", "server UDP address")
 		fs.Int64Var(&nbytes, "bytes", 1<<20, "bytes to send on each session")
@@ -201,7 +222,29 @@ func main() {
 	if err := cfg.finish(); err != nil {
 		fatalf("crypt %s: %v", cfg.crypt, err)
 	}
+	if lifetime > 0 {
+		time.AfterFunc(time.Duration(lifetime*float64(time.Second)), func() { os.Exit(0) })
+	}
+	if remote == "" && (sub == "game-client" || sub == "request-client" || sub == "bulk-client") {
+		fatalf("-remote is required")
+	}
 	switch sub {
+	case "game-server":
+		serve(&cfg, listen, handleGame(hz))
+	case "reply-server":
+		serve(&cfg, listen, handleReply)
+	case "game-client":
+		gameClient(&cfg, remote, seconds, hz)
+	case "request-client":
+		if requests < 1 || size < 1 || size > 1<<30 {
+			fatalf("need -requests >= 1 and 1 <= -size <= 2^30")
+		}
+		requestClient(&cfg, remote, requests, size)
+	case "bulk-client":
+		if nbytes < 1 {
+			fatalf("need -bytes >= 1")
+		}
+		bulkClient(&cfg, remote, nbytes, block)
 	case "echo-server":
 		serve(&cfg, listen, handleEcho)
 	case "sink-server":

@@ -283,7 +283,7 @@ pub(crate) async fn handle_echo(stream: &mut KcpStream, counts: &mut Counts) -> 
 /// Serves sink requests until the session fails; calls `served` with each request's
 /// length; returns why it ended.
 pub(crate) async fn handle_sink(
-    stream: &mut KcpStream,
+    stream: &mut (impl AsyncRead + AsyncWrite + Unpin),
     counts: &mut Counts,
     mut served: impl FnMut(u64),
 ) -> io::Error {
