@@ -51,7 +51,8 @@ pub(crate) fn at_least_one(s: &str) -> Result<usize, String> {
 #[command(next_help_heading = "Session flags (kcptun's names and defaults; both sides must agree)")]
 pub(crate) struct Kcptun {
     /// Pre-shared secret, stretched with PBKDF2
-    #[arg(long, global = true, value_name = "STRING", default_value = kcp_crypt::KCPTUN_DEFAULT_PASSPHRASE)]
+    #[arg(long, global = true, value_name = "STRING", allow_hyphen_values = true,
+          default_value = kcp_crypt::KCPTUN_DEFAULT_PASSPHRASE)]
     pub(crate) key: String,
     /// aes aes-128 aes-192 salsa20 blowfish twofish cast5 3des tea xtea xor sm4 none null
     /// aes-128-gcm; null: no crypto layer
