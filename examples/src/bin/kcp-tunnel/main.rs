@@ -26,8 +26,8 @@ mod snmp;
 
 use std::ffi::OsString;
 use std::future::Future;
-use std::pin::Pin;
 use std::io;
+use std::pin::Pin;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches};
@@ -166,8 +166,7 @@ async fn run(o: Options, settings: Settings, secondary: Option<Secondary>) -> io
 
     let mut o = o;
     let mut child = None;
-    let tunnel: Pin<Box<dyn Future<Output = io::Result<()>>>> = match o.role
-    {
+    let tunnel: Pin<Box<dyn Future<Output = io::Result<()>>>> = match o.role {
         Role::Client => {
             let listen = match &secondary {
                 // The secondary plugin listens where shadowsocks connects and dials us.
@@ -225,7 +224,11 @@ fn start_secondary(s: &Secondary, ss: &str, port: u16) -> io::Result<tokio::proc
         .rsplit_once(':')
         .ok_or_else(|| io::Error::other(format!("bad address {ss}")))?;
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    log!("starting secondary plugin: {} ({})", s.command, s.options);
+    log!(
+        "starting secondary plugin: {} ({}) between {ss} and 127.0.0.1:{port}",
+        s.command,
+        s.options
+    );
     tokio::process::Command::new("sh")
         .arg("-c")
         .arg(format!("exec {}", s.command))

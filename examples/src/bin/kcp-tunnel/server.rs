@@ -44,9 +44,10 @@ pub(crate) async fn run(o: Options, listeners: Vec<KcpListener>) -> io::Result<(
 }
 
 async fn serve(listener: KcpListener, o: Arc<Options>) -> io::Result<()> {
+    let local = listener.local_addr()?;
     loop {
         let (kcp, peer) = listener.accept().await?;
-        log!("remote address: {peer} (conv {})", kcp.conv());
+        log!("remote address: {peer} (conv {}) on {local}", kcp.conv());
         let o = Arc::clone(&o);
         if o.raw {
             tokio::spawn(raw(kcp, peer, o));
