@@ -3,11 +3,13 @@
 #  - libclang-dev: kcp-sys runs bindgen to build the real C ikcp 1.7.1 (the oracle);
 #  - golang-go + golang-github-xtaci-kcp-dev (kcp-go 5.6.1) and kcptun: the real peers the
 #    interop tests talk to; testify lets kcp-go's own benchmarks compile;
+#  - shadowsocks-libev and simple-obfs: kcp-tunnel's SIP003 plugin tests run ss-local,
+#    ss-server, obfs-local and obfs-server;
 #  - the thumbv7em-none-eabihf target: the no_std crates must build for a microcontroller.
 set -euo pipefail
 
 packages=(libclang-dev golang-go golang-github-xtaci-kcp-dev golang-github-xtaci-smux-dev
-          golang-github-stretchr-testify-dev kcptun)
+          golang-github-stretchr-testify-dev kcptun shadowsocks-libev simple-obfs)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
