@@ -20,6 +20,7 @@ use kcp_crypt::CipherKind;
 use kcp_examples::cli::{
     Limit, go_style, parse_bool, parse_crypt, parse_limit, parse_mode, parse_size,
 };
+use kcp_examples::tunnel::config::is_loopback;
 use kcp_session::{Config, Mode, Settings};
 
 /// Parses the process's arguments into `T` (Go-style flags rewritten first) under the
@@ -31,7 +32,9 @@ pub(crate) fn parse_args<T: CommandFactory + FromArgMatches>(name: &'static str)
 /// [`parse_args`] with a command adjusted by the caller (usage, about text).
 pub(crate) fn parse_args_with<T: FromArgMatches>(cmd: clap::Command) -> T {
     let args = go_style(&cmd, std::env::args_os());
-    let mut cmd = cmd;
+
+    // Go's flag package lets a later flag override an earlier one.
+    let mut cmd = cmd.args_override_self(true);
     let matches = cmd.clone().get_matches_from(args);
     T::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut cmd).exit())
 }
@@ -179,6 +182,12 @@ enum Role {
         /// UDP address to listen on; port 0 picks one
         #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
         listen: String,
+        /// Sessions served at once; sessions over it are closed and counted
+        #[arg(long = "max-sessions", value_name = "N", default_value = "1024", value_parser = at_least_one)]
+        max_sessions: usize,
+        /// Serve on a non-loopback address with kcptun's public default key
+        #[arg(long = "allow-default-key")]
+        allow_default_key: bool,
     },
     /// Run sessions against a server. On success prints one line,
     /// `ok conns=K bytes=TOTAL secs=S mibps=M retrans=R fecrecovered=F srttms=X`, and exits
@@ -224,6 +233,22 @@ pub(crate) fn tool_main(name: &'static str, about: &'static str, proto: wire::Pr
             .override_usage(usage),
     );
     let settings = cli.kcptun.settings(name);
+    if let Role::Server {
+        listen,
+        allow_default_key: false,
+        ..
+    } = &cli.role
+        && cli.kcptun.key == kcp_crypt::KCPTUN_DEFAULT_PASSPHRASE
+        && !is_loopback(listen)
+    {
+        usage_error(
+            name,
+            format_args!(
+                "refusing to serve on {listen} with kcptun's public default key: pass \
+                 --key, listen on a loopback address, or pass --allow-default-key"
+            ),
+        );
+    }
     let timeout = cli.kcptun.timeout.0;
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -234,12 +259,16 @@ pub(crate) fn tool_main(name: &'static str, about: &'static str, proto: wire::Pr
     };
     runtime.block_on(async {
         match cli.role {
-            Role::Server { listen } => {
+            Role::Server {
+                listen,
+                max_sessions,
+                allow_default_key: _,
+            } => {
                 let listener = match wire::bind(&listen, &settings).await {
                     Ok(l) => l,
                     Err(e) => return error(e),
                 };
-                let e = wire::serve(listener, proto).await;
+                let e = wire::serve(listener, proto, max_sessions).await;
                 error(format_args!("accept: {e}"))
             }
             Role::Client {

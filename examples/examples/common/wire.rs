@@ -324,22 +324,39 @@ async fn read_counted(
     Ok(())
 }
 
-/// Accepts sessions forever and serves each with `proto`, printing one line per event
-/// on stdout, as the Go peer does:
+/// Accepts sessions forever and serves each with `proto`, at most `limit` at once,
+/// printing one line per event on stdout, as the Go peer does:
 ///
 /// ```text
 /// accepted <remote> conv=<conv>
 /// sunk <remote> conv=<conv> bytes=<L>                 (sink: one request served)
 /// closed <remote> conv=<conv> in=<n> out=<n> err=<e>  (the session ended)
+/// refused <remote> conv=<conv> active=<n> refused=<total>   (over the limit)
 /// ```
-pub(crate) async fn serve(listener: KcpListener, proto: Proto) -> io::Error {
+///
+/// A session over the limit is closed at once and counted; the first ten refusals and
+/// then every thousandth are printed.
+pub(crate) async fn serve(listener: KcpListener, proto: Proto, limit: usize) -> io::Error {
+    let active = Arc::new(AtomicUsize::new(0));
+    let mut refused = 0u64;
     loop {
         let (mut stream, peer) = match listener.accept().await {
             Ok(s) => s,
             Err(e) => return e,
         };
         let tag = format!("{peer} conv={}", stream.conv());
+        let now = active.load(Ordering::Relaxed);
+        if now >= limit {
+            refused += 1;
+            if refused <= 10 || refused % 1000 == 0 {
+                println!("refused {tag} active={now} refused={refused}");
+            }
+            drop(stream);
+            continue;
+        }
+        active.fetch_add(1, Ordering::Relaxed);
         println!("accepted {tag}");
+        let active = Arc::clone(&active);
         tokio::spawn(async move {
             let mut counts = Counts::default();
             let err = match proto {
@@ -351,6 +368,8 @@ pub(crate) async fn serve(listener: KcpListener, proto: Proto) -> io::Error {
                     .await
                 }
             };
+            drop(stream);
+            active.fetch_sub(1, Ordering::Relaxed);
             println!(
                 "closed {tag} in={} out={} err={err}",
                 counts.read, counts.written

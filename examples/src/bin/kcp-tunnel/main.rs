@@ -103,7 +103,11 @@ fn from_command_line(mut argv: Vec<OsString>) -> Result<Options, String> {
             argv.insert(1, role.into());
         }
     }
-    let mut cmd = Cli::command();
+    // Go's flag package lets a later flag override an earlier one.
+    let mut cmd = Cli::command()
+        .args_override_self(true)
+        .mut_subcommand("client", |c| c.args_override_self(true))
+        .mut_subcommand("server", |c| c.args_override_self(true));
     let args = kcp_examples::cli::go_style(&cmd, argv);
     let matches = cmd.clone().get_matches_from(args);
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut cmd).exit());
