@@ -223,7 +223,7 @@ pub fn setup(env: &PluginEnv, role: Option<Role>) -> Result<PluginSetup, String>
             "datashard" | "ds" => o.datashard = num(&v)? as usize,
             "parityshard" | "ps" => o.parityshard = num(&v)? as usize,
             "dscp" => {
-                o.dscp = u8::try_from(num(&v)?).map_err(|_| "plugin option dscp is too large")?
+                o.dscp = u8::try_from(num(&v)?).map_err(|_| "plugin option dscp is too large")?;
             }
             "nocomp" => o.nocomp = flag(&v)?,
             "acknodelay" => o.acknodelay = flag(&v)?,
@@ -248,7 +248,7 @@ pub fn setup(env: &PluginEnv, role: Option<Role>) -> Result<PluginSetup, String>
             }
             "sockbuf" => o.sockbuf = num(&v)? as usize,
             "smuxver" => {
-                o.smuxver = u8::try_from(num(&v)?).map_err(|_| "bad smuxver".to_owned())?
+                o.smuxver = u8::try_from(num(&v)?).map_err(|_| "bad smuxver".to_owned())?;
             }
             "smuxbuf" => o.smuxbuf = num(&v)? as usize,
             "streambuf" => o.streambuf = num(&v)? as usize,
