@@ -43,6 +43,9 @@ pub const MAX_FRAME: usize = 32_768;
 const INITIAL_PEER_WINDOW: u32 = 262_144;
 /// Streams opened by the peer and not yet accepted; SYNs beyond it are answered with FIN.
 const ACCEPT_BACKLOG: usize = 1024;
+/// Streams open in one session at most; further SYNs are answered with FIN. Bounds what
+/// a peer that opens streams and never closes them can make us hold.
+pub const MAX_STREAMS: usize = 65_536;
 
 /// A session's settings: kcptun's `--smuxver --smuxbuf --streambuf --keepalive`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -113,7 +116,7 @@ pub struct MuxCounters {
     pub keepalive_timeouts: AtomicU64,
     /// PSH bytes for streams that no longer exist, discarded.
     pub discarded_bytes: AtomicU64,
-    /// SYNs refused because the accept backlog was full.
+    /// SYNs refused because the accept backlog or the stream limit was full.
     pub refused_streams: AtomicU64,
 }
 
@@ -720,7 +723,7 @@ fn dispatch(shared: &Shared, buf: &mut BytesMut, version: u8) -> Result<(), fram
             Cmd::Nop => {}
             Cmd::Syn => {
                 if !st.streams.contains_key(&h.sid) {
-                    if st.accepts.len() >= ACCEPT_BACKLOG {
+                    if st.accepts.len() >= ACCEPT_BACKLOG || st.streams.len() >= MAX_STREAMS {
                         counters().refused_streams.fetch_add(1, Ordering::Relaxed);
                         st.push_control(version, Cmd::Fin, h.sid);
                     } else {

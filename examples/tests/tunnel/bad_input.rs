@@ -306,3 +306,31 @@ async fn slow_reader_is_back_pressure() {
         .await
         .expect("the stalled stream resumes");
 }
+
+/// `--autoexpire`: a session older than that takes no new connections (a new session
+/// does), and `--scavengettl` later the old one is closed with the connections it still
+/// carries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn autoexpire_and_scavenger() {
+    let echo = Echo::start().await;
+    let (mut server, udp) = our_server(&echo.addr.to_string(), &["--key", "k"]);
+    let (mut client, port) = our_client(
+        &format!("127.0.0.1:{udp}"),
+        &["--key", "k", "--autoexpire", "1", "--scavengettl", "2"],
+    );
+    let mut old = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    old.write_all(b"old").await.unwrap();
+    let mut three = [0u8; 3];
+    old.read_exact(&mut three).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Expired: this connection gets a second session.
+    let new = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    echo_check(new, 10_000, 3).await.unwrap();
+    let out = server.wait_for("remote address", Duration::from_secs(5));
+    // Then the scavenger closes the first session, and the connection on it ends.
+    client.wait_for("session closed due to ttl", Duration::from_secs(10));
+    let got = read_to_close(&mut old, Duration::from_secs(10)).await;
+    assert!(got.is_ok(), "{got:?}");
+    let sessions = server.output().matches("remote address").count();
+    assert_eq!(sessions, 2, "{out}");
+}
