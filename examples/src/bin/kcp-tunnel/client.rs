@@ -121,11 +121,18 @@ async fn connect(o: &Options, settings: &Settings, remotes: &Remotes) -> Session
                     kcp.peer_addr()
                 );
                 let (r, w) = kcp.into_split();
-                return if o.nocomp {
+                let session = if o.nocomp {
                     Session::client(r, w, o.mux_config(), false)
                 } else {
                     Session::client(SnappyReader::new(r), w, o.mux_config(), true)
                 };
+                let watched = session.clone();
+                let addr = addr.to_owned();
+                tokio::spawn(async move {
+                    let e = watched.closed().await;
+                    log!("session to {addr} ended: {e}");
+                });
+                return session;
             }
             Err(e) => {
                 log!("re-connecting: {addr}: {e}");

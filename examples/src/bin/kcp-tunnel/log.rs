@@ -95,7 +95,7 @@ mod tests {
     #[test]
     fn dates() {
         assert_eq!(civil(0), (1970, 1, 1));
-        assert_eq!(civil(19_053), (2022, 3, 1));
+        assert_eq!(civil(19_053), (2022, 3, 2));
         assert_eq!(civil(11_016), (2000, 2, 29));
         let t = UNIX_EPOCH + Duration::from_secs(1_632_268_800 + 3_661);
         assert_eq!(timestamp(t), "2021/09/22 01:01:01");
