@@ -350,26 +350,40 @@ fn main() {
                 );
                 std::thread::sleep(Duration::from_millis(20));
             }
+            let mut failed = false;
             for &conns in &args.conns {
                 for (dir, name) in [(b'D', "download"), (b'U', "upload")] {
+                    if failed {
+                        break;
+                    }
                     let mut case = Case::default();
                     for _ in 0..args.repeat {
                         let cpu0 = client.cpu() + server.cpu();
-                        let secs = rt
-                            .block_on(async {
-                                tokio::time::timeout(
-                                    Duration::from_secs(300),
-                                    transfer(port, conns, total, dir, Arc::clone(&data)),
-                                )
-                                .await
-                                .unwrap_or_else(|_| Err("no result in 300 s".into()))
-                            })
-                            .unwrap_or_else(|e| {
-                                panic!("{} {settings} {conns} {name}: {e}", pair.name)
-                            });
+                        let secs = rt.block_on(async {
+                            tokio::time::timeout(
+                                Duration::from_secs(120),
+                                transfer(port, conns, total, dir, Arc::clone(&data)),
+                            )
+                            .await
+                            .unwrap_or_else(|_| Err("no result in 120 s".into()))
+                        });
+                        let secs = match secs {
+                            Ok(s) => s,
+                            Err(e) => {
+                                println!(
+                                    "{:<12} {settings:<9} {conns:>5} {name:<8} failed: {e}",
+                                    pair.name
+                                );
+                                failed = true;
+                                break;
+                            }
+                        };
                         let cpu = client.cpu() + server.cpu() - cpu0;
                         case.mibps.push(args.mib as f64 / secs);
                         case.cpu_per_mib.push(cpu * 1000.0 / args.mib as f64);
+                    }
+                    if case.mibps.is_empty() {
+                        continue;
                     }
                     println!(
                         "{:<12} {:<9} {:>5} {:<8} {:>10.1} {:>10.1} {:>12.1}",

@@ -330,3 +330,64 @@ async fn autoexpire_and_scavenger() {
     let sessions = server.output().matches("remote address").count();
     assert_eq!(sessions, 2, "{out}");
 }
+
+/// `--log FILE` takes the log lines and `--snmplog FILE --snmpperiod 1` writes kcptun's
+/// CSV: a header row of kcp-go's counter names, then rows whose byte counters grow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_and_snmplog_files() {
+    let echo = Echo::start().await;
+    let dir = crate::harness::scratch();
+    let udp = free_udp_port();
+    let log = dir.join(format!("server-{udp}.log"));
+    let snmp = dir.join(format!("snmp-{udp}-20060102.csv"));
+    let _server = Proc::start(
+        tunnel_bin(),
+        &[
+            "server",
+            "-l",
+            &format!("127.0.0.1:{udp}"),
+            "-t",
+            &echo.addr.to_string(),
+            "--key",
+            "k",
+            "--log",
+            log.to_str().unwrap(),
+            "--snmplog",
+            snmp.to_str().unwrap(),
+            "--snmpperiod",
+            "1",
+        ],
+        &[],
+    );
+    wait_udp_bound(udp, Duration::from_secs(20));
+    let (_client, port) = our_client(&format!("127.0.0.1:{udp}"), &["--key", "k"]);
+    echo_many(port, 2, 1 << 20, Duration::from_secs(60)).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let text = std::fs::read_to_string(&log).expect("the --log file");
+    assert!(text.contains("listening on: 127.0.0.1:"), "{text}");
+    assert!(text.contains("stream opened"), "{text}");
+    // The file name carries today's date in place of Go's 20060102.
+    let csv = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            name.starts_with(&format!("snmp-{udp}-")) && !name.contains("20060102")
+        })
+        .expect("an snmplog file named by the date");
+    let rows: Vec<String> = std::fs::read_to_string(csv)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert!(rows.len() >= 2, "{rows:?}");
+    let header: Vec<&str> = rows[0].split(',').collect();
+    assert_eq!(&header[..3], ["Unix", "BytesSent", "BytesReceived"]);
+    let last: Vec<u64> = rows[rows.len() - 1]
+        .split(',')
+        .map(|v| v.parse().unwrap())
+        .collect();
+    assert_eq!(last.len(), header.len());
+    assert!(last[2] >= 2 << 20, "BytesReceived {} after 2 MiB", last[2]);
+}

@@ -45,6 +45,7 @@ fn main() -> ExitCode {
         Some("server") => Some(Role::Server),
         _ => None,
     };
+    let plugin_mode = std::env::var_os("SS_REMOTE_HOST").is_some();
     let (options, secondary) = match PluginEnv::from_env() {
         Some(env) => match env.and_then(|env| plugin::setup(&env, hint)) {
             Ok(setup) => {
@@ -77,7 +78,7 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return fail(format_args!("tokio runtime: {e}")),
     };
-    match runtime.block_on(run(options, settings, secondary)) {
+    match runtime.block_on(run(options, settings, secondary, plugin_mode)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(e),
     }
@@ -119,7 +120,12 @@ fn from_command_line(mut argv: Vec<OsString>) -> Result<Options, String> {
     Ok(o)
 }
 
-async fn run(o: Options, settings: Settings, secondary: Option<Secondary>) -> io::Result<()> {
+async fn run(
+    o: Options,
+    settings: Settings,
+    secondary: Option<Secondary>,
+    plugin_mode: bool,
+) -> io::Result<()> {
     log!("version: kcp-tunnel {}", env!("CARGO_PKG_VERSION"));
     let (crypt, note) = o.cipher();
     if let Some(note) = note {
@@ -204,7 +210,23 @@ async fn run(o: Options, settings: Settings, secondary: Option<Secondary>) -> io
         }
     };
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    // A plugin ends with the shadowsocks process that started it, even when that one was
+    // killed without a chance to stop its plugin.
+    let orphaned = async {
+        if !plugin_mode {
+            return std::future::pending().await;
+        }
+        let parent = std::os::unix::process::parent_id();
+        loop {
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            if std::os::unix::process::parent_id() != parent {
+                log!("shadowsocks exited; stopping");
+                return;
+            }
+        }
+    };
     tokio::select! {
+        _ = orphaned => Ok(()),
         r = tunnel => r,
         status = child_exit => Err(io::Error::other(format!("secondary plugin exited: {}", status.map_or_else(|e| e.to_string(), |s| s.to_string())))),
         _ = tokio::signal::ctrl_c() => Ok(()),
