@@ -7,6 +7,7 @@
 //! install.
 
 mod bad_input;
+mod cli;
 mod harness;
 mod kcptun;
 mod raw;
