@@ -283,14 +283,7 @@ fn main() {
         .unwrap();
     // 1 MiB of splitmix64 output, repeated: incompressible within snappy's 64 KiB blocks.
     let mut data = vec![0u8; 1 << 20];
-    let mut state = 7u64;
-    for w in data.chunks_mut(8) {
-        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        w.copy_from_slice(&(z ^ (z >> 31)).to_le_bytes()[..w.len()]);
-    }
+    kcp_examples::payload::SplitMix::new(7).fill(&mut data);
     let data = Arc::new(data);
     let total = args.mib << 20;
     println!(

@@ -5,4 +5,5 @@
 //! cipher and mode names.
 
 pub mod cli;
+pub mod payload;
 pub mod tunnel;

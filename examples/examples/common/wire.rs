@@ -34,50 +34,7 @@ pub(crate) enum Proto {
 
 // ------------------------------------------------------------------------------ payload
 
-/// The splitmix64 generator that produces a client session's payload.
-pub(crate) struct SplitMix {
-    state: u64,
-    word: [u8; 8],
-    used: usize,
-}
-
-impl SplitMix {
-    /// The stream seeded with `seed`.
-    pub(crate) fn new(seed: u64) -> SplitMix {
-        SplitMix {
-            state: seed,
-            word: [0; 8],
-            used: 8,
-        }
-    }
-
-    fn next_word(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Writes the next `p.len()` bytes of the stream into `p`.
-    pub(crate) fn fill(&mut self, mut p: &mut [u8]) {
-        while !p.is_empty() && self.used < 8 {
-            p[0] = self.word[self.used];
-            p = &mut p[1..];
-            self.used += 1;
-        }
-        let mut words = p.chunks_exact_mut(8);
-        for w in &mut words {
-            w.copy_from_slice(&self.next_word().to_le_bytes());
-        }
-        let rest = words.into_remainder();
-        if !rest.is_empty() {
-            self.word = self.next_word().to_le_bytes();
-            rest.copy_from_slice(&self.word[..rest.len()]);
-            self.used = rest.len();
-        }
-    }
-}
+pub(crate) use kcp_examples::payload::SplitMix;
 
 /// Writes `n` bytes of `payload` to `w` in writes of at most `chunk` bytes.
 pub(crate) async fn write_stream(

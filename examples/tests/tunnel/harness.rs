@@ -196,39 +196,7 @@ pub(crate) fn wait_tcp(port: u16, limit: Duration) {
     }
 }
 
-/// The splitmix64 byte stream a connection sends.
-pub(crate) struct SplitMix {
-    state: u64,
-    word: [u8; 8],
-    used: usize,
-}
-
-impl SplitMix {
-    /// The stream of `seed`.
-    pub(crate) fn new(seed: u64) -> SplitMix {
-        SplitMix {
-            state: seed,
-            word: [0; 8],
-            used: 8,
-        }
-    }
-
-    /// The next `out.len()` bytes.
-    pub(crate) fn fill(&mut self, out: &mut [u8]) {
-        for b in out {
-            if self.used == 8 {
-                self.state = self.state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-                let mut z = self.state;
-                z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-                z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-                self.word = (z ^ (z >> 31)).to_le_bytes();
-                self.used = 0;
-            }
-            *b = self.word[self.used];
-            self.used += 1;
-        }
-    }
-}
+pub(crate) use kcp_examples::payload::SplitMix;
 
 /// A TCP echo server on 127.0.0.1 (on the current tokio runtime); counts connections.
 pub(crate) struct Echo {
