@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod frame;
+pub mod pipe;
 pub mod plugin;
 pub mod smux;
 pub mod snappy;

@@ -6,7 +6,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use kcp_examples::tunnel::config::{Options, host_port, port_range};
-use kcp_examples::tunnel::smux::{Session, Stream, pipe};
+use kcp_examples::tunnel::pipe::pipe;
+use kcp_examples::tunnel::smux::{Session, Stream};
 use kcp_examples::tunnel::snappy::SnappyReader;
 use kcp_session::{KcpListener, KcpStream, Settings};
 
