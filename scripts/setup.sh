@@ -5,13 +5,16 @@
 #    interop tests talk to; testify lets kcp-go's own benchmarks compile;
 #  - iptables and bc: scripts/stall-check.sh drops datagrams in a network namespace;
 #  - iproute2: the network emulator (kcp-testkit's netem) configures its namespaces with `ip`;
+#  - shadowsocks-libev and simple-obfs: kcp-tunnel's SIP003 plugin tests run ss-local,
+#    ss-server, obfs-local and obfs-server;
 #  - the thumbv7em-none-eabihf target: the no_std crates must build for a microcontroller;
 #  - g++ and cmake: kcp-ffi's tests compile ikcp's test.cpp (C++) against the library and
 #    build its README's CMake snippet.
 set -euo pipefail
 
 packages=(libclang-dev golang-go golang-github-xtaci-kcp-dev golang-github-xtaci-smux-dev
-          golang-github-stretchr-testify-dev kcptun iptables bc iproute2 g++ cmake)
+          golang-github-stretchr-testify-dev kcptun iptables bc iproute2 g++ cmake
+          shadowsocks-libev simple-obfs)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -41,65 +41,52 @@ const PING_AT_LEAST: Duration = Duration::from_secs(2);
 /// One configuration may take this long before the demo gives up.
 const ROW_LIMIT: Duration = Duration::from_secs(120);
 
-const USAGE: &str = "\
-demo: KCP over real UDP on 127.0.0.1 through a lossy in-process relay, several kcptun
-settings side by side (throughput, ping round trips, retransmissions, FEC recoveries)
-
-usage: demo [--loss P] [--delay-ms MS] [--jitter-ms MS] [--reorder P] [--mib N] [--seed N]
-
-  --loss P          probability that the relay drops a datagram, each way (default 0.05)
-  --delay-ms MS     one-way delay the relay adds (default 20)
-  --jitter-ms MS    extra one-way delay, uniform in 0..=MS; keeps order (default 5)
-  --reorder P       probability that a datagram leaves the queue order (default 0.01)
-  --mib N           MiB sent per configuration (default 8)
-  --seed N          seed of the relay's decisions (default 1)";
-
+/// KCP over real UDP on 127.0.0.1 through a lossy in-process relay, several kcptun
+/// settings side by side (throughput, ping round trips, retransmissions, FEC recoveries)
+#[derive(clap::Parser, Debug)]
+#[command(name = "demo")]
 struct Options {
+    /// Probability that the relay drops a datagram, each way, in [0, 0.9)
+    #[arg(long, value_name = "P", default_value_t = 0.05, value_parser = loss)]
     loss: f64,
+    /// One-way delay the relay adds
+    #[arg(long = "delay-ms", value_name = "MS", default_value = "20", value_parser = millis)]
     delay: Duration,
+    /// Extra one-way delay, uniform in 0..=MS; keeps order
+    #[arg(long = "jitter-ms", value_name = "MS", default_value = "5", value_parser = millis)]
     jitter: Duration,
+    /// Probability that a datagram leaves the queue order, in [0, 1]
+    #[arg(long, value_name = "P", default_value_t = 0.01, value_parser = reorder)]
     reorder: f64,
+    /// MiB sent per configuration
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..))]
     mib: u64,
+    /// Seed of the relay's decisions
+    #[arg(long, value_name = "N", default_value_t = 1)]
     seed: u64,
 }
 
-fn parse() -> Options {
-    let mut cli = common::Cli::new("demo", USAGE);
-    let mut o = Options {
-        loss: 0.05,
-        delay: Duration::from_millis(20),
-        jitter: Duration::from_millis(5),
-        reorder: 0.01,
-        mib: 8,
-        seed: 1,
-    };
-    while let Some(flag) = cli.next_flag() {
-        match flag.name.as_str() {
-            "loss" => {
-                o.loss = cli.value(&flag);
-                if !(0.0..0.9).contains(&o.loss) {
-                    cli.bad(&flag, &o.loss.to_string(), "must be in [0, 0.9)");
-                }
-            }
-            "delay-ms" => o.delay = Duration::from_millis(cli.value(&flag)),
-            "jitter-ms" => o.jitter = Duration::from_millis(cli.value(&flag)),
-            "reorder" => {
-                o.reorder = cli.value(&flag);
-                if !(0.0..=1.0).contains(&o.reorder) {
-                    cli.bad(&flag, &o.reorder.to_string(), "must be in [0, 1]");
-                }
-            }
-            "mib" => {
-                o.mib = cli.value(&flag);
-                if o.mib == 0 {
-                    cli.bad(&flag, "0", "must be at least 1");
-                }
-            }
-            "seed" => o.seed = cli.value(&flag),
-            _ => cli.unknown(&flag),
-        }
+fn probability(s: &str, range: impl std::ops::RangeBounds<f64>, what: &str) -> Result<f64, String> {
+    let p: f64 = s.parse().map_err(|e| format!("{e}"))?;
+    if range.contains(&p) {
+        Ok(p)
+    } else {
+        Err(format!("must be in {what}"))
     }
-    o
+}
+
+fn loss(s: &str) -> Result<f64, String> {
+    probability(s, 0.0..0.9, "[0, 0.9)")
+}
+
+fn reorder(s: &str) -> Result<f64, String> {
+    probability(s, 0.0..=1.0, "[0, 1]")
+}
+
+fn millis(s: &str) -> Result<Duration, String> {
+    s.parse()
+        .map(Duration::from_millis)
+        .map_err(|e| format!("{e}"))
 }
 
 /// The configurations compared, each used by both sides.
@@ -135,7 +122,7 @@ struct Row {
 }
 
 fn main() -> ExitCode {
-    let opts = parse();
+    let opts: Options = common::parse_args("demo");
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -214,52 +214,55 @@ fn configure_c(mode: Mode) -> (CKcp, CKcp) {
     (k1, k2)
 }
 
+/// The latency scenario of ikcp's test.cpp, for kcp-core and the C ikcp on one
+/// simulated link
+#[derive(clap::Parser, Debug)]
+#[command(name = "latency")]
+struct Args {
+    /// Seed of the link's randomness
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    seed: u64,
+    /// Echoes to wait for
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+    count: u32,
+    /// Round-trip loss in percent, 0..=100
+    #[arg(long, value_name = "PERCENT", default_value_t = 10.0, value_parser = percent)]
+    loss: f64,
+    /// Round-trip time range in ms, MIN <= MAX
+    #[arg(long, num_args = 2, value_names = ["MIN", "MAX"], default_values_t = [60, 125])]
+    rtt: Vec<u32>,
+}
+
+fn percent(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(p) if (0.0..=100.0).contains(&p) => Ok(p),
+        Ok(_) => Err("must be within 0..=100".to_owned()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 fn parse_args() -> Setup {
-    let mut setup = Setup {
-        seed: 1,
-        count: 1000,
-        loss: 10.0,
-        rtt_min: 60,
-        rtt_max: 125,
-    };
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let value = |i: usize| -> &str {
-        args.get(i)
-            .unwrap_or_else(|| usage(&format!("{} needs a value", args[i - 1])))
-    };
-    let mut i = 0;
-    while i < args.len() {
-        match args[i].as_str() {
-            "--seed" => setup.seed = parse(value(i + 1)),
-            "--count" => setup.count = parse(value(i + 1)),
-            "--loss" => setup.loss = parse(value(i + 1)),
-            "--rtt" => {
-                setup.rtt_min = parse(value(i + 1));
-                setup.rtt_max = parse(value(i + 2));
-                i += 1;
-            }
-            "-h" | "--help" => usage(""),
-            other => usage(&format!("unknown argument {other}")),
-        }
-        i += 2;
+    use clap::{CommandFactory, Parser};
+    let args = Args::parse_from(kcp_examples::cli::go_style(
+        &Args::command(),
+        std::env::args_os(),
+    ));
+    let (rtt_min, rtt_max) = (args.rtt[0], args.rtt[1]);
+    if rtt_max < rtt_min {
+        Args::command()
+            .error(
+                clap::error::ErrorKind::ValueValidation,
+                "--rtt needs MIN <= MAX",
+            )
+            .exit();
     }
-    if setup.rtt_max < setup.rtt_min || setup.count == 0 || !(0.0..=100.0).contains(&setup.loss) {
-        usage("need --rtt MIN MAX with MIN <= MAX, --count > 0 and --loss within 0..=100");
+    Setup {
+        seed: args.seed,
+        count: args.count,
+        loss: args.loss,
+        rtt_min,
+        rtt_max,
     }
-    setup
-}
-
-fn parse<T: std::str::FromStr>(s: &str) -> T {
-    s.parse()
-        .unwrap_or_else(|_| usage(&format!("not a number: {s}")))
-}
-
-fn usage(problem: &str) -> ! {
-    if !problem.is_empty() {
-        eprintln!("error: {problem}");
-    }
-    eprintln!("usage: latency [--seed N] [--count N] [--loss PERCENT] [--rtt MIN MAX]");
-    std::process::exit(2)
 }
 
 fn main() {

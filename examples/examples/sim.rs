@@ -14,48 +14,50 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
+use clap::{CommandFactory, Parser};
+
 use kcp_core::Kcp;
 use kcp_testkit::sim::{Endpoint, Link, LinkConfig, Pair, Rng};
 
 /// Size of each message the sender queues.
 const MESSAGE: usize = 1000;
 
+/// Two kcp-core endpoints moving data across a simulated lossy link on a virtual clock
+#[derive(clap::Parser, Debug)]
+#[command(name = "sim")]
 struct Options {
+    /// Bytes to deliver; K, M, G suffixes
+    #[arg(long, value_name = "N", default_value = "16777216", value_parser = bytes)]
     bytes: usize,
+    /// Random loss on each direction, in [0, 1)
+    #[arg(long, value_name = "P", default_value_t = 0.10, value_parser = loss)]
     loss: f64,
+    /// One-way delay in ms (plus up to 50% jitter)
+    #[arg(long, value_name = "MS", default_value_t = 30)]
     delay: u32,
+    /// Link bandwidth in bytes per second
+    #[arg(long, value_name = "BYTES_PER_SEC", default_value_t = 50_000_000)]
     bandwidth: u64,
+    /// normal, fast, fast2 or fast3
+    #[arg(long, value_name = "NAME", default_value = "fast3",
+          value_parser = ["normal", "fast", "fast2", "fast3"])]
     mode: String,
+    /// Seed of the link's randomness and the conversation id
+    #[arg(long, value_name = "N", default_value_t = 1)]
     seed: u64,
 }
 
-fn parse_args() -> Result<Options, String> {
-    let mut o = Options {
-        bytes: 16 << 20,
-        loss: 0.10,
-        delay: 30,
-        bandwidth: 50_000_000,
-        mode: "fast3".into(),
-        seed: 1,
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
-        let bad = |e: &dyn std::fmt::Display| format!("bad value for {flag}: {e}");
-        match flag.as_str() {
-            "--bytes" => o.bytes = value.parse().map_err(|e| bad(&e))?,
-            "--loss" => o.loss = value.parse().map_err(|e| bad(&e))?,
-            "--delay" => o.delay = value.parse().map_err(|e| bad(&e))?,
-            "--bandwidth" => o.bandwidth = value.parse().map_err(|e| bad(&e))?,
-            "--mode" => o.mode = value,
-            "--seed" => o.seed = value.parse().map_err(|e| bad(&e))?,
-            _ => return Err(format!("unknown flag {flag}")),
-        }
+fn bytes(s: &str) -> Result<usize, String> {
+    let n = kcp_examples::cli::parse_size(s)?;
+    usize::try_from(n).map_err(|e| e.to_string())
+}
+
+fn loss(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(p) if (0.0..1.0).contains(&p) => Ok(p),
+        Ok(_) => Err("must be in [0, 1)".to_owned()),
+        Err(e) => Err(e.to_string()),
     }
-    if !(0.0..1.0).contains(&o.loss) {
-        return Err("--loss must be in [0, 1)".into());
-    }
-    Ok(o)
 }
 
 /// kcptun's mode names: (nodelay, interval, resend, no congestion window).
@@ -146,14 +148,15 @@ impl Endpoint for Peer {
 }
 
 fn main() -> ExitCode {
-    let opts = match parse_args().and_then(|o| Ok((profile(&o.mode)?, o))) {
-        Ok(v) => v,
+    let args = kcp_examples::cli::go_style(&Options::command(), std::env::args_os());
+    let opts = Options::parse_from(args);
+    let mode = match profile(&opts.mode) {
+        Ok(m) => m,
         Err(e) => {
             eprintln!("sim: {e}");
             return ExitCode::from(2);
         }
     };
-    let (mode, opts) = opts;
     let mut rng = Rng::new(opts.seed);
     let link = |rng: &mut Rng| {
         let cfg = LinkConfig::new()

@@ -101,6 +101,8 @@ fn run(mut cmd: Command, limit: Duration) -> (ExitStatus, String, String) {
 struct Server {
     child: Child,
     addr: String,
+    /// The lines after `listening`, as the server prints them.
+    lines: mpsc::Receiver<String>,
 }
 
 impl Server {
@@ -116,15 +118,19 @@ impl Server {
             .unwrap_or_else(|e| panic!("spawn {}: {e}", bin.display()));
         let stdout = child.stdout.take().expect("piped stdout");
         let (tx, rx) = mpsc::channel();
+        let (line_tx, line_rx) = mpsc::channel();
         thread::spawn(move || {
             // The first line, then keep draining so the server never blocks on a full pipe.
             let mut lines = BufReader::new(stdout).lines();
             let _ = tx.send(lines.next());
-            for _ in lines {}
+            for line in lines.map_while(Result::ok) {
+                let _ = line_tx.send(line);
+            }
         });
         let mut server = Server {
             child,
             addr: String::new(),
+            lines: line_rx,
         };
         let first = rx.recv_timeout(Duration::from_secs(30));
         let line = match first {
@@ -136,6 +142,18 @@ impl Server {
             .unwrap_or_else(|| panic!("first line is not `listening <addr>`: {line:?}"))
             .to_owned();
         server
+    }
+}
+
+impl Server {
+    /// What the server printed after its first line, so far.
+    fn log(&self) -> String {
+        let mut text = String::new();
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
+            text.push_str(&line);
+            text.push('\n');
+        }
+        text
     }
 }
 
@@ -319,4 +337,55 @@ fn usage_errors_and_help() {
     let (status, out, _) = run(cmd, Duration::from_secs(30));
     assert!(status.success());
     assert!(out.contains("--datashard") && out.contains("echo client --remote ADDR"));
+}
+
+/// A server on a non-loopback address with kcptun's public key is refused (exit 2); the
+/// check runs before anything is bound.
+#[test]
+fn default_key_only_on_loopback() {
+    let bin = example("echo");
+    for listen in ["0.0.0.0:0", ":0", "[::]:0"] {
+        let mut cmd = Command::new(&bin);
+        cmd.args(["server", "--listen", listen]);
+        let (status, out, err) = run(cmd, Duration::from_secs(30));
+        assert_eq!(status.code(), Some(2), "{listen}: {out}{err}");
+        assert!(err.contains("--allow-default-key"), "{listen}: {err}");
+        assert!(out.is_empty(), "{listen} printed {out:?}");
+    }
+}
+
+/// With `--max-sessions 1`, a second client's session is refused and counted while the
+/// first is served; the second client gives up at its --timeout.
+#[test]
+fn echo_server_bounds_its_sessions() {
+    let bin = example("echo");
+    let server = Server::start(&bin, &["--max-sessions", "1", "--timeout", "5"]);
+    let mut first = Command::new(&bin)
+        .args([
+            "client",
+            "--remote",
+            &server.addr,
+            "--bytes",
+            "1G",
+            "--timeout",
+            "60",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn the first client");
+    // Let the first session be accepted before the second dials.
+    thread::sleep(Duration::from_millis(500));
+    let (status, out, err) = client(
+        &bin,
+        &["--remote", &server.addr, "--bytes", "64K", "--timeout", "3"],
+    );
+    let _ = first.kill();
+    let _ = first.wait();
+    assert_eq!(status.code(), Some(1), "second client: {out}{err}");
+    let log = server.log();
+    assert!(log.contains("accepted "), "{log}");
+    assert!(log.contains("refused "), "{log}");
+    assert_eq!(log.matches("accepted ").count(), 1, "{log}");
 }

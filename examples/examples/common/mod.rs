@@ -1,6 +1,6 @@
-//! What the echo, sink and demo examples share: a small command-line parser, kcptun's
-//! session flags turned into a [`kcp_session::Config`], and (in [`wire`]) the echo and sink
-//! protocols of the kcp-go peer `peers/session`.
+//! What the echo, sink and demo examples share: kcptun's session flags (on `clap`, with
+//! Go-style single-dash spellings accepted) turned into a [`kcp_session::Config`], and (in
+//! [`wire`]) the echo and sink protocols of the kcp-go peer `peers/session`.
 //!
 //! Flags are written `--flag value` or `--flag=value` (a single dash works too, as with
 //! Go's and kcptun's parsers); a switch such as `--acknodelay` takes no value, or
@@ -12,362 +12,243 @@
 
 pub(crate) mod wire;
 
-use std::collections::VecDeque;
 use std::fmt::Display;
-use std::process::{self, ExitCode};
-use std::str::FromStr;
-use std::time::Duration;
+use std::process::ExitCode;
 
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use kcp_crypt::CipherKind;
+use kcp_examples::cli::{
+    Limit, go_style, parse_bool, parse_crypt, parse_limit, parse_mode, parse_size,
+};
+use kcp_examples::tunnel::config::is_loopback;
 use kcp_session::{Config, Mode, Settings};
 
-/// The usage text of the kcptun flags, for each example's `--help`.
-pub(crate) const KCPTUN_FLAGS: &str = "\
-session flags (named as kcptun's, with kcptun's defaults; both sides must agree):
-  --key STRING         pre-shared secret, stretched with PBKDF2 (default \"it's a secrect\")
-  --crypt NAME         aes aes-128 aes-192 salsa20 blowfish twofish cast5 3des tea xtea
-                       xor sm4 none null aes-128-gcm (default aes); null: no crypto layer
-  --mode NAME          fast3 fast2 fast normal manual (default fast)
-  --nodelay N          --mode manual only: 0, 1 or 2 (default 0)
-  --interval MS        --mode manual only: flush interval, 10..=5000 (default 50)
-  --resend N           --mode manual only: fast resend after N skipping ACKs (default 0)
-  --nc N               --mode manual only: 1 turns the congestion window off (default 0)
-  --mtu BYTES          largest datagram, headers included (default 1350)
-  --sndwnd N           send window in segments (default 1024)
-  --rcvwnd N           receive window in segments (default 1024)
-  --datashard N        FEC data shards; 0 with --parityshard 0 turns FEC off (default 10)
-  --parityshard N      FEC parity shards (default 3)
-  --acknodelay         flush acknowledgements at once
-  --dscp N             DSCP of outgoing datagrams, 0..=63 (default 0)
-  --sockbuf BYTES      socket send and receive buffer (default 4194304)
-  --timeout SECONDS    clients: limit for the whole run; servers: a session that hears
-                       nothing this long is closed; 0 = none (default 60)";
-
-/// The command line being parsed: the words left, and the program's name and usage for
-/// messages.
-pub(crate) struct Cli {
-    program: &'static str,
-    usage: String,
-    args: VecDeque<String>,
+/// Parses the process's arguments into `T` (Go-style flags rewritten first) under the
+/// program name `name`; a usage error exits 2, `--help` exits 0.
+pub(crate) fn parse_args<T: CommandFactory + FromArgMatches>(name: &'static str) -> T {
+    parse_args_with(T::command().name(name))
 }
 
-/// One flag as written: its name without dashes, and the value after `=`, if any.
-pub(crate) struct Flag {
-    /// The name without the leading dashes.
-    pub(crate) name: String,
-    inline: Option<String>,
+/// [`parse_args`] with a command adjusted by the caller (usage, about text).
+pub(crate) fn parse_args_with<T: FromArgMatches>(cmd: clap::Command) -> T {
+    let args = go_style(&cmd, std::env::args_os());
+
+    // Go's flag package lets a later flag override an earlier one.
+    let mut cmd = cmd.args_override_self(true);
+    let matches = cmd.clone().get_matches_from(args);
+    T::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut cmd).exit())
 }
 
-impl Cli {
-    /// The process's arguments; `usage` is printed by `--help`.
-    pub(crate) fn new(program: &'static str, usage: impl Into<String>) -> Cli {
-        Cli::from_args(program, usage, std::env::args().skip(1))
-    }
-
-    /// Arguments from anywhere (for tests of the parser).
-    pub(crate) fn from_args(
-        program: &'static str,
-        usage: impl Into<String>,
-        args: impl IntoIterator<Item = String>,
-    ) -> Cli {
-        let cli = Cli {
-            program,
-            usage: usage.into(),
-            args: args.into_iter().collect(),
-        };
-        if cli
-            .args
-            .iter()
-            .any(|a| matches!(a.as_str(), "--help" | "-help" | "-h"))
-        {
-            println!("{}", cli.usage);
-            process::exit(0);
-        }
-        cli
-    }
-
-    /// Takes the subcommand, which must be one of `choices`.
-    pub(crate) fn subcommand(&mut self, choices: &[&str]) -> String {
-        match self.args.pop_front() {
-            Some(word) if choices.contains(&word.as_str()) => word,
-            Some(word) => self.fail(format_args!(
-                "unknown subcommand {word:?} (expected {})",
-                choices.join(" or ")
-            )),
-            None => self.fail(format_args!(
-                "missing subcommand (expected {})",
-                choices.join(" or ")
-            )),
-        }
-    }
-
-    /// The next flag, or `None` at the end. A word that is not a flag is an error.
-    pub(crate) fn next_flag(&mut self) -> Option<Flag> {
-        let word = self.args.pop_front()?;
-        let Some(body) = word
-            .strip_prefix("--")
-            .or_else(|| word.strip_prefix('-'))
-            .filter(|b| !b.is_empty() && !b.starts_with('-'))
-        else {
-            self.fail(format_args!("unexpected argument {word:?}"))
-        };
-        Some(match body.split_once('=') {
-            Some((name, value)) => Flag {
-                name: name.to_owned(),
-                inline: Some(value.to_owned()),
-            },
-            None => Flag {
-                name: body.to_owned(),
-                inline: None,
-            },
-        })
-    }
-
-    /// The flag's value as written: after `=`, or the next word.
-    pub(crate) fn raw(&mut self, flag: &Flag) -> String {
-        if let Some(v) = &flag.inline {
-            return v.clone();
-        }
-        match self.args.pop_front() {
-            Some(v) => v,
-            None => self.fail(format_args!("--{} needs a value", flag.name)),
-        }
-    }
-
-    /// The flag's value, parsed.
-    pub(crate) fn value<T: FromStr>(&mut self, flag: &Flag) -> T
-    where
-        T::Err: Display,
-    {
-        let raw = self.raw(flag);
-        match raw.parse() {
-            Ok(v) => v,
-            Err(e) => self.bad(flag, &raw, e),
-        }
-    }
-
-    /// A byte count: a plain number, or one with a binary suffix (`64K`, `4M`, `4MiB`, `1G`).
-    pub(crate) fn size(&mut self, flag: &Flag) -> u64 {
-        let raw = self.raw(flag);
-        match parse_size(&raw) {
-            Ok(v) => v,
-            Err(e) => self.bad(flag, &raw, e),
-        }
-    }
-
-    /// Seconds as a decimal number, at least 0; 0 means no limit (`None`).
-    pub(crate) fn seconds(&mut self, flag: &Flag) -> Option<Duration> {
-        let raw = self.raw(flag);
-        match raw.parse::<f64>() {
-            Ok(0.0) => None,
-            Ok(s) if s > 0.0 && s.is_finite() => Some(Duration::from_secs_f64(s)),
-            Ok(_) => self.bad(flag, &raw, "must be a number of seconds, at least 0"),
-            Err(e) => self.bad(flag, &raw, e),
-        }
-    }
-
-    /// A switch: on when given without a value, or `=true` / `=false`.
-    pub(crate) fn switch(&mut self, flag: &Flag) -> bool {
-        match flag.inline.as_deref() {
-            None => true,
-            Some(v) => match v.parse() {
-                Ok(b) => b,
-                Err(e) => self.bad(flag, v, e),
-            },
-        }
-    }
-
-    /// Fails on a flag this program does not know.
-    pub(crate) fn unknown(&self, flag: &Flag) -> ! {
-        self.fail(format_args!("unknown flag --{}", flag.name))
-    }
-
-    /// Fails on a bad value.
-    pub(crate) fn bad(&self, flag: &Flag, raw: &str, why: impl Display) -> ! {
-        self.fail(format_args!("bad value {raw:?} for --{}: {why}", flag.name))
-    }
-
-    /// Prints `program: message` and a hint on stderr, and exits 2 (a usage error).
-    pub(crate) fn fail(&self, message: impl Display) -> ! {
-        eprintln!(
-            "{}: {message}\nrun `{} --help` for the usage",
-            self.program, self.program
-        );
-        process::exit(2)
+/// A count that must be at least 1.
+pub(crate) fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".to_owned()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
     }
 }
 
-/// Parses a byte count: digits with an optional K/M/G suffix (powers of 1024; `KiB`,
-/// `MiB`, `GiB` and a trailing `B` are accepted too).
-pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
-    let digits = s.trim_end_matches(|c: char| c.is_ascii_alphabetic());
-    let suffix = &s[digits.len()..];
-    let shift = match suffix {
-        "" | "B" => 0,
-        "K" | "KB" | "KiB" | "k" => 10,
-        "M" | "MB" | "MiB" => 20,
-        "G" | "GB" | "GiB" => 30,
-        _ => return Err(format!("unknown suffix {suffix:?} (use K, M or G)")),
-    };
-    let n: u64 = digits.parse().map_err(|e| format!("{e}"))?;
-    n.checked_mul(1 << shift)
-        .ok_or_else(|| "too large".to_owned())
-}
-
-/// kcptun's session flags plus `--timeout`, as parsed; [`Kcptun::settings`] builds them.
-#[derive(Clone, Debug)]
+/// kcptun's session flags plus `--timeout` (named as kcptun's, with kcptun's defaults;
+/// both sides must agree). [`Kcptun::settings`] builds them.
+#[derive(Args, Clone, Debug)]
+#[command(next_help_heading = "Session flags (kcptun's names and defaults; both sides must agree)")]
 pub(crate) struct Kcptun {
-    /// Every field but the mode's manual knobs and the idle timeout, from kcptun's defaults.
-    pub(crate) config: Config,
-    /// `--mode` (manual knobs applied in [`Kcptun::settings`]).
+    /// Pre-shared secret, stretched with PBKDF2
+    #[arg(long, global = true, value_name = "STRING", allow_hyphen_values = true,
+          default_value = kcp_crypt::KCPTUN_DEFAULT_PASSPHRASE)]
+    pub(crate) key: String,
+    /// aes aes-128 aes-192 salsa20 blowfish twofish cast5 3des tea xtea xor sm4 none null
+    /// aes-128-gcm; null: no crypto layer
+    #[arg(long, global = true, value_name = "NAME", default_value = "aes", value_parser = parse_crypt)]
+    pub(crate) crypt: CipherKind,
+    /// fast3 fast2 fast normal manual
+    #[arg(long, global = true, value_name = "NAME", default_value = "fast", value_parser = parse_mode)]
     pub(crate) mode: Mode,
-    /// `--nodelay --interval --resend --nc`, used with `--mode manual`.
-    pub(crate) manual: (u32, u32, u32, u32),
-    /// `--timeout`: `None` for 0.
-    pub(crate) timeout: Option<Duration>,
-}
-
-impl Default for Kcptun {
-    fn default() -> Kcptun {
-        Kcptun {
-            config: Config::kcptun(),
-            mode: Mode::Fast,
-            manual: (0, 50, 0, 0),
-            timeout: Some(Duration::from_secs(60)),
-        }
-    }
+    /// --mode manual only: 0, 1 or 2
+    #[arg(long, global = true, value_name = "N", default_value_t = 0)]
+    pub(crate) nodelay: u32,
+    /// --mode manual only: flush interval in ms, 10..=5000
+    #[arg(long, global = true, value_name = "MS", default_value_t = 50)]
+    pub(crate) interval: u32,
+    /// --mode manual only: fast resend after N skipping ACKs
+    #[arg(long, global = true, value_name = "N", default_value_t = 0)]
+    pub(crate) resend: u32,
+    /// --mode manual only: 1 turns the congestion window off
+    #[arg(long, global = true, value_name = "N", default_value_t = 0)]
+    pub(crate) nc: u32,
+    /// Largest datagram, headers included
+    #[arg(long, global = true, value_name = "BYTES", default_value_t = 1350)]
+    pub(crate) mtu: usize,
+    /// Send window in segments
+    #[arg(long, global = true, value_name = "N", default_value_t = 1024)]
+    pub(crate) sndwnd: u32,
+    /// Receive window in segments
+    #[arg(long, global = true, value_name = "N", default_value_t = 1024)]
+    pub(crate) rcvwnd: u32,
+    /// FEC data shards; 0 with --parityshard 0 turns FEC off
+    #[arg(
+        long,
+        global = true,
+        alias = "ds",
+        value_name = "N",
+        default_value_t = 10
+    )]
+    pub(crate) datashard: usize,
+    /// FEC parity shards
+    #[arg(
+        long,
+        global = true,
+        alias = "ps",
+        value_name = "N",
+        default_value_t = 3
+    )]
+    pub(crate) parityshard: usize,
+    /// Flush acknowledgements at once
+    #[arg(long, global = true, num_args = 0..=1, require_equals = true,
+          default_value = "false", default_missing_value = "true", value_parser = parse_bool)]
+    pub(crate) acknodelay: bool,
+    /// DSCP of outgoing datagrams, 0..=63
+    #[arg(long, global = true, value_name = "N", default_value_t = 0)]
+    pub(crate) dscp: u8,
+    /// Socket send and receive buffer
+    #[arg(long, global = true, value_name = "BYTES", default_value_t = 4_194_304)]
+    pub(crate) sockbuf: usize,
+    /// Clients: limit for the whole run; servers: a session that hears nothing this long is
+    /// closed; 0 = none
+    #[arg(long, global = true, value_name = "SECONDS", default_value = "60", value_parser = parse_limit)]
+    pub(crate) timeout: Limit,
 }
 
 impl Kcptun {
-    /// Takes `flag` (and its value) if it is one of kcptun's; false if it is not.
-    pub(crate) fn take(&mut self, cli: &mut Cli, flag: &Flag) -> bool {
-        let c = &mut self.config;
-        match flag.name.as_str() {
-            "key" => c.key = cli.raw(flag).into_bytes(),
-            "crypt" => {
-                let raw = cli.raw(flag);
-                match raw.parse::<CipherKind>() {
-                    Ok(k) => c.crypt = k,
-                    Err(_) => {
-                        let names: Vec<_> = CipherKind::ALL.iter().map(|k| k.name()).collect();
-                        cli.bad(
-                            flag,
-                            &raw,
-                            format_args!("expected one of {}", names.join(" ")),
-                        );
-                    }
-                }
-            }
-            "mode" => self.mode = cli.value(flag),
-            "nodelay" => self.manual.0 = cli.value(flag),
-            "interval" => self.manual.1 = cli.value(flag),
-            "resend" => self.manual.2 = cli.value(flag),
-            "nc" => self.manual.3 = cli.value(flag),
-            "mtu" => c.mtu = cli.value(flag),
-            "sndwnd" => c.snd_wnd = cli.value(flag),
-            "rcvwnd" => c.rcv_wnd = cli.value(flag),
-            "datashard" | "ds" => c.data_shards = cli.value(flag),
-            "parityshard" | "ps" => c.parity_shards = cli.value(flag),
-            "acknodelay" => c.ack_nodelay = cli.switch(flag),
-            "dscp" => c.dscp = cli.value(flag),
-            "sockbuf" => c.sockbuf = cli.value(flag),
-            "timeout" => self.timeout = cli.seconds(flag),
-            _ => return false,
-        }
-        true
-    }
-
     /// The [`Config`] these flags describe: `--mode manual` takes its knobs from
     /// `--nodelay --interval --resend --nc` (ignored for the named modes, as kcptun does),
     /// and `--timeout` is the idle timeout.
     pub(crate) fn config(&self) -> Config {
         let mode = match self.mode {
-            Mode::Manual { .. } => {
-                let (nodelay, interval, resend, nc) = self.manual;
-                Mode::Manual {
-                    nodelay,
-                    interval,
-                    resend,
-                    nc: nc != 0,
-                }
-            }
+            Mode::Manual { .. } => Mode::Manual {
+                nodelay: self.nodelay,
+                interval: self.interval,
+                resend: self.resend,
+                nc: self.nc != 0,
+            },
             named => named,
         };
-        let mut c = self.config.clone();
+        let mut c = Config::kcptun();
+        c.key = self.key.clone().into_bytes();
+        c.crypt = self.crypt;
         c.mode = mode;
-        c.idle_timeout = self.timeout;
+        c.mtu = self.mtu;
+        c.snd_wnd = self.sndwnd;
+        c.rcv_wnd = self.rcvwnd;
+        c.data_shards = self.datashard;
+        c.parity_shards = self.parityshard;
+        c.ack_nodelay = self.acknodelay;
+        c.dscp = self.dscp;
+        c.sockbuf = self.sockbuf;
+        c.idle_timeout = self.timeout.0;
         c
     }
 
-    /// Checks the combination and derives the key; a bad combination is a usage error.
-    pub(crate) fn settings(&self, cli: &Cli) -> Settings {
+    /// Checks the combination and derives the key; a bad combination is a usage error
+    /// (exit 2).
+    pub(crate) fn settings(&self, program: &str) -> Settings {
         match self.config().build() {
             Ok(s) => s,
-            Err(e) => cli.fail(format_args!("invalid session flags: {e}")),
+            Err(e) => usage_error(program, format_args!("invalid session flags: {e}")),
         }
+    }
+}
+
+/// Prints `program: message` and a hint on stderr, and exits 2 (a usage error).
+pub(crate) fn usage_error(program: &str, message: impl Display) -> ! {
+    eprintln!("{program}: {message}\nrun `{program} --help` for the usage");
+    std::process::exit(2)
+}
+
+/// The command line of the `echo` and `sink` examples.
+#[derive(Parser, Debug)]
+struct ToolCli {
+    #[command(subcommand)]
+    role: Role,
+    #[command(flatten)]
+    kcptun: Kcptun,
+}
+
+#[derive(Subcommand, Debug)]
+enum Role {
+    /// Serve sessions until killed. Prints `listening <addr>` first, then one line per event.
+    Server {
+        /// UDP address to listen on; port 0 picks one
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+        listen: String,
+        /// Sessions served at once; sessions over it are closed and counted
+        #[arg(long = "max-sessions", value_name = "N", default_value = "1024", value_parser = at_least_one)]
+        max_sessions: usize,
+        /// Serve on a non-loopback address with kcptun's public default key
+        #[arg(long = "allow-default-key")]
+        allow_default_key: bool,
+    },
+    /// Run sessions against a server. On success prints one line,
+    /// `ok conns=K bytes=TOTAL secs=S mibps=M retrans=R fecrecovered=F srttms=X`, and exits
+    /// 0; on a mismatch, an error or after --timeout, prints `error: ...` on stderr and
+    /// exits 1.
+    Client {
+        /// The server's UDP address
+        #[arg(long, value_name = "ADDR")]
+        remote: String,
+        /// Bytes to send on each session; K, M, G suffixes
+        #[arg(long, value_name = "N", default_value = "1M", value_parser = parse_size)]
+        bytes: u64,
+        /// Sessions at once, each sending --bytes
+        #[arg(long, value_name = "K", default_value = "1", value_parser = at_least_one)]
+        conns: usize,
+        /// Payload seed of session 0; session i uses N+i
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        seed: u64,
+        /// Bytes per write call
+        #[arg(long, value_name = "BYTES", default_value = "32768", value_parser = chunk)]
+        chunk: usize,
+    },
+}
+
+fn chunk(s: &str) -> Result<usize, String> {
+    match parse_size(s)? {
+        0 => Err("must be at least 1".to_owned()),
+        n => usize::try_from(n).map_err(|e| e.to_string()),
     }
 }
 
 /// The whole program of the `echo` and `sink` examples (they differ only in `proto`):
 /// `NAME server --listen ADDR [flags]` or `NAME client --remote ADDR --bytes N [flags]`.
-pub(crate) fn tool_main(name: &'static str, about: &str, proto: wire::Proto) -> ExitCode {
+pub(crate) fn tool_main(name: &'static str, about: &'static str, proto: wire::Proto) -> ExitCode {
     let usage = format!(
-        "{about}
-
-usage:
-  {name} server [--listen ADDR] [session flags]
-  {name} client --remote ADDR [--bytes N] [--conns K] [session flags]
-
-server flags:
-  --listen ADDR        UDP address to listen on; port 0 picks one (default 127.0.0.1:0).
-                       Prints `listening <addr>` first, then one line per event.
-
-client flags:
-  --remote ADDR        the server's UDP address (required)
-  --bytes N            bytes to send on each session; K, M, G suffixes (default 1M)
-  --conns K            sessions at once, each sending --bytes (default 1)
-  --seed N             payload seed of session 0; session i uses N+i (default 1)
-  --chunk BYTES        bytes per write call (default 32768)
-  On success prints one line:
-    ok conns=K bytes=TOTAL secs=S mibps=M retrans=R fecrecovered=F srttms=X
-  and exits 0; on a mismatch, an error or after --timeout, prints `error: ...` on
-  stderr and exits 1.
-
-{KCPTUN_FLAGS}"
+        "{name} server [--listen ADDR] [session flags]\n       \
+         {name} client --remote ADDR [--bytes N] [--conns K] [session flags]"
     );
-    let mut cli = Cli::new(name, usage);
-    let role = cli.subcommand(&["server", "client"]);
-    let mut kcptun = Kcptun::default();
-    let mut listen = "127.0.0.1:0".to_owned();
-    let mut run = wire::ClientRun {
-        remote: String::new(),
-        bytes: 1 << 20,
-        conns: 1,
-        seed: 1,
-        chunk: 32_768,
-    };
-    let server = role == "server";
-    while let Some(flag) = cli.next_flag() {
-        if kcptun.take(&mut cli, &flag) {
-            continue;
-        }
-        match flag.name.as_str() {
-            "listen" if server => listen = cli.raw(&flag),
-            "remote" if !server => run.remote = cli.raw(&flag),
-            "bytes" if !server => run.bytes = cli.size(&flag),
-            "conns" if !server => run.conns = cli.value(&flag),
-            "seed" if !server => run.seed = cli.value(&flag),
-            "chunk" if !server => run.chunk = cli.size(&flag) as usize,
-            _ => cli.unknown(&flag),
-        }
+    let cli: ToolCli = parse_args_with(
+        ToolCli::command()
+            .name(name)
+            .about(about)
+            .override_usage(usage),
+    );
+    let settings = cli.kcptun.settings(name);
+    if let Role::Server {
+        listen,
+        allow_default_key: false,
+        ..
+    } = &cli.role
+        && cli.kcptun.key == kcp_crypt::KCPTUN_DEFAULT_PASSPHRASE
+        && !is_loopback(listen)
+    {
+        usage_error(
+            name,
+            format_args!(
+                "refusing to serve on {listen} with kcptun's public default key: pass \
+                 --key, listen on a loopback address, or pass --allow-default-key"
+            ),
+        );
     }
-    if !server && run.remote.is_empty() {
-        cli.fail("client: --remote is required");
-    }
-    if run.conns == 0 || run.chunk == 0 {
-        cli.fail("--conns and --chunk must be at least 1");
-    }
-    let settings = kcptun.settings(&cli);
+    let timeout = cli.kcptun.timeout.0;
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -376,20 +257,40 @@ client flags:
         Err(e) => return error(format_args!("tokio runtime: {e}")),
     };
     runtime.block_on(async {
-        if server {
-            let listener = match wire::bind(&listen, &settings).await {
-                Ok(l) => l,
-                Err(e) => return error(e),
-            };
-            let e = wire::serve(listener, proto).await;
-            error(format_args!("accept: {e}"))
-        } else {
-            match wire::run_clients(proto, &run, &settings, kcptun.timeout).await {
-                Ok(summary) => {
-                    println!("{summary}");
-                    ExitCode::SUCCESS
+        match cli.role {
+            Role::Server {
+                listen,
+                max_sessions,
+                allow_default_key: _,
+            } => {
+                let listener = match wire::bind(&listen, &settings).await {
+                    Ok(l) => l,
+                    Err(e) => return error(e),
+                };
+                let e = wire::serve(listener, proto, max_sessions).await;
+                error(format_args!("accept: {e}"))
+            }
+            Role::Client {
+                remote,
+                bytes,
+                conns,
+                seed,
+                chunk,
+            } => {
+                let run = wire::ClientRun {
+                    remote,
+                    bytes,
+                    conns,
+                    seed,
+                    chunk,
+                };
+                match wire::run_clients(proto, &run, &settings, timeout).await {
+                    Ok(summary) => {
+                        println!("{summary}");
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => error(e),
                 }
-                Err(e) => error(e),
             }
         }
     })

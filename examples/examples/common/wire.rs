@@ -34,50 +34,7 @@ pub(crate) enum Proto {
 
 // ------------------------------------------------------------------------------ payload
 
-/// The splitmix64 generator that produces a client session's payload.
-pub(crate) struct SplitMix {
-    state: u64,
-    word: [u8; 8],
-    used: usize,
-}
-
-impl SplitMix {
-    /// The stream seeded with `seed`.
-    pub(crate) fn new(seed: u64) -> SplitMix {
-        SplitMix {
-            state: seed,
-            word: [0; 8],
-            used: 8,
-        }
-    }
-
-    fn next_word(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Writes the next `p.len()` bytes of the stream into `p`.
-    pub(crate) fn fill(&mut self, mut p: &mut [u8]) {
-        while !p.is_empty() && self.used < 8 {
-            p[0] = self.word[self.used];
-            p = &mut p[1..];
-            self.used += 1;
-        }
-        let mut words = p.chunks_exact_mut(8);
-        for w in &mut words {
-            w.copy_from_slice(&self.next_word().to_le_bytes());
-        }
-        let rest = words.into_remainder();
-        if !rest.is_empty() {
-            self.word = self.next_word().to_le_bytes();
-            rest.copy_from_slice(&self.word[..rest.len()]);
-            self.used = rest.len();
-        }
-    }
-}
+pub(crate) use kcp_examples::payload::SplitMix;
 
 /// Writes `n` bytes of `payload` to `w` in writes of at most `chunk` bytes.
 pub(crate) async fn write_stream(
@@ -324,22 +281,39 @@ async fn read_counted(
     Ok(())
 }
 
-/// Accepts sessions forever and serves each with `proto`, printing one line per event
-/// on stdout, as the Go peer does:
+/// Accepts sessions forever and serves each with `proto`, at most `limit` at once,
+/// printing one line per event on stdout, as the Go peer does:
 ///
 /// ```text
 /// accepted <remote> conv=<conv>
 /// sunk <remote> conv=<conv> bytes=<L>                 (sink: one request served)
 /// closed <remote> conv=<conv> in=<n> out=<n> err=<e>  (the session ended)
+/// refused <remote> conv=<conv> active=<n> refused=<total>   (over the limit)
 /// ```
-pub(crate) async fn serve(listener: KcpListener, proto: Proto) -> io::Error {
+///
+/// A session over the limit is closed at once and counted; the first ten refusals and
+/// then every thousandth are printed.
+pub(crate) async fn serve(listener: KcpListener, proto: Proto, limit: usize) -> io::Error {
+    let active = Arc::new(AtomicUsize::new(0));
+    let mut refused = 0u64;
     loop {
         let (mut stream, peer) = match listener.accept().await {
             Ok(s) => s,
             Err(e) => return e,
         };
         let tag = format!("{peer} conv={}", stream.conv());
+        let now = active.load(Ordering::Relaxed);
+        if now >= limit {
+            refused += 1;
+            if refused <= 10 || refused % 1000 == 0 {
+                println!("refused {tag} active={now} refused={refused}");
+            }
+            drop(stream);
+            continue;
+        }
+        active.fetch_add(1, Ordering::Relaxed);
         println!("accepted {tag}");
+        let active = Arc::clone(&active);
         tokio::spawn(async move {
             let mut counts = Counts::default();
             let err = match proto {
@@ -351,6 +325,8 @@ pub(crate) async fn serve(listener: KcpListener, proto: Proto) -> io::Error {
                     .await
                 }
             };
+            drop(stream);
+            active.fetch_sub(1, Ordering::Relaxed);
             println!(
                 "closed {tag} in={} out={} err={err}",
                 counts.read, counts.written
