@@ -48,6 +48,7 @@ fn build_examples() -> PathBuf {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
     let mut cmd = Command::new(cargo);
     cmd.args(["build", "--quiet", "--example", "echo", "--example", "sink"])
+        .args(["--example", "gameloop"])
         .arg("--manifest-path")
         .arg(&manifest)
         .arg("--target-dir")
@@ -191,10 +192,27 @@ fn summary(stdout: &str, conns: u64, bytes: u64) -> Vec<(String, String)> {
     );
     assert_eq!(fields[0].1, conns.to_string());
     assert_eq!(fields[1].1, (conns * bytes).to_string());
-    for (k, v) in &fields[2..] {
-        let x: f64 = v.parse().unwrap_or_else(|e| panic!("{k}={v}: {e}"));
-        assert!(x >= 0.0, "{k}={v}");
+    let number = |i: usize| -> f64 {
+        let (k, v) = &fields[i];
+        v.parse().unwrap_or_else(|e| panic!("{k}={v}: {e}"))
+    };
+    let (secs, mibps) = (number(2), number(3));
+    assert!(secs > 0.0, "secs={secs}");
+    // The rate is the bytes over the time, as printed (rounded to 2 and 3 decimals).
+    let rate = (conns * bytes) as f64 / secs / f64::from(1 << 20);
+    assert!(
+        (mibps - rate).abs() <= rate * 0.02 + 0.01,
+        "mibps={mibps}, bytes/secs={rate}"
+    );
+    for (k, v) in &fields[4..6] {
+        v.parse::<u64>()
+            .unwrap_or_else(|e| panic!("{k}={v} is not a count: {e}"));
     }
+    let srtt = number(6);
+    assert!(
+        srtt.is_finite() && (0.0..60_000.0).contains(&srtt),
+        "srttms={srtt}"
+    );
     fields
 }
 
@@ -388,4 +406,110 @@ fn echo_server_bounds_its_sessions() {
     assert!(log.contains("accepted "), "{log}");
     assert!(log.contains("refused "), "{log}");
     assert_eq!(log.matches("accepted ").count(), 1, "{log}");
+}
+
+/// The lossy relay (5% each way, 5 ms, jitter) in front of `upstream`, on a runtime of its
+/// own.
+fn lossy_relay(
+    upstream: std::net::SocketAddr,
+) -> (tokio::runtime::Runtime, kcp_testkit::relay::Relay) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("relay runtime");
+    let relay = rt
+        .block_on(kcp_testkit::relay::Relay::start(
+            upstream,
+            kcp_testkit::relay::RelayConfig {
+                loss: 0.05,
+                delay: Duration::from_millis(5),
+                jitter: Duration::from_millis(5),
+                ..Default::default()
+            },
+        ))
+        .expect("relay");
+    (rt, relay)
+}
+
+/// Our echo and sink clients against the kcp-go 5.6.1 servers of `peers/session`, through
+/// 5% loss, with kcptun's defaults on both sides.
+#[test]
+fn our_clients_against_kcp_go_servers_through_loss() {
+    use kcp_testkit::goproc::{self, GoServer};
+    let peer = goproc::session_peer();
+    for (name, sub) in [("echo", "echo-server"), ("sink", "sink-server")] {
+        let server = GoServer::start(&peer, &[sub, "-listen", "127.0.0.1:0"]);
+        let (_rt, relay) = lossy_relay(server.addr());
+        let remote = relay.addr().to_string();
+        let (status, out, err) = client(&example(name), &["--remote", &remote, "--bytes", "2M"]);
+        assert!(
+            status.success(),
+            "{name} client against kcp-go failed: {status}\n{out}\n{err}\nkcp-go: {}",
+            server.stderr()
+        );
+        let fields = summary(&out, 1, 2 << 20);
+        // Losses were repaired, by retransmission or FEC.
+        assert!(
+            fields[4].1 != "0" || fields[5].1 != "0",
+            "nothing repaired through 5% loss: {out}"
+        );
+    }
+}
+
+/// kcp-go 5.6.1's echo and sink clients against our servers, through 5% loss.
+#[test]
+fn kcp_go_clients_against_our_servers_through_loss() {
+    use kcp_testkit::goproc;
+    let peer = goproc::session_peer();
+    for (name, sub) in [("echo", "echo-client"), ("sink", "sink-client")] {
+        let server = Server::start(&example(name), &[]);
+        let (_rt, relay) = lossy_relay(server.addr.parse().expect("an address"));
+        let remote = relay.addr().to_string();
+        let out = goproc::run_client(
+            &peer,
+            &[sub, "-remote", &remote, "-bytes", "2097152"],
+            CLIENT_LIMIT,
+        );
+        assert!(
+            out.success,
+            "kcp-go {sub} against our {name} server: {out:?}"
+        );
+        let summary = out.summary().expect("a summary line");
+        assert_eq!(summary.bytes, 2 << 20);
+        assert!(
+            summary.retrans > 0,
+            "no retransmission through 5% loss: {summary:?}"
+        );
+    }
+}
+
+/// The game loop serves its clients through the lossy relay: every client gets states
+/// back, and no round trip beats the relay's delay both ways.
+#[test]
+fn gameloop_serves_its_clients_through_loss() {
+    let mut cmd = Command::new(example("gameloop"));
+    cmd.args(["--clients", "8", "--seconds", "3", "--delay-ms", "20"]);
+    let (status, out, err) = run(cmd, CLIENT_LIMIT);
+    assert!(status.success(), "gameloop failed: {status}\n{out}\n{err}");
+    let rtt = out
+        .lines()
+        .find_map(|l| l.strip_prefix("round trip ms: "))
+        .unwrap_or_else(|| panic!("no round-trip line:\n{out}"));
+    let words: Vec<&str> = rtt.split_whitespace().collect();
+    let value = |name: &str| -> f64 {
+        let i = words.iter().position(|w| *w == name).expect(name);
+        words[i + 1].parse().expect("a number")
+    };
+    let (p50, max) = (value("p50"), value("max"));
+    assert!(p50 >= 40.0 && p50 <= max, "p50 {p50} ms, max {max} ms");
+    let states: u64 = words[words.len() - 5]
+        .trim_start_matches('(')
+        .parse()
+        .unwrap();
+    let inputs: u64 = words[words.len() - 2].parse().unwrap();
+    assert!(
+        inputs >= 8 * 60 * 2 && states >= inputs / 2,
+        "{states} states for {inputs} inputs"
+    );
 }

@@ -24,35 +24,45 @@
 //! ```no_run
 //! use std::net::UdpSocket;
 //! use std::time::{Duration, Instant};
-//! use kcp_session::{Config, DatagramEvent, Endpoint};
+//! use kcp_session::{Config, Endpoint, Event};
 //!
 //! let socket = UdpSocket::bind("0.0.0.0:4000")?;
 //! let mut endpoint = Endpoint::new(&Config::kcptun().build()?);
 //! endpoint.listen(true);
 //! let start = Instant::now();
 //! let now = || start.elapsed().as_millis() as u32;
-//! let mut buf = [0u8; 1500];
+//! let (mut buf, mut data) = ([0u8; 1500], [0u8; 4096]);
 //! loop {
-//!     // Wait for a datagram, at most until the next timer.
-//!     let wait = endpoint.poll_timeout().map_or(100, |t| t.wrapping_sub(now()).min(100));
-//!     socket.set_read_timeout(Some(Duration::from_millis(u64::from(wait.max(1)))))?;
-//!     if let Ok((n, from)) = socket.recv_from(&mut buf) {
+//!     // 1. Wait for datagrams, at most until the next timer; feed a bounded burst.
+//!     let wait = endpoint.poll_timeout().map_or(10, |t| t.wrapping_sub(now()).clamp(1, 10));
+//!     socket.set_read_timeout(Some(Duration::from_millis(wait.into())))?;
+//!     for _ in 0..256 {
+//!         let Ok((n, from)) = socket.recv_from(&mut buf) else { break };
 //!         endpoint.handle(now(), from, &mut buf[..n]);
+//!         socket.set_read_timeout(Some(Duration::from_micros(1)))?;
 //!     }
 //!     endpoint.handle_timeout(now());
-//!     // Echo whatever arrived.
+//!     // 2. Your application: new sessions, and sessions that made progress.
+//!     while endpoint.accept().is_some() {}
 //!     while let Some(event) = endpoint.poll_event() {
-//!         if let kcp_session::Event::Progress(h) = event {
-//!             let mut data = [0u8; 4096];
-//!             while let Ok(n) = endpoint.recv(h, &mut data) {
-//!                 let _ = endpoint.send(now(), h, &data[..n]);
-//!             }
+//!         match event {
+//!             // Echo what the send window has room for; the rest comes with the
+//!             // next event, when acknowledgements have made room.
+//!             Event::Progress(h) => loop {
+//!                 let room = endpoint.session(h).map_or(0, |s| s.send_capacity());
+//!                 match endpoint.recv(h, &mut data[..room.min(4096)]) {
+//!                     Ok(n) if n > 0 => endpoint.send(now(), h, &data[..n])?,
+//!                     _ => break,
+//!                 };
+//!             },
+//!             Event::Ended(h) => endpoint.release(now(), h),
+//!             Event::Incoming(_) => {}
 //!         }
 //!     }
-//!     while endpoint.accept().is_some() {}
+//!     // 3. Send what is due; acknowledgements of the whole burst go out together.
 //!     while let Some(t) = endpoint.poll_transmit(now()) {
 //!         for datagram in t.datagrams() {
-//!             let _ = socket.send_to(datagram, t.destination);
+//!             socket.send_to(datagram, t.destination)?;
 //!         }
 //!     }
 //! }

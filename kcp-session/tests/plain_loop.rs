@@ -77,10 +77,7 @@ fn a_kcp_go_client_echoes_through_a_plain_loop_server() {
                     // Echo what fits the send window; the rest waits for the acknowledgements
                     // (which come with another Progress event).
                     loop {
-                        let free = ep.session(h).map_or(0, |s| {
-                            let k = s.kcp();
-                            (k.snd_wnd() as usize).saturating_sub(k.wait_snd()) * k.mss()
-                        });
+                        let free = ep.session(h).map_or(0, |s| s.send_capacity());
                         let Ok(n) = ep.recv(h, &mut data[..free.min(64 * 1024)]) else {
                             break;
                         };

@@ -306,6 +306,22 @@ impl Session {
         self.state == State::Open && self.kcp.wait_snd() < self.kcp.snd_wnd() as usize
     }
 
+    /// How many bytes [`send`](Session::send) would take now: 0 while it would refuse; in
+    /// stream mode what the free part of the send window holds; in message mode the
+    /// largest message (127 segments). A relay or echo reads at most this much, so that
+    /// nothing it read has to wait.
+    pub fn send_capacity(&self) -> usize {
+        if !self.can_send() {
+            return 0;
+        }
+        let mss = self.kcp.mss();
+        if self.kcp.is_stream() {
+            (self.kcp.snd_wnd() as usize - self.kcp.wait_snd()) * mss
+        } else {
+            (kcp_core::MAX_FRAGMENTS - 1) * mss
+        }
+    }
+
     /// Reads received bytes into `buf`. In stream mode it fills `buf` with as much as has
     /// arrived in order; in message mode it returns one message, and a message larger
     /// than `buf` over several calls (the rest is kept). Empty messages are skipped, so
