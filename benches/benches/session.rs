@@ -12,7 +12,8 @@
 //! `cargo bench -p kcp-benches --bench session -- [FILTER ...]` runs the rows whose name
 //! contains a filter (`sink`, `echo`, `idle`, `kcp-rs`, `tokio_kcp`); sizes from the
 //! environment: `KCP_BENCH_SINK_MIB` (default 256), `KCP_BENCH_ECHO_MIB` (64),
-//! `KCP_BENCH_IDLE_SESSIONS` (10000), `KCP_BENCH_IDLE_SECS` (10).
+//! `KCP_BENCH_IDLE_SESSIONS` (10000), `KCP_BENCH_IDLE_SECS` (10),
+//! `KCP_BENCH_ENDPOINT_SESSIONS` (100000, for the sans-io `Endpoint` row).
 
 use std::time::{Duration, Instant};
 
@@ -355,6 +356,55 @@ async fn kcp_go_idle(n: usize, secs: u64) {
     drop(socks);
 }
 
+/// `n` sessions on one sans-io `Endpoint`, opened by one datagram each from `n` addresses
+/// (no sockets, so 100,000 fit in one process), then a driver loop that sleeps until the
+/// endpoint's next deadline (at most 100 ms) and runs its timers, as the tokio driver
+/// does: memory per session, and the CPU share of that loop while the sessions idle.
+fn ours_endpoint_idle(n: usize, secs: u64) {
+    let mut c = Config::default();
+    c.accept_backlog = n;
+    c.max_sessions = n;
+    let s = c.build().unwrap();
+    let mut hello = Vec::new();
+    let mut peer = Session::new(1, &s, 0);
+    peer.send(0, b"hello").unwrap();
+    peer.poll(0, |d| hello.push(d.to_vec()));
+    let clock = Instant::now();
+    let now = || clock.elapsed().as_millis() as u32;
+    let rss0 = rss();
+    let mut ep = kcp_session::Endpoint::new(&s);
+    ep.listen(true);
+    let mut buf = hello[0].clone();
+    for i in 0..n {
+        let from = SocketAddr::from(([10, (i >> 16) as u8, (i >> 8) as u8, i as u8], 4000));
+        buf.copy_from_slice(&hello[0]);
+        ep.handle(now(), from, &mut buf);
+        while ep.accept().is_some() {}
+        while ep.poll_transmit(now()).is_some() {}
+        while ep.poll_event().is_some() {}
+    }
+    assert_eq!(ep.len(), n, "every datagram opened a session");
+    let rss1 = rss();
+    let (start, cpu) = (Instant::now(), cpu_time());
+    while start.elapsed() < Duration::from_secs(secs) {
+        let wait = ep
+            .poll_timeout()
+            .map_or(100, |t| t.wrapping_sub(now()).min(100));
+        std::thread::sleep(Duration::from_millis(u64::from(wait.max(1))));
+        ep.handle_timeout(now());
+        while ep.poll_transmit(now()).is_some() {}
+        while ep.poll_event().is_some() {}
+    }
+    report_idle(
+        &format!("kcp-rs endpoint {n} idle"),
+        cpu_time() - cpu,
+        start.elapsed(),
+        rss1.saturating_sub(rss0),
+        n,
+        "sans-io, no sockets",
+    );
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; everything else names a benchmark.
     let which: Vec<String> = std::env::args()
@@ -392,4 +442,7 @@ fn main() {
             kcp_go_idle(idle, idle_secs).await;
         }
     });
+    if want("kcp-rs endpoint idle") {
+        ours_endpoint_idle(env_usize("KCP_BENCH_ENDPOINT_SESSIONS", 100_000), idle_secs);
+    }
 }
