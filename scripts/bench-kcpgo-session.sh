@@ -55,8 +55,13 @@ cleanup() {
 trap cleanup EXIT
 
 common=(-mode fast3 -mtu 1400 -sndwnd 1024 -rcvwnd 1024)
-sink_flags=(-crypt null -datashard 0 -parityshard 0 "${common[@]}")
-echo_flags=(-crypt salsa20 -datashard 10 -parityshard 3 "${common[@]}")
+# ACKNODELAY=1: every peer acknowledges at once (kcptun --acknodelay).
+ack=()
+[ "${ACKNODELAY:-0}" = 1 ] && ack=(-acknodelay)
+sink_flags=(-crypt null -datashard 0 -parityshard 0 "${common[@]}" "${ack[@]}")
+echo_flags=(-crypt salsa20 -datashard 10 -parityshard 3 "${common[@]}" "${ack[@]}")
+# kcptun's defaults: aes, FEC 10/3, mode fast, MTU 1350, windows 1024.
+kcptun_flags=("${ack[@]}")
 
 # start_server NAME FLAGS... : starts a server in the background (its pid goes into pids;
 # not in a subshell, so the trap can stop it) and sets listen_addr once it is listening.
@@ -80,6 +85,8 @@ start_server sink-server "${sink_flags[@]}"
 sink_addr=$listen_addr sink_pid=${pids[-1]}
 start_server echo-server "${echo_flags[@]}"
 echo_addr=$listen_addr echo_pid=${pids[-1]}
+start_server echo-server "${kcptun_flags[@]}"
+kcptun_addr=$listen_addr kcptun_pid=${pids[-1]}
 mib=$((bytes / 1048576))
 
 # CPU time in ms: of a running process (user + system ticks from /proc, 100 per second),
@@ -91,9 +98,12 @@ times_ms() {
 }
 
 for _ in $(seq "$runs"); do
-  for kind in sink echo; do
-    if [ "$kind" = sink ]; then addr=$sink_addr flags=("${sink_flags[@]}") spid=$sink_pid
-    else addr=$echo_addr flags=("${echo_flags[@]}") spid=$echo_pid; fi
+  for row in sink echo echo-kcptun; do
+    case $row in
+      sink) kind=sink addr=$sink_addr flags=("${sink_flags[@]}") spid=$sink_pid ;;
+      echo) kind=echo addr=$echo_addr flags=("${echo_flags[@]}") spid=$echo_pid ;;
+      *) kind=echo addr=$kcptun_addr flags=("${kcptun_flags[@]}") spid=$kcptun_pid ;;
+    esac
     s0=$(proc_cpu_ms "$spid")
     times >"$scratch/times0"
     line=$("$peer" "$kind-client" -remote "$addr" -bytes "$bytes" -timeout 300 "${flags[@]}")
@@ -103,7 +113,7 @@ for _ in $(seq "$runs"); do
     echo "$kind-client: $line" >&2
     # Both processes together, as kcp-rs's benchmark runs both ends in one process.
     cpu=$(awk -v ms=$((s1 - s0 + c1 - c0)) -v mib="$mib" 'BEGIN { printf "%.2f", ms / mib }')
-    printf '%-28s %8s %8s ms CPU/MiB\n' "kcp-go-peer/$kind-${mib}MiB" \
+    printf '%-28s %8s %8s ms CPU/MiB\n' "kcp-go-peer/$row-${mib}MiB" \
       "$(sed -n 's/.* mibps=\([0-9.]*\).*/\1/p' <<<"$line")" "$cpu"
   done
 done

@@ -1,14 +1,24 @@
 #!/usr/bin/env bash
-# Session throughput side by side in one run: kcp-go 5.6.1 (its own EchoSpeed/SinkSpeed
-# benchmarks and the peers/session programs), kcp-rs and tokio_kcp (benches/session.rs),
-# then the ratios kcp-rs / kcp-go for the same shapes (one session over 127.0.0.1, stream
-# mode, NoDelay 1,10,2,1, MTU 1400, windows 1024; sink: no cipher, no FEC; echo: Salsa20
-# with FEC 10/3, writer and reader concurrent), and the cost of 10,000 idle sessions.
+# Session throughput side by side in one run: kcp-go 5.6.1 (the peers/session programs,
+# and its own EchoSpeed/SinkSpeed benchmarks for reference), kcp-rs and tokio_kcp
+# (benches/session.rs), then the ratios kcp-rs / kcp-go for the same shapes over
+# 127.0.0.1, with CPU per MiB (both ends together) beside throughput:
+#
+#   sink          no cipher, no FEC, NoDelay 1,10,2,1, MTU 1400, windows 1024
+#   echo          Salsa20 with FEC 10/3, same knobs, writer and reader concurrent
+#   echo-kcptun   kcptun's defaults: aes, FEC 10/3, mode fast, MTU 1350, windows 1024
+#
+# each with acknowledgements as each side sends them by default (kcp-go on its flush
+# timer, kcp-rs per receive burst) and with --acknodelay on both sides; then the cost of
+# idle sessions; then, as root, the same sink and echo transfers through 5% kernel loss in
+# a network namespace (scripts/stall-check.sh: median and worst of several runs, both
+# implementations).
 #
 # Loopback throughput swings from run to run on a shared machine, so each side runs RUNS
 # times (default 3) and the ratio compares medians.
 #
 #   scripts/bench-session.sh [MiB]      default 64 MiB per sink/echo run
+#   LOSSY_RUNS=10 LOSSY_MIB=16          the lossy rows (default 10 runs of 16 MiB)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 mib=${1:-64}
@@ -16,41 +26,58 @@ runs=${RUNS:-3}
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 
-echo "== kcp-go 5.6.1" >&2
-RUNS=$runs "$root/scripts/bench-kcpgo-session.sh" 2s $((mib << 20)) | tee "$scratch/go"
-
-echo "== kcp-rs and tokio_kcp" >&2
 (cd "$root" && cargo bench -q -p kcp-benches --bench session --no-run 2>/dev/null)
-for i in $(seq "$runs"); do
-  # Only the last run measures the idle sessions (it takes a while).
-  filters=(sink echo)
-  [ "$i" = "$runs" ] && filters=()
-  (cd "$root" && KCP_BENCH_SINK_MIB=$mib KCP_BENCH_ECHO_MIB=$mib \
-    cargo bench -q -p kcp-benches --bench session -- "${filters[@]}" 2>/dev/null)
-done | tee "$scratch/rs"
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-go_sink=$(awk '/^kcp-go-peer\/sink/ { print $2 }' "$scratch/go" | median)
-go_echo=$(awk '/^kcp-go-peer\/echo/ { print $2 }' "$scratch/go" | median)
-go_sink_cpu=$(awk '/^kcp-go-peer\/sink/ { print $3 }' "$scratch/go" | median)
-go_echo_cpu=$(awk '/^kcp-go-peer\/echo/ { print $3 }' "$scratch/go" | median)
-# The figures before "MiB/s" on the kcp-rs rows named $1, median.
-rs_rate() {
-  awk -v row="$1" 'index($0, row) == 1 { for (i = 2; i <= NF; i++) if ($i == "MiB/s") print $(i - 1) }' \
-    "$scratch/rs" | median
+for ack in 0 1; do
+  echo "== kcp-go 5.6.1, acknodelay=$ack" >&2
+  ACKNODELAY=$ack RUNS=$runs "$root/scripts/bench-kcpgo-session.sh" 2s $((mib << 20)) \
+    | tee "$scratch/go$ack"
+  echo "== kcp-rs and tokio_kcp, acknodelay=$ack" >&2
+  for i in $(seq "$runs"); do
+    # tokio_kcp has no ack-no-delay switch: it runs in the first pass only.
+    filters=("kcp-rs sink" "kcp-rs echo")
+    [ "$ack" = 0 ] && filters+=("tokio_kcp")
+    (cd "$root" && KCP_BENCH_ACKNODELAY=$ack KCP_BENCH_SINK_MIB=$mib KCP_BENCH_ECHO_MIB=$mib \
+      cargo bench -q -p kcp-benches --bench session -- "${filters[@]}" 2>/dev/null)
+  done | tee "$scratch/rs$ack"
+done
+
+# The figures before "MiB/s" (or "ms") on the rows of FILE named ROW, median.
+rs_col() {
+  awk -v row="$2" -v unit="$3" 'index($0, row) == 1 { for (i = 2; i <= NF; i++) if ($i == unit) print $(i - 1) }' \
+    "$1" | median
 }
-rs_cpu() {
-  awk -v row="$1" 'index($0, row) == 1 { for (i = 2; i <= NF; i++) if ($i == "ms") print $(i - 1) }' \
-    "$scratch/rs" | median
-}
-rs_sink=$(rs_rate "kcp-rs sink")
-rs_echo=$(rs_rate "kcp-rs echo")
+go_col() { awk -v row="kcp-go-peer/$2-" -v col="$3" 'index($0, row) == 1 { print $col }' "$1" | median; }
+
 echo
-printf 'medians of %s runs; CPU is both ends together, ms per MiB moved\n' "$runs"
-printf '%-6s %12s %12s %8s %12s %12s\n' shape "kcp-rs MiB/s" "kcp-go MiB/s" ratio "kcp-rs CPU" "kcp-go CPU"
-line() {
-  awk -v n="$1" -v a="$2" -v b="$3" -v c="$4" -v d="$5" \
-    'BEGIN { printf "%-6s %12.1f %12.1f %7.2fx %12.2f %12.2f\n", n, a, b, a / b, c, d }'
-}
-line sink "$rs_sink" "$go_sink" "$(rs_cpu "kcp-rs sink")" "$go_sink_cpu"
-line echo "$rs_echo" "$go_echo" "$(rs_cpu "kcp-rs echo")" "$go_echo_cpu"
+printf 'medians of %s runs of %s MiB; CPU is both ends together, ms per MiB moved\n' "$runs" "$mib"
+printf '%-12s %-11s %12s %12s %8s %12s %12s\n' shape acks "kcp-rs MiB/s" "kcp-go MiB/s" ratio \
+  "kcp-rs CPU" "kcp-go CPU"
+for ack in 0 1; do
+  acks=$([ "$ack" = 1 ] && echo "--acknodelay" || echo default)
+  for row in sink echo echo-kcptun; do
+    case $row in
+      sink) rs="kcp-rs sink" ;;
+      echo) rs="kcp-rs echo salsa20 fec" ;;
+      *) rs="kcp-rs echo kcptun" ;;
+    esac
+    awk -v n="$row" -v k="$acks" -v a="$(rs_col "$scratch/rs$ack" "$rs" MiB/s)" \
+      -v b="$(go_col "$scratch/go$ack" "$row" 2)" -v c="$(rs_col "$scratch/rs$ack" "$rs" ms)" \
+      -v d="$(go_col "$scratch/go$ack" "$row" 3)" \
+      'BEGIN { printf "%-12s %-11s %12.1f %12.1f %7.2fx %12.2f %12.2f\n", n, k, a, b, a / b, c, d }'
+  done
+done
+
+echo "== idle sessions" >&2
+(cd "$root" && KCP_BENCH_IDLE_SECS=10 cargo bench -q -p kcp-benches --bench session -- idle 2>/dev/null)
+
+if [ "$(id -u)" -eq 0 ]; then
+  for proto in sink echo; do
+    echo
+    echo "through 5% kernel loss each way (kcptun's defaults), $proto:"
+    PROTO=$proto RUNS=${LOSSY_RUNS:-10} MIB=${LOSSY_MIB:-16} "$root/scripts/stall-check.sh" 0.05
+  done
+else
+  echo "(the lossy rows need root: network namespace and iptables)" >&2
+fi

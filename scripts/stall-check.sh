@@ -9,7 +9,9 @@
 # seconds) shows up in the worst column long before it moves the median.
 #
 #   scripts/stall-check.sh [LOSS...]        default: 0.05 0.10 0.20
-#   RUNS=20 MIB=16 MODE=fast scripts/stall-check.sh 0.05
+#   RUNS=20 MIB=16 MODE=fast PROTO=sink scripts/stall-check.sh 0.05
+#
+# PROTO=echo runs the echo examples instead (every byte both ways).
 #
 # Session flags are kcptun's defaults (aes, FEC 10/3, MTU 1350, windows 1024) plus MODE
 # (default fast) and EXTRA (more flags for both implementations, e.g. "--acknodelay").
@@ -19,6 +21,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 runs=${RUNS:-20}
 mib=${MIB:-16}
 mode=${MODE:-fast}
+proto=${PROTO:-sink}
+case $proto in sink | echo) ;; *) echo "stall-check: PROTO must be sink or echo" >&2; exit 2 ;; esac
 extra=${EXTRA:-}
 rates=("$@")
 [ ${#rates[@]} -gt 0 ] || rates=(0.05 0.10 0.20)
@@ -27,13 +31,13 @@ command -v iptables >/dev/null || { echo "stall-check: iptables missing: run scr
 
 cd "$root"
 target=${CARGO_TARGET_DIR:-$root/target}
-cargo build -q --release -p kcp-examples --example sink
-rs_sink=$target/release/examples/sink
+cargo build -q --release -p kcp-examples --example "$proto"
+rs_bin=$target/release/examples/$proto
 # The kcp-go peer, built as kcp-testkit's gopeer::build builds it (GOPATH mode, offline).
 mkdir -p "$target/go-peers"
 (cd peers/session && GO111MODULE=off GOPATH=/usr/share/gocode GOPROXY=off GOFLAGS= \
   GOCACHE="$target/go-peers/cache" go build -o "$target/go-peers/session" .)
-go_sink=$target/go-peers/session
+go_bin=$target/go-peers/session
 
 ns=kcpstall$$
 scratch=$(mktemp -d)
@@ -59,26 +63,26 @@ timed() {
 
 stats() { sort -g | awk '{ v[NR] = $1 } END { printf "%8.2f %8.2f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2, v[NR] }'; }
 
-printf '%d transfers of %d MiB per cell, mode %s %s; seconds\n' "$runs" "$mib" "$mode" "$extra"
+printf '%d %s transfers of %d MiB per cell, mode %s %s; seconds\n' "$runs" "$proto" "$mib" "$mode" "$extra"
 printf '%-6s %8s %8s   %8s %8s\n' loss "rs med" "rs worst" "go med" "go worst"
 for loss in "${rates[@]}"; do
   ip netns add "$ns"
   ip netns exec "$ns" ip link set lo up
   ip netns exec "$ns" iptables -A INPUT -p udp -m statistic --mode random --probability "$loss" -j DROP
   # shellcheck disable=SC2086
-  ip netns exec "$ns" "$rs_sink" server --listen 127.0.0.1:4000 --mode "$mode" $extra >"$scratch/rs.log" 2>&1 &
+  ip netns exec "$ns" "$rs_bin" server --listen 127.0.0.1:4000 --mode "$mode" $extra >"$scratch/rs.log" 2>&1 &
   pids+=($!)
   # shellcheck disable=SC2086
-  ip netns exec "$ns" "$go_sink" sink-server -listen 127.0.0.1:4001 -mode "$mode" $extra >"$scratch/go.log" 2>&1 &
+  ip netns exec "$ns" "$go_bin" "$proto-server" -listen 127.0.0.1:4001 -mode "$mode" $extra >"$scratch/go.log" 2>&1 &
   pids+=($!)
   sleep 0.5
   : >"$scratch/rs.times"
   : >"$scratch/go.times"
   for _ in $(seq "$runs"); do
     # shellcheck disable=SC2086
-    timed "$rs_sink" client --remote 127.0.0.1:4000 --bytes "${mib}M" --mode "$mode" $extra >>"$scratch/rs.times"
+    timed "$rs_bin" client --remote 127.0.0.1:4000 --bytes "${mib}M" --mode "$mode" $extra >>"$scratch/rs.times"
     # shellcheck disable=SC2086
-    timed "$go_sink" sink-client -remote 127.0.0.1:4001 -bytes $((mib << 20)) -mode "$mode" $extra >>"$scratch/go.times"
+    timed "$go_bin" "$proto-client" -remote 127.0.0.1:4001 -bytes $((mib << 20)) -mode "$mode" $extra >>"$scratch/go.times"
   done
   printf '%-6s %s   %s\n' "$loss" "$(stats <"$scratch/rs.times")" "$(stats <"$scratch/go.times")"
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done

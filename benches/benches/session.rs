@@ -88,10 +88,25 @@ fn settings(crypt: CipherKind, shards: (usize, usize)) -> Settings {
             resend: 2,
             nc: true,
         };
+        c.ack_nodelay = ack_nodelay();
         c
     }
     .build()
     .expect("benchmark settings are valid")
+}
+
+/// `KCP_BENCH_ACKNODELAY=1` runs every row with ack-no-delay on (kcptun `--acknodelay`),
+/// to compare with kcp-go peers that set it too.
+fn ack_nodelay() -> bool {
+    std::env::var("KCP_BENCH_ACKNODELAY").is_ok_and(|v| v == "1")
+}
+
+/// kcptun's defaults (aes, FEC 10/3, mode fast, MTU 1350, windows 1024), as
+/// `peers/session` runs them without flags.
+fn kcptun_settings() -> Settings {
+    let mut c = Config::kcptun();
+    c.ack_nodelay = ack_nodelay();
+    c.build().expect("kcptun's settings are valid")
 }
 
 /// Writes `total` bytes to `w` in 64 KiB writes.
@@ -133,11 +148,18 @@ async fn ours_sink(total: usize) {
 }
 
 async fn ours_echo(total: usize) {
-    let server_settings = settings(CipherKind::Salsa20, (10, 3));
-    let client_settings = settings(CipherKind::Salsa20, (10, 3));
-    let listener = KcpListener::bind("127.0.0.1:0", &server_settings)
-        .await
-        .unwrap();
+    let s = settings(CipherKind::Salsa20, (10, 3));
+    echo_row("kcp-rs echo salsa20 fec", &s, total).await;
+}
+
+async fn ours_echo_kcptun(total: usize) {
+    echo_row("kcp-rs echo kcptun", &kcptun_settings(), total).await;
+}
+
+/// Echoes `total` bytes through a listener with settings `s`, the writer and the reader
+/// running concurrently, and reports the row.
+async fn echo_row(name: &str, s: &Settings, total: usize) {
+    let listener = KcpListener::bind("127.0.0.1:0", s).await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
         let (s, _) = listener.accept().await.unwrap();
@@ -146,19 +168,14 @@ async fn ours_echo(total: usize) {
         drop(listener);
     });
     let (start, cpu) = (Instant::now(), cpu_time());
-    let c = KcpStream::connect(addr, &client_settings).await.unwrap();
+    let c = KcpStream::connect(addr, s).await.unwrap();
     let (mut r, mut w) = c.into_split();
     let writer = tokio::spawn(async move {
         write_all(&mut w, total).await;
         w
     });
     read_n(&mut r, total).await;
-    report(
-        "kcp-rs echo salsa20 fec",
-        total,
-        start.elapsed(),
-        cpu_time() - cpu,
-    );
+    report(name, total, start.elapsed(), cpu_time() - cpu);
     drop(writer.await);
 }
 
@@ -429,8 +446,11 @@ fn main() {
         if want("tokio_kcp sink") {
             tokio_kcp_sink(sink).await;
         }
-        if want("kcp-rs echo") {
+        if want("kcp-rs echo salsa20 fec") {
             ours_echo(echo).await;
+        }
+        if want("kcp-rs echo kcptun") {
+            ours_echo_kcptun(echo).await;
         }
         if want("tokio_kcp echo") {
             tokio_kcp_echo(echo).await;
