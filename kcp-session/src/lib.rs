@@ -14,8 +14,8 @@
 //!
 //! On Linux the tokio front sends a run of datagrams to one peer with one GSO system call
 //! and receives with `recvmmsg` and GRO (through `quinn-udp`); elsewhere it uses one call
-//! per datagram. The `simd` feature turns on kcp-fec's SIMD Reed-Solomon kernels (x86_64
-//! with AVX2, or aarch64), several times faster than the portable ones.
+//! per datagram. FEC runs the fastest GF(2^8) kernel the CPU has (AVX2, SSSE3, NEON or
+//! portable), chosen at run time.
 
 mod config;
 #[cfg(feature = "tokio")]

@@ -1,0 +1,157 @@
+//! GF(2^8) multiply-accumulate kernels, chosen at run time: the inner loop of Reed-Solomon
+//! encoding and recovery (`out ^= c * input` over a shard).
+//!
+//! | kernel | where | bytes per step |
+//! | --- | --- | --- |
+//! | [`Kernel::Avx2`] | x86_64 CPUs with AVX2 (Intel since 2013, AMD since 2015) | 32 |
+//! | [`Kernel::Ssse3`] | x86_64 CPUs with SSSE3 (nearly all since 2006) | 16 |
+//! | [`Kernel::Neon`] | aarch64 | 16 |
+//! | [`Kernel::Portable`] | every target, `no_std` included | table lookups |
+//!
+//! The SIMD kernels are written with `core::arch` intrinsics (no C compiler, nothing to
+//! opt into) and use the split-nibble method: `c * x = low[x & 15] ^ high[x >> 4]`, two
+//! 16-entry tables looked up by a byte shuffle. The x86_64 ones are picked with
+//! `cpufeatures` (CPUID, `no_std`) the first time a codec is built, so one binary runs
+//! everywhere; NEON is part of the aarch64 baseline. Unsafe code lives only in the
+//! per-architecture modules.
+
+mod portable;
+mod tables;
+
+#[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+#[allow(unsafe_code)]
+mod neon;
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+mod x86;
+
+use core::fmt;
+
+pub(crate) use portable::{LaneTable, lanes_extract, lanes_mul, lanes_words};
+
+#[cfg(target_arch = "x86_64")]
+cpufeatures::new!(cpu_ssse3, "ssse3");
+#[cfg(target_arch = "x86_64")]
+cpufeatures::new!(cpu_avx2, "avx2");
+
+/// A GF(2^8) multiply-accumulate kernel: the code that runs Reed-Solomon's inner loop.
+///
+/// Encoders and decoders pick [`Kernel::best`] unless their configuration names one
+/// ([`EncoderConfig::kernel`](crate::EncoderConfig::kernel),
+/// [`DecoderConfig::kernel`](crate::DecoderConfig::kernel)); every kernel produces the
+/// same bytes. Name one to compare kernels in a benchmark, or to test a slower path on a
+/// fast CPU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Kernel {
+    /// Table lookups in safe Rust, on every target. The encoder looks up the products for
+    /// up to four parity shards with one load per data byte.
+    Portable,
+    /// x86_64 with SSSE3: 16 bytes per `pshufb` pair.
+    Ssse3,
+    /// x86_64 with AVX2: 32 bytes per `vpshufb` pair.
+    Avx2,
+    /// aarch64 NEON: 16 bytes per `tbl` pair.
+    Neon,
+}
+
+impl Kernel {
+    /// Every kernel, fastest last; [`is_available`](Self::is_available) tells which ones
+    /// this CPU runs.
+    pub const ALL: [Kernel; 4] = [Kernel::Portable, Kernel::Ssse3, Kernel::Neon, Kernel::Avx2];
+
+    /// The fastest kernel this CPU runs. The CPUID check runs once and is cached.
+    pub fn best() -> Kernel {
+        let mut best = Kernel::Portable;
+        for k in Kernel::ALL {
+            if k.is_available() {
+                best = k;
+            }
+        }
+        best
+    }
+
+    /// Whether this build on this CPU can run the kernel: the x86_64 kernels ask the CPU
+    /// (cached), NEON is compiled in on aarch64, the portable kernel always runs.
+    pub fn is_available(self) -> bool {
+        match self {
+            Kernel::Portable => true,
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Ssse3 => cpu_ssse3::get(),
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2 => cpu_avx2::get(),
+            #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+            Kernel::Neon => true,
+            _ => false,
+        }
+    }
+
+    /// Lower-case name: `portable`, `ssse3`, `avx2`, `neon`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Kernel::Portable => "portable",
+            Kernel::Ssse3 => "ssse3",
+            Kernel::Avx2 => "avx2",
+            Kernel::Neon => "neon",
+        }
+    }
+}
+
+impl fmt::Display for Kernel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A kernel this CPU is known to run: the only way to reach the SIMD code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Gf(Kernel);
+
+impl Gf {
+    /// `kernel`, if this CPU runs it.
+    pub(crate) fn new(kernel: Kernel) -> Option<Gf> {
+        kernel.is_available().then_some(Gf(kernel))
+    }
+
+    /// `kernel`, or [`Kernel::best`] for `None`; `None` if the named one cannot run here.
+    pub(crate) fn choose(kernel: Option<Kernel>) -> Option<Gf> {
+        Gf::new(kernel.unwrap_or_else(Kernel::best))
+    }
+
+    pub(crate) fn kernel(self) -> Kernel {
+        self.0
+    }
+
+    /// `out = c * input`, over the shorter of the two lengths.
+    #[inline]
+    pub(crate) fn mul(self, c: u8, input: &[u8], out: &mut [u8]) {
+        self.apply::<false>(c, input, out);
+    }
+
+    /// `out ^= c * input`, over the shorter of the two lengths.
+    #[inline]
+    pub(crate) fn mul_xor(self, c: u8, input: &[u8], out: &mut [u8]) {
+        self.apply::<true>(c, input, out);
+    }
+
+    #[inline]
+    #[allow(unsafe_code)]
+    fn apply<const XOR: bool>(self, c: u8, input: &[u8], out: &mut [u8]) {
+        match self.0 {
+            // SAFETY: a `Gf` holds `Avx2` only if `cpufeatures` found AVX2 on this CPU.
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2 => unsafe { x86::mul_avx2::<XOR>(c, input, out) },
+            // SAFETY: a `Gf` holds `Ssse3` only if `cpufeatures` found SSSE3 on this CPU.
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Ssse3 => unsafe { x86::mul_ssse3::<XOR>(c, input, out) },
+            // SAFETY: this build targets aarch64 with NEON in its baseline (the `cfg`), so
+            // every CPU it runs on has NEON.
+            #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+            Kernel::Neon => unsafe { neon::mul_neon::<XOR>(c, input, out) },
+            _ => portable::mul::<XOR>(c, input, out),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
