@@ -317,12 +317,12 @@ impl Encoder {
         let offset = self.config.offset;
         let start = offset + HEADER_LEN;
         let dlen = start + self.shard_len;
+        self.fold.finish(&mut self.parity, start, self.shard_len);
         let mut seqid = first;
         for q in 0..self.config.shards.parity() {
             let this = seqid;
             seqid = self.advance(seqid, 1);
             let buf = &mut self.parity[q];
-            self.fold.finish(q, &mut buf[start..dlen]);
             write_header(&mut buf[offset..], this, TYPE_PARITY);
             self.stats.parity += 1;
             parity(ParityDatagram {

@@ -12,7 +12,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use crate::codec::Codec;
-use crate::gf::{Kernel, LaneTable, lanes_extract, lanes_mul, lanes_words};
+use crate::gf::{Kernel, LaneTable, lanes_mul, lanes_split, lanes_words};
 
 /// Lane tables (1 KB each, one per data shard and group of four parity shards) are built
 /// once per encoder up to this many; larger codes build each one when it is used.
@@ -120,11 +120,29 @@ impl Fold {
         }
     }
 
-    /// Makes parity shard `q` final in `out` (the first `len` bytes: the group's longest
-    /// shard). Planar parity is final already.
-    pub(crate) fn finish(&self, q: usize, out: &mut [u8]) {
-        if let Fold::Lanes(l) = self {
-            lanes_extract(&l.acc[q / 4], q % 4, out);
+    /// Makes the parity of a complete group final in `parity[q][start..start + len]`
+    /// (`len`: the group's longest shard). Planar parity is final already.
+    pub(crate) fn finish(&self, parity: &mut [Vec<u8>], start: usize, len: usize) {
+        let Fold::Lanes(l) = self else {
+            return;
+        };
+        for (acc, bufs) in l.acc.iter().zip(parity.chunks_mut(4)) {
+            let r = start..start + len;
+            match bufs {
+                [a] => lanes_split(acc, [&mut a[r]]),
+                [a, b] => lanes_split(acc, [&mut a[r.clone()], &mut b[r]]),
+                [a, b, c] => lanes_split(acc, [&mut a[r.clone()], &mut b[r.clone()], &mut c[r]]),
+                [a, b, c, d] => lanes_split(
+                    acc,
+                    [
+                        &mut a[r.clone()],
+                        &mut b[r.clone()],
+                        &mut c[r.clone()],
+                        &mut d[r],
+                    ],
+                ),
+                _ => {}
+            }
         }
     }
 }

@@ -27,7 +27,7 @@ mod x86;
 
 use core::fmt;
 
-pub(crate) use portable::{LaneTable, lanes_extract, lanes_mul, lanes_words};
+pub(crate) use portable::{LaneTable, lanes_mul, lanes_split, lanes_words};
 
 #[cfg(target_arch = "x86_64")]
 cpufeatures::new!(cpu_ssse3, "ssse3");

@@ -5,7 +5,7 @@
 //! - [`LaneTable`] / [`lanes_mul`]: one input into up to four outputs at once. Entry `x`
 //!   of the table packs `c0 * x | c1 * x << 8 | c2 * x << 16 | c3 * x << 24`, so a single
 //!   lookup per input byte serves every output, and the outputs accumulate interleaved in
-//!   `u32` lanes (split again by [`lanes_extract`] once a group is complete). This is what
+//!   `u32` lanes (split again by [`lanes_split`] once a group is complete). This is what
 //!   makes the portable encoder fast: a 10+3 group costs one lookup per data byte instead of
 //!   three.
 
@@ -109,17 +109,27 @@ pub(crate) fn lanes_mul<const XOR: bool>(table: &LaneTable, input: &[u8], acc: &
     }
 }
 
-/// Byte `j` of `out` `=` lane `lane` (0..4) at position `j` of `acc` (see [`lanes_mul`]),
-/// for the first `min(out.len(), 2 * acc.len())` bytes.
-pub(crate) fn lanes_extract(acc: &[u64], lane: usize, out: &mut [u8]) {
-    let shift = 8 * (lane as u32 & 3);
-    let n = out.len() / 2;
-    let mut outs = out.chunks_exact_mut(2);
-    for (o, &a) in (&mut outs).zip(acc) {
-        o[0] = (a >> shift) as u8;
-        o[1] = (a >> (32 + shift)) as u8;
+/// Splits the lanes of `acc` (see [`lanes_mul`]): byte `j` of `outs[l]` becomes lane `l`
+/// at position `j`, for the first `n` bytes, `n` the shortest output (at most
+/// `2 * acc.len()`). One pass for all lanes.
+pub(crate) fn lanes_split<const N: usize>(acc: &[u64], outs: [&mut [u8]; N]) {
+    let n = outs
+        .iter()
+        .map(|o| o.len())
+        .min()
+        .unwrap_or(0)
+        .min(2 * acc.len());
+    let mut outs = outs.map(|o| &mut o[..n]);
+    for (w, &a) in acc[..n / 2].iter().enumerate() {
+        for (l, o) in (0u32..).zip(outs.iter_mut()) {
+            o[2 * w] = (a >> (8 * l)) as u8;
+            o[2 * w + 1] = (a >> (32 + 8 * l)) as u8;
+        }
     }
-    if let (Some(o), Some(&a)) = (outs.into_remainder().first_mut(), acc.get(n)) {
-        *o = (a >> shift) as u8;
+    if n % 2 == 1 {
+        let a = acc[n / 2];
+        for (l, o) in (0u32..).zip(outs.iter_mut()) {
+            o[n - 1] = (a >> (8 * l)) as u8;
+        }
     }
 }

@@ -112,15 +112,20 @@ proptest! {
             lanes_mul::<false>(&table, input, &mut acc);
         }
         prop_assert_eq!(acc[words], sentinel, "wrote past the input's words");
-        for (lane, &c) in coefs.iter().enumerate() {
-            let mut got = alloc::vec![0u8; len];
-            lanes_extract(&acc, lane, &mut got);
-            let mut old = alloc::vec![0u8; len];
-            lanes_extract(&before, lane, &mut old);
+        let mut got = [(); 4].map(|()| alloc::vec![0u8; len]);
+        let mut old = [(); 4].map(|()| alloc::vec![0u8; len]);
+        {
+            let [a, b, c, d] = &mut got;
+            lanes_split(&acc, [&mut a[..], &mut b[..], &mut c[..], &mut d[..]]);
+            let [a, b, c, d] = &mut old;
+            lanes_split(&before, [&mut a[..], &mut b[..], &mut c[..], &mut d[..]]);
+        }
+        for lane in 0..4 {
+            let c = coefs.get(lane).copied().unwrap_or(0);
             for j in 0..len {
                 let p = reference_mul(c, input[j]);
-                let want = if xor { old[j] ^ p } else { p };
-                prop_assert_eq!(got[j], want, "lane {} byte {} of {}", lane, j, len);
+                let want = if xor { old[lane][j] ^ p } else { p };
+                prop_assert_eq!(got[lane][j], want, "lane {} byte {} of {}", lane, j, len);
             }
         }
     }
