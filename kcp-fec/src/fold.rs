@@ -1,7 +1,7 @@
 //! How the encoder folds each data shard into the parity of its group as it passes.
 //!
 //! - With a SIMD kernel, straight into the parity datagram buffers: one multiply-XOR pass
-//!   over the shard per parity shard.
+//!   over the shard per four parity shards.
 //! - With the portable kernel, into interleaved lanes ([`crate::gf::lanes_mul`]): one table
 //!   lookup per data byte yields its products for up to four parity shards, where
 //!   separate passes would cost a lookup per parity shard. The lanes are split into the
@@ -17,6 +17,40 @@ use crate::gf::{Kernel, LaneTable, lanes_mul, lanes_split, lanes_words};
 /// Lane tables (1 KB each, one per data shard and group of four parity shards) are built
 /// once per encoder up to this many; larger codes build each one when it is used.
 const CACHED_TABLES: usize = 64;
+
+/// Runs `$body` with `$outs` bound to the 1 to 4 buffers of the slice `$bufs`, each cut
+/// to `$range`, as an array: the kernels take `[&mut [u8]; N]` and serve all of them in
+/// one pass.
+macro_rules! with_slices {
+    ($bufs:expr, $range:expr, |$outs:ident| $body:expr) => {{
+        let r = $range;
+        match $bufs {
+            [a] => {
+                let $outs = [&mut a[r]];
+                $body
+            }
+            [a, b] => {
+                let $outs = [&mut a[r.clone()], &mut b[r]];
+                $body
+            }
+            [a, b, c] => {
+                let $outs = [&mut a[r.clone()], &mut b[r.clone()], &mut c[r]];
+                $body
+            }
+            [a, b, c, d] => {
+                let $outs = [
+                    &mut a[r.clone()],
+                    &mut b[r.clone()],
+                    &mut c[r.clone()],
+                    &mut d[r],
+                ];
+                $body
+            }
+            // `chunks_mut(4)` never yields an empty or longer chunk.
+            _ => {}
+        }
+    }};
+}
 
 /// Parity accumulation for one encoder.
 #[derive(Debug)]
@@ -77,19 +111,16 @@ impl Fold {
         match self {
             Fold::Planar => {
                 let gf = codec.gf();
-                for (q, buf) in parity.iter_mut().enumerate() {
-                    let c = codec.coefficient(q, i);
-                    let acc = &mut buf[start..];
-                    if i == 0 {
-                        gf.mul(c, shard, acc);
-                        continue;
+                for (g, bufs) in parity.chunks_mut(4).enumerate() {
+                    if i > 0 && len > prev_len {
+                        for b in bufs.iter_mut() {
+                            b[start + prev_len..start + len].fill(0);
+                        }
                     }
-                    if len > prev_len {
-                        acc[prev_len..len].fill(0);
-                    }
-                    if c != 0 {
-                        gf.mul_xor(c, shard, acc);
-                    }
+                    with_slices!(bufs, start..start + len, |outs| {
+                        let c = core::array::from_fn(|k| codec.coefficient(4 * g + k, i));
+                        gf.mul_many(i > 0, c, shard, outs);
+                    });
                 }
             }
             Fold::Lanes(l) => {
@@ -127,22 +158,7 @@ impl Fold {
             return;
         };
         for (acc, bufs) in l.acc.iter().zip(parity.chunks_mut(4)) {
-            let r = start..start + len;
-            match bufs {
-                [a] => lanes_split(acc, [&mut a[r]]),
-                [a, b] => lanes_split(acc, [&mut a[r.clone()], &mut b[r]]),
-                [a, b, c] => lanes_split(acc, [&mut a[r.clone()], &mut b[r.clone()], &mut c[r]]),
-                [a, b, c, d] => lanes_split(
-                    acc,
-                    [
-                        &mut a[r.clone()],
-                        &mut b[r.clone()],
-                        &mut c[r.clone()],
-                        &mut d[r],
-                    ],
-                ),
-                _ => {}
-            }
+            with_slices!(bufs, start..start + len, |outs| lanes_split(acc, outs));
         }
     }
 }

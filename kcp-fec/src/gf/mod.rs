@@ -125,30 +125,56 @@ impl Gf {
     /// `out = c * input`, over the shorter of the two lengths.
     #[inline]
     pub(crate) fn mul(self, c: u8, input: &[u8], out: &mut [u8]) {
-        self.apply::<false>(c, input, out);
+        self.mul_many(false, [c], input, [out]);
     }
 
     /// `out ^= c * input`, over the shorter of the two lengths.
     #[inline]
     pub(crate) fn mul_xor(self, c: u8, input: &[u8], out: &mut [u8]) {
-        self.apply::<true>(c, input, out);
+        self.mul_many(true, [c], input, [out]);
+    }
+
+    /// `outs[k] = c[k] * input` (or `^=` with `xor`) for every `k`, over the shortest of
+    /// the lengths: one pass over `input` for all outputs.
+    #[inline]
+    pub(crate) fn mul_many<const N: usize>(
+        self,
+        xor: bool,
+        c: [u8; N],
+        input: &[u8],
+        outs: [&mut [u8]; N],
+    ) {
+        if xor {
+            self.apply::<true, N>(c, input, outs);
+        } else {
+            self.apply::<false, N>(c, input, outs);
+        }
     }
 
     #[inline]
     #[allow(unsafe_code)]
-    fn apply<const XOR: bool>(self, c: u8, input: &[u8], out: &mut [u8]) {
+    fn apply<const XOR: bool, const N: usize>(
+        self,
+        c: [u8; N],
+        input: &[u8],
+        outs: [&mut [u8]; N],
+    ) {
         match self.0 {
             // SAFETY: a `Gf` holds `Avx2` only if `cpufeatures` found AVX2 on this CPU.
             #[cfg(target_arch = "x86_64")]
-            Kernel::Avx2 => unsafe { x86::mul_avx2::<XOR>(c, input, out) },
+            Kernel::Avx2 => unsafe { x86::mul_avx2::<XOR, N>(c, input, outs) },
             // SAFETY: a `Gf` holds `Ssse3` only if `cpufeatures` found SSSE3 on this CPU.
             #[cfg(target_arch = "x86_64")]
-            Kernel::Ssse3 => unsafe { x86::mul_ssse3::<XOR>(c, input, out) },
+            Kernel::Ssse3 => unsafe { x86::mul_ssse3::<XOR, N>(c, input, outs) },
             // SAFETY: this build targets aarch64 with NEON in its baseline (the `cfg`), so
             // every CPU it runs on has NEON.
             #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
-            Kernel::Neon => unsafe { neon::mul_neon::<XOR>(c, input, out) },
-            _ => portable::mul::<XOR>(c, input, out),
+            Kernel::Neon => unsafe { neon::mul_neon::<XOR, N>(c, input, outs) },
+            _ => {
+                for (c, out) in c.into_iter().zip(outs) {
+                    portable::mul::<XOR>(c, input, out);
+                }
+            }
         }
     }
 }

@@ -87,6 +87,61 @@ proptest! {
         }
     }
 
+    /// One input into several outputs in one pass, each at its own offset.
+    #[test]
+    fn many_outputs_match_the_reference(
+        c in any::<[u8; 4]>(),
+        len in 0usize..1100,
+        offs in any::<[u8; 5]>(),
+        seed in any::<u64>(),
+        xor in any::<bool>(),
+    ) {
+        let in_off = usize::from(offs[4] % 64);
+        let input = buffer(seed, in_off, len);
+        let input = &input[in_off..in_off + len];
+        let base: Vec<Vec<u8>> = (0..4)
+            .map(|k| buffer(seed.rotate_left(9 * k + 1), usize::from(offs[k as usize] % 64), len))
+            .collect();
+        let want: Vec<Vec<u8>> = (0..4)
+            .map(|k| {
+                let off = usize::from(offs[k] % 64);
+                let mut w = base[k].clone();
+                for (o, &x) in w[off..off + len].iter_mut().zip(input) {
+                    let p = reference_mul(c[k], x);
+                    *o = if xor { *o ^ p } else { p };
+                }
+                w
+            })
+            .collect();
+        for gf in available() {
+            let mut outs = base.clone();
+            let [a, b, d, e] = &mut outs[..] else { unreachable!() };
+            let o = |k: usize| usize::from(offs[k] % 64);
+            gf.mul_many(
+                xor,
+                c,
+                input,
+                [
+                    &mut a[o(0)..o(0) + len],
+                    &mut b[o(1)..o(1) + len],
+                    &mut d[o(2)..o(2) + len],
+                    &mut e[o(3)..o(3) + len],
+                ],
+            );
+            prop_assert_eq!(&outs, &want, "{} four outputs, len {}", gf.kernel(), len);
+            let mut outs = base.clone();
+            let [a, b, d, _] = &mut outs[..] else { unreachable!() };
+            gf.mul_many(
+                xor,
+                [c[0], c[1], c[2]],
+                input,
+                [&mut a[o(0)..o(0) + len], &mut b[o(1)..o(1) + len], &mut d[o(2)..o(2) + len]],
+            );
+            prop_assert_eq!(&outs[..3], &want[..3], "{} three outputs, len {}", gf.kernel(), len);
+            prop_assert_eq!(&outs[3], &base[3]);
+        }
+    }
+
     #[test]
     fn lanes_match_the_reference(
         coefs in proptest::collection::vec(any::<u8>(), 1..=4),
