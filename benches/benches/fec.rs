@@ -103,7 +103,7 @@ fn main() {
     let mut c = Criterion::default().configure_from_args();
     // scripts/bench-fec.sh reads this line to label the plain benchmarks.
     eprintln!("fec: default kernel {}", Kernel::best());
-    let kernels = Kernel::ALL.into_iter().filter(|k| k.is_available());
+    let kernels = Kernel::available();
     for kernel in std::iter::once(None).chain(kernels.map(Some)) {
         fec_encode(&mut c, kernel);
         fec_decode(&mut c, kernel);

@@ -241,8 +241,9 @@ impl Encoder {
     /// consumed, so the peer sees only lost parity).
     ///
     /// `now_ms` (any origin, may wrap) matters only with
-    /// [`parity_idle_limit_ms`](EncoderConfig::parity_idle_limit_ms). Cost: one pass of
-    /// `parity` GF(2^8) multiply-adds over the shard; no allocation.
+    /// [`parity_idle_limit_ms`](EncoderConfig::parity_idle_limit_ms). Cost: `parity` GF(2^8)
+    /// multiply-adds per shard byte, in one pass over the shard per four parity shards; no
+    /// allocation.
     pub fn encode_data(&mut self, datagram: &mut [u8], now_ms: u32) -> Result<bool, EncodeError> {
         let len = datagram.len();
         let offset = self.config.offset;

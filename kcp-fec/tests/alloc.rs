@@ -11,7 +11,7 @@ use kcp_testkit::alloc::{Counting, installed, measure};
 static ALLOC: Counting = Counting;
 
 fn kernels() -> impl Iterator<Item = Kernel> {
-    Kernel::ALL.into_iter().filter(|k| k.is_available())
+    Kernel::available()
 }
 
 #[test]

@@ -25,7 +25,7 @@ use kcp_fec::{
 };
 
 fn kernels() -> impl Iterator<Item = Kernel> {
-    Kernel::ALL.into_iter().filter(|k| k.is_available())
+    Kernel::available()
 }
 
 const SHARDS: [(usize, usize); 4] = [(10, 3), (7, 2), (3, 1), (1, 1)];

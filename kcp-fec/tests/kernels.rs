@@ -12,7 +12,8 @@ use reed_solomon_erasure::galois_8::ReedSolomon;
 
 fn available() -> Vec<Kernel> {
     Kernel::ALL
-        .into_iter()
+        .iter()
+        .copied()
         .filter(|k| k.is_available())
         .collect()
 }
@@ -39,6 +40,7 @@ fn the_cpu_check_agrees_with_std() {
     assert!(Kernel::Portable.is_available());
     let best = Kernel::best();
     assert_eq!(*available().last().unwrap(), best);
+    assert_eq!(Kernel::available().collect::<Vec<_>>(), available());
     let shards = Shards::new(10, 3).unwrap();
     assert_eq!(
         Encoder::new(EncoderConfig::new(shards)).unwrap().kernel(),
@@ -54,7 +56,7 @@ fn the_cpu_check_agrees_with_std() {
 #[test]
 fn a_kernel_the_cpu_lacks_is_refused() {
     let shards = Shards::new(3, 1).unwrap();
-    for kernel in Kernel::ALL.into_iter().filter(|k| !k.is_available()) {
+    for kernel in Kernel::ALL.iter().copied().filter(|k| !k.is_available()) {
         let mut cfg = EncoderConfig::new(shards);
         cfg.kernel = Some(kernel);
         assert_eq!(

@@ -73,10 +73,7 @@ fn encode(enc: &mut Encoder, frames: &[Vec<u8>], times: &[u32]) -> Vec<Packet> {
 
 /// The `i`-th GF(2^8) kernel this CPU runs (modulo their number).
 fn kernel(i: usize) -> Kernel {
-    let ks: Vec<Kernel> = Kernel::ALL
-        .into_iter()
-        .filter(|k| k.is_available())
-        .collect();
+    let ks: Vec<Kernel> = Kernel::available().collect();
     ks[i % ks.len()]
 }
 
@@ -344,7 +341,7 @@ fn unsolvable_groups_are_evicted() {
 /// Through every kernel.
 #[test]
 fn encode_data_then_flush_parity_matches_encode() {
-    for kernel in Kernel::ALL.into_iter().filter(|k| k.is_available()) {
+    for kernel in Kernel::available() {
         split_api(kernel);
     }
 }

@@ -7,7 +7,7 @@ use kcp_fec::{
 };
 
 fn kernels() -> impl Iterator<Item = Kernel> {
-    Kernel::ALL.into_iter().filter(|k| k.is_available())
+    Kernel::available()
 }
 
 fn hex(s: &str) -> Vec<u8> {

@@ -58,17 +58,17 @@ pub enum Kernel {
 impl Kernel {
     /// Every kernel, fastest last; [`is_available`](Self::is_available) tells which ones
     /// this CPU runs.
-    pub const ALL: [Kernel; 4] = [Kernel::Portable, Kernel::Ssse3, Kernel::Neon, Kernel::Avx2];
+    pub const ALL: &'static [Kernel] =
+        &[Kernel::Portable, Kernel::Ssse3, Kernel::Neon, Kernel::Avx2];
+
+    /// The kernels this CPU runs, fastest last: to run a test or a benchmark through each.
+    pub fn available() -> impl Iterator<Item = Kernel> {
+        Kernel::ALL.iter().copied().filter(|k| k.is_available())
+    }
 
     /// The fastest kernel this CPU runs. The CPUID check runs once and is cached.
     pub fn best() -> Kernel {
-        let mut best = Kernel::Portable;
-        for k in Kernel::ALL {
-            if k.is_available() {
-                best = k;
-            }
-        }
-        best
+        Kernel::available().last().unwrap_or(Kernel::Portable)
     }
 
     /// Whether this build on this CPU can run the kernel: the x86_64 kernels ask the CPU
