@@ -7,32 +7,22 @@ use kcp_fec::{
     TYPE_PARITY,
 };
 use kcp_testkit::alloc::{Counting, installed, measure};
+use kcp_testkit::sim::Rng;
 
 #[global_allocator]
 static ALLOC: Counting = Counting;
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
-
 /// A well-formed FEC packet with a random seqid, length (8..=1500) and content; its type
 /// is random, or (`plausible`) the one a 10/3 sender would give that seqid.
 fn hostile_packet(rng: &mut Rng, buf: &mut Vec<u8>, plausible: bool) {
-    let len = 8 + (rng.next() % (MTU_LIMIT as u64 - 7)) as usize;
+    let len = 8 + (rng.next_u64() % (MTU_LIMIT as u64 - 7)) as usize;
     buf.clear();
-    buf.extend((0..len).map(|_| rng.next() as u8));
-    let seqid = rng.next() as u32;
+    buf.extend((0..len).map(|_| rng.next_u64() as u8));
+    let seqid = rng.next_u64() as u32;
     let data = if plausible {
         seqid % 13 < 10
     } else {
-        rng.next() % 2 == 0
+        rng.next_u64() % 2 == 0
     };
     let kind = if data { TYPE_DATA } else { TYPE_PARITY };
     buf[..4].copy_from_slice(&seqid.to_le_bytes());
@@ -42,7 +32,7 @@ fn hostile_packet(rng: &mut Rng, buf: &mut Vec<u8>, plausible: bool) {
 /// Feeds `packets` hostile packets to `dec`, built in `buf`, which must have room for
 /// [`MTU_LIMIT`] bytes (so that only the decoder allocates while this runs).
 fn flood(dec: &mut Decoder, buf: &mut Vec<u8>, packets: usize, seed: u64, plausible: bool) {
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     for i in 0..packets {
         hostile_packet(&mut rng, buf, plausible);
         dec.decode(buf, i as u32, |_| {}).unwrap();
@@ -109,16 +99,16 @@ fn without_auto_tune_the_bound_is_the_configured_groups() {
 #[test]
 fn garbage_gets_typed_errors_not_panics() {
     let mut dec = Decoder::new(DecoderConfig::new(Shards::new(3, 2).unwrap())).unwrap();
-    let mut rng = Rng(7);
+    let mut rng = Rng::new(7);
     let mut ok = 0;
     for _ in 0..50_000 {
-        let len = (rng.next() % 1600) as usize;
-        let mut buf: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+        let len = (rng.next_u64() % 1600) as usize;
+        let mut buf: Vec<u8> = (0..len).map(|_| rng.next_u64() as u8).collect();
         // Make most of them FEC-typed so the decoder's paths are exercised.
-        if len >= 6 && rng.next() % 4 != 0 {
-            buf[4] = 0xF1 + (rng.next() % 2) as u8;
+        if len >= 6 && rng.next_u64() % 4 != 0 {
+            buf[4] = 0xF1 + (rng.next_u64() % 2) as u8;
             buf[5] = 0;
-            buf[0..4].copy_from_slice(&(rng.next() as u32 % 64).to_le_bytes());
+            buf[0..4].copy_from_slice(&(rng.next_u64() as u32 % 64).to_le_bytes());
         }
         match dec.decode(&buf, 0, |r| assert!(r.len() <= len)) {
             Ok(_) => ok += 1,

@@ -8,6 +8,7 @@ use kcp_fec::{
     ConfigError, Decoder, DecoderConfig, Encoder, EncoderConfig, HEADER_LEN, Kernel, Shards,
     TYPE_PARITY,
 };
+use kcp_testkit::sim::Rng;
 use reed_solomon_erasure::galois_8::ReedSolomon;
 
 fn available() -> Vec<Kernel> {
@@ -72,17 +73,6 @@ fn a_kernel_the_cpu_lacks_is_refused() {
     }
 }
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
-
 /// Encodes `groups` groups of frames with random lengths (0..max_frame) through `kernel`,
 /// checks every parity datagram against reed-solomon-erasure, then drops `parity`
 /// shards of each group and checks the decoder rebuilds each lost frame.
@@ -96,14 +86,14 @@ fn check(kernel: Kernel, k: usize, m: usize, groups: usize, max_frame: usize, se
     let mut dcfg = DecoderConfig::new(shards);
     dcfg.kernel = Some(kernel);
     let mut dec = Decoder::new(dcfg).unwrap();
-    let mut rng = Rng(seed | 1);
+    let mut rng = Rng::new(seed);
     for g in 0..groups {
         let mut data: Vec<Vec<u8>> = Vec::new();
         let mut parity: Vec<Vec<u8>> = Vec::new();
         for _ in 0..k {
-            let len = (rng.next() % max_frame as u64) as usize;
+            let len = (rng.next_u64() % max_frame as u64) as usize;
             let mut d = vec![0u8; enc.header_len()];
-            d.extend((0..len).map(|_| rng.next() as u8));
+            d.extend((0..len).map(|_| rng.next_u64() as u8));
             enc.encode(&mut d, 0, |p| parity.push(p.as_bytes()[20..].to_vec()))
                 .unwrap();
             data.push(d[20..].to_vec());

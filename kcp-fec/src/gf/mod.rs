@@ -15,6 +15,72 @@
 //! everywhere; NEON is part of the aarch64 baseline. Unsafe code lives only in the
 //! per-architecture modules.
 
+/// Defines the driver of a split-nibble SIMD kernel, `$name`: `outs[k] = c[k] * input`
+/// (`XOR = false`) or `outs[k] ^= c[k] * input`, over the shortest of the lengths. It
+/// loads each coefficient's two 16-entry tables with `$table`, runs `$block` over whole
+/// `$width`-byte blocks for all `N` outputs at once, and sends the last partial block
+/// through zero-padded copies on the stack.
+#[cfg(any(
+    target_arch = "x86_64",
+    all(target_arch = "aarch64", target_feature = "neon")
+))]
+macro_rules! split_nibble_kernel {
+    ($feature:literal, $name:ident, $block:ident, $table:ident, $width:literal, $zero:expr) => {
+        #[doc = concat!("The ", $feature, " kernel; see `split_nibble_kernel!`.")]
+        #[target_feature(enable = $feature)]
+        pub(super) fn $name<const XOR: bool, const N: usize>(
+            c: [u8; N],
+            input: &[u8],
+            outs: [&mut [u8]; N],
+        ) {
+            let n = outs.iter().fold(input.len(), |n, o| n.min(o.len()));
+            let mut outs = outs.map(|o| &mut o[..n]);
+            let (mut low, mut high) = ([$zero; N], [$zero; N]);
+            for k in 0..N {
+                let t = &super::tables::NIBBLES[usize::from(c[k])];
+                // SAFETY: `t` holds 32 bytes, so both 16-byte loads stay inside it.
+                unsafe {
+                    low[k] = $table(t.as_ptr());
+                    high[k] = $table(t.as_ptr().add(16));
+                }
+            }
+            let bulk = n / $width * $width;
+            let ptrs = outs.each_mut().map(|o| o.as_mut_ptr());
+            for off in (0..bulk).step_by($width) {
+                // SAFETY: `off + $width <= bulk <= n`, and the input and every output hold
+                // `n` bytes; the outputs are distinct slices.
+                unsafe {
+                    $block::<XOR, N>(
+                        &low,
+                        &high,
+                        input.as_ptr().add(off),
+                        ptrs.map(|p| p.add(off)),
+                    );
+                }
+            }
+            if bulk < n {
+                let (mut bi, mut bo) = ([0u8; $width], [[0u8; $width]; N]);
+                bi[..n - bulk].copy_from_slice(&input[bulk..n]);
+                for (b, o) in bo.iter_mut().zip(&outs) {
+                    b[..n - bulk].copy_from_slice(&o[bulk..]);
+                }
+                // SAFETY: the stack blocks hold exactly `$width` bytes each.
+                unsafe {
+                    $block::<XOR, N>(
+                        &low,
+                        &high,
+                        bi.as_ptr(),
+                        bo.each_mut().map(|b| b.as_mut_ptr()),
+                    );
+                }
+                for (b, o) in bo.iter().zip(&mut outs) {
+                    o[bulk..].copy_from_slice(&b[..n - bulk]);
+                }
+            }
+        }
+    };
+}
+
 mod portable;
 mod tables;
 
