@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v kcptun-client >/dev/null || { echo "kcptun is missing: run scripts/setup.sh" >&2; exit 1; }
-cargo build --release -p kcp-examples --features simd --bin kcp-tunnel --example tunnel_bench
+cargo build --release -p kcp-examples --bin kcp-tunnel --example tunnel_bench
 third=()
 if [ -n "${KCPTUN_RUST:-}" ]; then
   third=(--third-client "$KCPTUN_RUST/kcptun-client" --third-server "$KCPTUN_RUST/kcptun-server"

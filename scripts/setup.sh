@@ -9,12 +9,15 @@
 #    ss-server, obfs-local and obfs-server;
 #  - the thumbv7em-none-eabihf target: the no_std crates must build for a microcontroller;
 #  - g++ and cmake: kcp-ffi's tests compile ikcp's test.cpp (C++) against the library and
-#    build its README's CMake snippet.
+#    build its README's CMake snippet;
+#  - qemu-user, an aarch64 cross linker and the aarch64-unknown-linux-gnu target: CI runs
+#    kcp-fec's tests (the NEON kernel) as aarch64 binaries under qemu-aarch64.
 set -euo pipefail
 
 packages=(libclang-dev golang-go golang-github-xtaci-kcp-dev golang-github-xtaci-smux-dev
           golang-github-stretchr-testify-dev kcptun iptables bc iproute2 g++ cmake
           shadowsocks-libev simple-obfs)
+packages+=(qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -29,6 +32,9 @@ fi
 
 if ! rustup target list --installed | grep -q '^thumbv7em-none-eabihf$'; then
   rustup target add thumbv7em-none-eabihf
+fi
+if ! rustup target list --installed | grep -q '^aarch64-unknown-linux-gnu$'; then
+  rustup target add aarch64-unknown-linux-gnu
 fi
 for c in rustfmt clippy; do
   rustup component list --installed | grep -q "^$c" || rustup component add "$c"

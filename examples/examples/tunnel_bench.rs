@@ -9,7 +9,7 @@
 //! MiB moved (from `/proc/PID/stat`), with ours relative to kcptun's.
 //!
 //! ```text
-//! scripts/bench-tunnel.sh            # builds with --release --features simd, then runs
+//! scripts/bench-tunnel.sh            # builds with --release, then runs
 //! tunnel_bench [--mib N] [--repeat R] [--third-client PATH --third-server PATH --third-name NAME]
 //! ```
 

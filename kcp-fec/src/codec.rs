@@ -1,6 +1,6 @@
 //! The Reed-Solomon code: reed-solomon-erasure's generator matrix (equal to
-//! klauspost/reedsolomon's, so parity bytes match kcp-go's) and its GF(2^8) slice kernels
-//! (SIMD with the `simd` feature), driven shard by shard without allocating.
+//! klauspost/reedsolomon's, so parity bytes match kcp-go's) and our GF(2^8) kernels
+//! ([`crate::gf`], chosen at run time), driven shard by shard without allocating.
 //!
 //! Why not `ReedSolomon::encode_sep` / `reconstruct_data` directly: encoding needs every
 //! data shard copied and padded first, and reconstruction keeps an LRU cache of inverted
@@ -14,18 +14,8 @@ use alloc::vec::Vec;
 
 use reed_solomon_erasure::galois_8;
 
+use crate::gf::Gf;
 use crate::shards::{MAX_TOTAL_SHARDS, Shards};
-
-/// The codec runs its kernels over whole blocks of this many bytes: the SIMD kernels of
-/// reed-solomon-erasure leave any remainder to a byte-at-a-time loop that costs as much as
-/// a kilobyte of vector work, so buffers are padded with zeros to a multiple of it.
-pub(crate) const BLOCK: usize = 32;
-
-/// `len` rounded up to a multiple of [`BLOCK`].
-#[inline]
-pub(crate) const fn round_up(len: usize) -> usize {
-    len.div_ceil(BLOCK) * BLOCK
-}
 
 /// A set of shard indices in one group (at most [`MAX_TOTAL_SHARDS`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -56,6 +46,7 @@ pub(crate) struct Singular;
 #[derive(Debug)]
 pub(crate) struct Codec {
     shards: Shards,
+    gf: Gf,
     /// Parity rows of the systematic generator matrix, `parity x data`, row-major.
     rows: Vec<u8>,
     /// `[E | I]` for the Gauss-Jordan solve, `r x 2r` with `r <= min(data, parity)`.
@@ -71,14 +62,15 @@ pub(crate) struct Codec {
 }
 
 impl Codec {
-    /// Builds the code for `shards`. Allocates; call once per encoder/decoder (and again
-    /// when the decoder retunes).
-    pub(crate) fn new(shards: Shards) -> Codec {
+    /// Builds the code for `shards`, run by the kernel `gf`. Allocates; call once per
+    /// encoder/decoder (and again when the decoder retunes).
+    pub(crate) fn new(shards: Shards, gf: Gf) -> Codec {
         let (k, m) = (shards.data(), shards.parity());
         let rows = parity_rows(shards);
         let r = k.min(m);
         Codec {
             shards,
+            gf,
             rows,
             solve: vec![0; r * 2 * r],
             coef: vec![0; r * k],
@@ -91,6 +83,11 @@ impl Codec {
     /// The shard counts of this code.
     pub(crate) fn shards(&self) -> Shards {
         self.shards
+    }
+
+    /// The kernel this code runs.
+    pub(crate) fn gf(&self) -> Gf {
+        self.gf
     }
 
     /// The generator coefficient of data shard `data` in parity shard `parity`.
@@ -111,7 +108,7 @@ impl Codec {
     /// Rebuilds the missing data shards of a group from the present ones.
     ///
     /// `shards` has one buffer per shard index; every index in `present` holds exactly
-    /// `len` bytes (zero-padded by the caller, best to a multiple of [`BLOCK`]); at least
+    /// `len` bytes (shorter shards zero-padded by the caller); at least
     /// `data` shards are present. The missing data shards are written with `len` bytes each
     /// (their buffers are resized, which allocates only if one never held `len` bytes
     /// before). Parity shards are not rebuilt. Returns the number of data shards rebuilt.
@@ -158,11 +155,11 @@ impl Codec {
             for s in 0..r {
                 let c = self.solve[t * 2 * r + r + s];
                 let input = &shards[k + self.used_parity[s]][..len];
-                mul_into(c, input, &mut out, &mut first);
+                mul_into(self.gf, c, input, &mut out, &mut first);
             }
             for (idx, &a) in self.present_data.iter().enumerate() {
                 let c = self.coef[t * k + idx];
-                mul_into(c, &shards[a][..len], &mut out, &mut first);
+                mul_into(self.gf, c, &shards[a][..len], &mut out, &mut first);
             }
             if first {
                 out.fill(0);
@@ -231,40 +228,17 @@ impl Codec {
 }
 
 /// `out = c * input` for the first term, `out ^= c * input` after it; zero terms skipped.
-/// Both slices have the same length, ideally a multiple of [`BLOCK`].
+/// Both slices have the same length.
 #[inline]
-pub(crate) fn mul_into(c: u8, input: &[u8], out: &mut [u8], first: &mut bool) {
+pub(crate) fn mul_into(gf: Gf, c: u8, input: &[u8], out: &mut [u8], first: &mut bool) {
     if c == 0 || input.is_empty() {
         return;
     }
     if *first {
-        galois_8::mul_slice(c, input, out);
+        gf.mul(c, input, out);
         *first = false;
     } else {
-        galois_8::mul_slice_xor(c, input, out);
-    }
-}
-
-/// Like [`mul_into`] (`first` chooses `=` or `^=`), for an `input` of any length whose
-/// tail cannot be padded in place: `out` must have room for `input.len()` rounded up to
-/// [`BLOCK`]. The tail goes through a zero-padded block, so `out` past `input.len()` is
-/// zeroed (first) or left as it was.
-#[inline]
-pub(crate) fn mul_padded(c: u8, input: &[u8], out: &mut [u8], first: bool) {
-    let bulk = input.len() / BLOCK * BLOCK;
-    let tail = &input[bulk..];
-    let kernel = if first {
-        galois_8::mul_slice
-    } else {
-        galois_8::mul_slice_xor
-    };
-    if bulk > 0 {
-        kernel(c, &input[..bulk], &mut out[..bulk]);
-    }
-    if !tail.is_empty() {
-        let mut block = [0u8; BLOCK];
-        block[..tail.len()].copy_from_slice(tail);
-        kernel(c, &block, &mut out[bulk..bulk + BLOCK]);
+        gf.mul_xor(c, input, out);
     }
 }
 
@@ -306,7 +280,7 @@ mod tests {
                 let mut out = vec![0u8; len];
                 let mut first = true;
                 for (i, d) in data.iter().enumerate() {
-                    mul_into(codec.coefficient(q, i), d, &mut out, &mut first);
+                    mul_into(codec.gf(), codec.coefficient(q, i), d, &mut out, &mut first);
                 }
                 out
             })
@@ -320,56 +294,66 @@ mod tests {
             .collect()
     }
 
+    /// Every kernel this CPU runs.
+    fn kernels() -> Vec<Gf> {
+        crate::Kernel::available().filter_map(Gf::new).collect()
+    }
+
     #[test]
     fn spec_vector_rs_3_2() {
-        let codec = Codec::new(Shards::new(3, 2).unwrap());
-        let data = [
-            hex("0102030405060708"),
-            hex("1112131415161718"),
-            hex("2122232425262728"),
-        ];
-        let parity = encode(&codec, &data);
-        assert_eq!(parity, [hex("3132333435363738"), hex("4142434445464748")]);
+        for gf in kernels() {
+            let codec = Codec::new(Shards::new(3, 2).unwrap(), gf);
+            let data = [
+                hex("0102030405060708"),
+                hex("1112131415161718"),
+                hex("2122232425262728"),
+            ];
+            let parity = encode(&codec, &data);
+            let want = [hex("3132333435363738"), hex("4142434445464748")];
+            assert_eq!(parity, want, "{:?}", gf.kernel());
+        }
     }
 
     #[test]
     fn spec_vector_rs_10_3() {
-        let codec = Codec::new(Shards::new(10, 3).unwrap());
-        let data: Vec<Vec<u8>> = (0..10u8).map(|i| (4 * i..4 * i + 4).collect()).collect();
-        let parity = encode(&codec, &data);
-        assert_eq!(parity, [hex("28292a2b"), hex("2c2d2e2f"), hex("30313233")]);
+        for gf in kernels() {
+            let codec = Codec::new(Shards::new(10, 3).unwrap(), gf);
+            let data: Vec<Vec<u8>> = (0..10u8).map(|i| (4 * i..4 * i + 4).collect()).collect();
+            let parity = encode(&codec, &data);
+            let want = [hex("28292a2b"), hex("2c2d2e2f"), hex("30313233")];
+            assert_eq!(parity, want, "{:?}", gf.kernel());
+        }
     }
 
     #[test]
     fn parity_row_for_two_data_shards_is_not_xor() {
-        let codec = Codec::new(Shards::new(2, 1).unwrap());
+        let codec = Codec::new(
+            Shards::new(2, 1).unwrap(),
+            Gf::new(crate::Kernel::Portable).unwrap(),
+        );
         assert_eq!((codec.coefficient(0, 0), codec.coefficient(0, 1)), (3, 2));
     }
 
     proptest! {
-        /// Our shard-by-shard parity and our solver agree with reed-solomon-erasure's own
-        /// `encode` and `reconstruct_data` for any group and any recoverable loss.
+        /// Our shard-by-shard parity and our solver, through every kernel, agree with
+        /// reed-solomon-erasure's own `encode` and `reconstruct_data` for any group and
+        /// any recoverable loss.
         #[test]
         fn matches_reed_solomon_erasure(
             k in 1usize..=20,
             m in 1usize..=6,
-            len in 1usize..=64,
+            len in 1usize..=200,
             seed in any::<u64>(),
             lost in any::<u64>(),
         ) {
             let shards = Shards::new(k, m).unwrap();
-            let mut codec = Codec::new(shards);
             let mut x = seed | 1;
             let mut next = || { x ^= x << 13; x ^= x >> 7; x ^= x << 17; x as u8 };
             let data: Vec<Vec<u8>> = (0..k).map(|_| (0..len).map(|_| next()).collect()).collect();
-            let parity = encode(&codec, &data);
-
             let rs = galois_8::ReedSolomon::new(k, m).unwrap();
-            let all: Vec<Vec<u8>> = data.iter().chain(parity.iter()).cloned().collect();
-            let mut theirs = all.clone();
-            for p in &mut theirs[k..] { p.fill(0); }
+            let mut theirs: Vec<Vec<u8>> = data.clone();
+            theirs.resize(k + m, vec![0u8; len]);
             rs.encode(&mut theirs).unwrap();
-            prop_assert_eq!(&theirs[k..], &all[k..]);
 
             // Lose up to m shards, chosen by the bits of `lost`, and keep exactly k.
             let n = k + m;
@@ -383,20 +367,26 @@ mod tests {
                 }
             }
             prop_assume!(kept == k);
-            let mut mine = all.clone();
-            for (i, s) in mine.iter_mut().enumerate() {
-                if !present.contains(i) { s.clear(); }
-            }
-            codec.reconstruct(&mut mine, &present, len).unwrap();
-            let mut opt: Vec<Option<Vec<u8>>> = all
+            let mut opt: Vec<Option<Vec<u8>>> = theirs
                 .iter()
                 .enumerate()
                 .map(|(i, s)| present.contains(i).then(|| s.clone()))
                 .collect();
             rs.reconstruct_data(&mut opt).unwrap();
             for i in 0..k {
-                prop_assert_eq!(&mine[i], &all[i]);
-                prop_assert_eq!(opt[i].as_ref().unwrap(), &all[i]);
+                prop_assert_eq!(opt[i].as_ref().unwrap(), &data[i]);
+            }
+
+            for gf in kernels() {
+                let mut codec = Codec::new(shards, gf);
+                let parity = encode(&codec, &data);
+                prop_assert_eq!(&theirs[k..], &parity[..], "{:?} parity", gf.kernel());
+                let mut mine = theirs.clone();
+                for (i, s) in mine.iter_mut().enumerate() {
+                    if !present.contains(i) { s.clear(); }
+                }
+                codec.reconstruct(&mut mine, &present, len).unwrap();
+                prop_assert_eq!(&mine[..k], &data[..], "{:?} recovery", gf.kernel());
             }
         }
     }

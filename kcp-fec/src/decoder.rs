@@ -4,8 +4,9 @@
 use alloc::vec::Vec;
 
 use crate::autotune::AutoTune;
-use crate::codec::{Codec, ShardSet, round_up};
+use crate::codec::{Codec, ShardSet};
 use crate::error::{ConfigError, DecodeError};
+use crate::gf::{Gf, Kernel};
 use crate::packet::{FecPacket, HEADER_LEN, MTU_LIMIT, PacketKind};
 use crate::shards::{MAX_TOTAL_SHARDS, Shards};
 
@@ -38,10 +39,15 @@ pub struct DecoderConfig {
     /// Follow the peer's shard counts when packet types disagree with their positions.
     /// Default `true`, as kcp-go.
     pub auto_tune: bool,
+    /// The GF(2^8) kernel for recovery. `None` (default): [`Kernel::best`], the fastest
+    /// this CPU runs. Every kernel rebuilds the same bytes; name one to compare them or to
+    /// test a slower path ([`Decoder::new`] refuses one the CPU cannot run).
+    pub kernel: Option<Kernel>,
 }
 
 impl DecoderConfig {
-    /// Defaults for `shards`: 4 groups, 1500-byte packets, 60 s expiry, auto-tune on.
+    /// Defaults for `shards`: 4 groups, 1500-byte packets, 60 s expiry, auto-tune on, the
+    /// fastest kernel.
     pub const fn new(shards: Shards) -> Self {
         DecoderConfig {
             shards,
@@ -49,6 +55,7 @@ impl DecoderConfig {
             max_packet: MTU_LIMIT,
             expire_ms: Some(DEFAULT_EXPIRE_MS),
             auto_tune: true,
+            kernel: None,
         }
     }
 
@@ -64,7 +71,7 @@ impl DecoderConfig {
         } else {
             self.shards.total()
         };
-        let per_shard = size_of::<Vec<u8>>() + round_up(self.max_packet - HEADER_LEN);
+        let per_shard = size_of::<Vec<u8>>() + (self.max_packet - HEADER_LEN);
         let groups = self.groups * (size_of::<Group>() + total * per_shard);
         // Codec scratch: parity rows k*m, solve r*2r and coefficients r*k with
         // r = min(k, m), each at most total^2 / 2 for k + m <= total; three index lists.
@@ -184,11 +191,13 @@ pub struct Decoder {
 
 impl Decoder {
     /// Builds a decoder. Allocates the codec and the auto-tune sampler (a few KB); shard
-    /// buffers are allocated as groups first use them.
+    /// buffers are allocated as groups first use them. Fails on an invalid configuration
+    /// or a kernel this CPU cannot run.
     pub fn new(config: DecoderConfig) -> Result<Decoder, ConfigError> {
         config.validate()?;
+        let gf = Gf::choose(config.kernel).ok_or(ConfigError::KernelUnavailable)?;
         Ok(Decoder {
-            codec: Codec::new(config.shards),
+            codec: Codec::new(config.shards, gf),
             groups: Vec::with_capacity(config.groups),
             retired: Vec::with_capacity(retired_len(config.groups)),
             retired_next: 0,
@@ -202,6 +211,11 @@ impl Decoder {
     /// The shard counts currently expected (they change when auto-tune follows the peer).
     pub fn shards(&self) -> Shards {
         self.codec.shards()
+    }
+
+    /// The GF(2^8) kernel this decoder runs.
+    pub fn kernel(&self) -> Kernel {
+        self.codec.gf().kernel()
     }
 
     /// The counters so far.
@@ -307,7 +321,7 @@ impl Decoder {
 
     /// Switches to new shard counts: a new codec, every group dropped.
     fn retune(&mut self, shards: Shards) {
-        self.codec = Codec::new(shards);
+        self.codec = Codec::new(shards, self.codec.gf());
         for g in &mut self.groups {
             if g.active {
                 self.stats.short_shards += g.data_count as u64;
@@ -416,7 +430,7 @@ impl Decoder {
             return;
         };
         self.stamp += 1;
-        let max_shard = round_up(self.config.max_packet - HEADER_LEN);
+        let max_shard = self.config.max_packet - HEADER_LEN;
         let g = &mut self.groups[i];
         g.last_ms = now_ms;
         g.stamp = self.stamp;

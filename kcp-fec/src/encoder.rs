@@ -3,8 +3,10 @@
 use alloc::vec;
 use alloc::vec::Vec;
 
-use crate::codec::{Codec, mul_padded, round_up};
+use crate::codec::Codec;
 use crate::error::{ConfigError, EncodeError};
+use crate::fold::Fold;
+use crate::gf::{Gf, Kernel};
 use crate::packet::{
     DATA_HEADER_LEN, HEADER_LEN, MAX_UDP_PAYLOAD, MTU_LIMIT, TYPE_DATA, TYPE_PARITY, write_header,
 };
@@ -36,11 +38,15 @@ pub struct EncoderConfig {
     /// before it (kcp-go 5.6.10+ with [`KCP_GO_PARITY_IDLE_LIMIT_MS`]); the parity seqids
     /// are still consumed, as in kcp-go 5.6.17+, so groups stay aligned.
     pub parity_idle_limit_ms: Option<u32>,
+    /// The GF(2^8) kernel. `None` (default): [`Kernel::best`], the fastest this CPU runs.
+    /// Every kernel produces the same parity; name one to compare them or to test a
+    /// slower path ([`Encoder::new`] refuses one the CPU cannot run).
+    pub kernel: Option<Kernel>,
 }
 
 impl EncoderConfig {
     /// kcp-go 5.6.1's encoder for `shards` with no crypto header: offset 0, no tailroom,
-    /// datagrams up to 1500 bytes, parity always.
+    /// datagrams up to 1500 bytes, parity always, the fastest kernel.
     pub const fn new(shards: Shards) -> Self {
         EncoderConfig {
             shards,
@@ -48,6 +54,7 @@ impl EncoderConfig {
             tailroom: 0,
             max_datagram: MTU_LIMIT,
             parity_idle_limit_ms: None,
+            kernel: None,
         }
     }
 }
@@ -105,13 +112,15 @@ impl ParityDatagram<'_> {
 /// after every `data` of them, produces `parity` parity datagrams.
 ///
 /// Create one per session (kcp-go starts every session's seqids at 0). Nothing is copied
-/// out of the caller's datagrams: each data shard is folded into the parity buffers as it
-/// passes, so the encoder keeps only `parity` buffers of `max_datagram + tailroom` bytes
-/// and allocates nothing after [`Encoder::new`].
+/// out of the caller's datagrams: each data shard is folded into the parity as it passes,
+/// so the encoder keeps `parity` buffers of `max_datagram + tailroom` bytes (with the
+/// portable kernel, also about as much again in accumulators, plus 1 KB of tables per
+/// data shard and four parity shards) and allocates nothing after [`Encoder::new`].
 #[derive(Debug)]
 pub struct Encoder {
     config: EncoderConfig,
     codec: Codec,
+    fold: Fold,
     paws: u32,
     next: u32,
     /// Data shards folded into the current group.
@@ -127,8 +136,8 @@ pub struct Encoder {
 
 impl Encoder {
     /// Builds an encoder. Fails if `max_datagram` cannot hold `offset` plus the 8-byte
-    /// header, or if `max_datagram` or `tailroom` exceeds 65,535 (a UDP payload).
-    /// Allocates the parity buffers.
+    /// header, if `max_datagram` or `tailroom` exceeds 65,535 (a UDP payload), or if the
+    /// configured kernel cannot run on this CPU. Allocates the parity buffers.
     pub fn new(config: EncoderConfig) -> Result<Encoder, ConfigError> {
         // A datagram never exceeds a UDP payload; the caps keep the sums below in range.
         if config.max_datagram > MAX_UDP_PAYLOAD
@@ -140,17 +149,17 @@ impl Encoder {
         {
             return Err(ConfigError::BadSizeLimit);
         }
+        let gf = Gf::choose(config.kernel).ok_or(ConfigError::KernelUnavailable)?;
         let max_shard = config.max_datagram - config.offset - HEADER_LEN;
-        // Room for the tailroom, and for the codec's last block past the longest shard.
-        let buf_len = (config.max_datagram + config.tailroom)
-            .max(config.offset + HEADER_LEN + round_up(max_shard));
+        let codec = Codec::new(config.shards, gf);
         Ok(Encoder {
-            codec: Codec::new(config.shards),
+            fold: Fold::new(&codec, max_shard),
+            codec,
             paws: config.shards.paws(),
             next: 0,
             collected: 0,
             shard_len: 0,
-            parity: vec![vec![0u8; buf_len]; config.shards.parity()],
+            parity: vec![vec![0u8; config.max_datagram + config.tailroom]; config.shards.parity()],
             last_data_ms: None,
             ready: None,
             stats: EncoderStats::default(),
@@ -161,6 +170,11 @@ impl Encoder {
     /// The configuration this encoder was built with.
     pub fn config(&self) -> &EncoderConfig {
         &self.config
+    }
+
+    /// The GF(2^8) kernel this encoder runs.
+    pub fn kernel(&self) -> Kernel {
+        self.codec.gf().kernel()
     }
 
     /// Headroom the layer above must leave in front of each KCP frame: the crypto header
@@ -227,8 +241,9 @@ impl Encoder {
     /// consumed, so the peer sees only lost parity).
     ///
     /// `now_ms` (any origin, may wrap) matters only with
-    /// [`parity_idle_limit_ms`](EncoderConfig::parity_idle_limit_ms). Cost: one pass of
-    /// `parity` GF(2^8) multiply-adds over the shard; no allocation.
+    /// [`parity_idle_limit_ms`](EncoderConfig::parity_idle_limit_ms). Cost: `parity` GF(2^8)
+    /// multiply-adds per shard byte, in one pass over the shard per four parity shards; no
+    /// allocation.
     pub fn encode_data(&mut self, datagram: &mut [u8], now_ms: u32) -> Result<bool, EncodeError> {
         let len = datagram.len();
         let offset = self.config.offset;
@@ -251,21 +266,14 @@ impl Encoder {
 
         let i = self.collected;
         let start = offset + HEADER_LEN;
-        for (q, buf) in self.parity.iter_mut().enumerate() {
-            let c = self.codec.coefficient(q, i);
-            let acc = &mut buf[start..];
-            if i == 0 {
-                mul_padded(c, shard, acc, true);
-            } else {
-                if shard_len > self.shard_len {
-                    // Shorter shards of the group count as zero-padded.
-                    acc[self.shard_len..shard_len].fill(0);
-                }
-                if c != 0 {
-                    mul_padded(c, shard, acc, false);
-                }
-            }
-        }
+        self.fold.add(
+            &self.codec,
+            i,
+            shard,
+            self.shard_len,
+            &mut self.parity,
+            start,
+        );
         self.shard_len = if i == 0 {
             shard_len
         } else {
@@ -308,7 +316,9 @@ impl Encoder {
             return;
         };
         let offset = self.config.offset;
-        let dlen = offset + HEADER_LEN + self.shard_len;
+        let start = offset + HEADER_LEN;
+        let dlen = start + self.shard_len;
+        self.fold.finish(&mut self.parity, start, self.shard_len);
         let mut seqid = first;
         for q in 0..self.config.shards.parity() {
             let this = seqid;

@@ -17,6 +17,9 @@ pub enum ConfigError {
     /// The decoder was asked to keep no group, or more than
     /// [`MAX_GROUPS`](crate::MAX_GROUPS).
     BadGroupCount,
+    /// The configuration names a GF(2^8) [`Kernel`](crate::Kernel) this CPU or build
+    /// cannot run (see [`Kernel::is_available`](crate::Kernel::is_available)).
+    KernelUnavailable,
 }
 
 impl fmt::Display for ConfigError {
@@ -28,6 +31,7 @@ impl fmt::Display for ConfigError {
                 "datagram size limit too small for the headers or too large for the size field"
             }
             ConfigError::BadGroupCount => "decoder group count out of range",
+            ConfigError::KernelUnavailable => "the chosen GF(2^8) kernel cannot run on this CPU",
         })
     }
 }

@@ -19,10 +19,12 @@
 //!   Its memory is fixed by its configuration, whatever seqids arrive, and it auto-tunes to
 //!   a peer whose shard counts differ from ours.
 //!
-//! The code is reed-solomon-erasure's (the same Vandermonde-derived matrix as
-//! klauspost/reedsolomon, so parity bytes equal kcp-go's); enable the `simd` feature on
-//! hosted x86_64/aarch64 targets for its SIMD kernels (on x86_64 they are compiled for
-//! AVX2, so the CPU must have it). Steady-state encoding and decoding allocate nothing.
+//! The generator matrix is reed-solomon-erasure's (the same Vandermonde-derived matrix as
+//! klauspost/reedsolomon, so parity bytes equal kcp-go's). The GF(2^8) arithmetic runs on
+//! the fastest [`Kernel`] the CPU has, chosen at run time with no feature to enable and no
+//! C compiler: AVX2 or SSSE3 on x86_64, NEON on aarch64, and a portable table-driven
+//! kernel everywhere else (`no_std` targets included). Steady-state encoding and decoding
+//! allocate nothing.
 //!
 //! # Decoder rules, and where they differ from kcp-go 5.6.1
 //!
@@ -79,7 +81,9 @@
 //! # Ok::<(), Box<dyn core::error::Error>>(())
 //! ```
 #![no_std]
-#![forbid(unsafe_code)]
+// Unsafe code is allowed only in the SIMD kernels (`gf::x86`, `gf::neon`) and at the one
+// place that calls them after the CPU check (`gf::Gf`).
+#![deny(unsafe_code)]
 #![warn(
     missing_docs,
     clippy::std_instead_of_core,
@@ -94,6 +98,8 @@ mod codec;
 mod decoder;
 mod encoder;
 mod error;
+mod fold;
+mod gf;
 mod packet;
 mod shards;
 
@@ -104,6 +110,7 @@ pub use encoder::{
     Encoder, EncoderConfig, EncoderStats, KCP_GO_PARITY_IDLE_LIMIT_MS, ParityDatagram,
 };
 pub use error::{ConfigError, DecodeError, EncodeError};
+pub use gf::Kernel;
 pub use packet::{
     DATA_HEADER_LEN, FecPacket, HEADER_LEN, MAX_UDP_PAYLOAD, MTU_LIMIT, PacketKind, TYPE_DATA,
     TYPE_PARITY, classify,

@@ -10,13 +10,23 @@
 //!   (never retransmitted: there is no KCP sender behind them), delivers every message,
 //!   and its `FECRecovered` counter equals the number of data shards we dropped.
 //!
+//! Both directions run through every GF(2^8) kernel this CPU has: each kernel's encoder
+//! must reproduce kcp-go's datagrams, each kernel's decoder must rebuild kcp-go's frames,
+//! and kcp-go gets the datagrams all our kernels agree on.
+//!
 //! A missing Go toolchain or kcp-go package fails these tests (run scripts/setup.sh).
 
 use std::collections::HashMap;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use kcp_fec::{Decoder, DecoderConfig, Encoder, EncoderConfig, PacketKind, Shards, classify};
+use kcp_fec::{
+    Decoder, DecoderConfig, Encoder, EncoderConfig, Kernel, PacketKind, Shards, classify,
+};
+
+fn kernels() -> impl Iterator<Item = Kernel> {
+    Kernel::available()
+}
 
 const SHARDS: [(usize, usize); 4] = [(10, 3), (7, 2), (3, 1), (1, 1)];
 const CRYPTS: [&str; 2] = ["null", "none"];
@@ -136,15 +146,23 @@ fn kcpgo_sends_we_decode(k: usize, m: usize, crypt: &str) {
     );
     // The window announcement the Go side injected is incoming, so everything here is FEC.
     assert!(payloads.iter().all(|p| classify(p) != PacketKind::Kcp));
+    for kernel in kernels() {
+        we_match_kcpgo(&payloads, shards, offset, kernel, crypt);
+    }
+}
 
+/// Our encoder and decoder, running `kernel`, against the datagrams kcp-go sent.
+fn we_match_kcpgo(payloads: &[&[u8]], shards: Shards, offset: usize, kernel: Kernel, crypt: &str) {
+    let (k, m) = (shards.data(), shards.parity());
     // 1. Our encoder, given kcp-go's KCP frames in order, emits the same datagrams.
     let mut cfg = EncoderConfig::new(shards);
     cfg.offset = offset;
+    cfg.kernel = Some(kernel);
     let mut enc = Encoder::new(cfg).unwrap();
     let mut ours: Vec<Vec<u8>> = Vec::new();
     let mut next_parity = 0;
     let mut parity = Vec::new();
-    for p in &payloads {
+    for p in payloads {
         match classify(p) {
             PacketKind::Data => {
                 let mut d = vec![0u8; enc.header_len()];
@@ -155,14 +173,14 @@ fn kcpgo_sends_we_decode(k: usize, m: usize, crypt: &str) {
                 assert_eq!(
                     ours.last().unwrap()[..],
                     p[..],
-                    "{k}/{m} {crypt}: data datagram"
+                    "{k}/{m} {crypt} {kernel}: data datagram"
                 );
             }
             _ => {
                 assert_eq!(
                     parity[next_parity][..],
                     p[..],
-                    "{k}/{m} {crypt}: parity datagram"
+                    "{k}/{m} {crypt} {kernel}: parity datagram"
                 );
                 next_parity += 1;
             }
@@ -185,7 +203,9 @@ fn kcpgo_sends_we_decode(k: usize, m: usize, crypt: &str) {
         .filter(|(p, d)| **d && classify(p) == PacketKind::Data)
         .count();
     assert!(dropped_data >= 3, "{k}/{m}: the plan must drop data shards");
-    let mut dec = Decoder::new(DecoderConfig::new(shards)).unwrap();
+    let mut dcfg = DecoderConfig::new(shards);
+    dcfg.kernel = Some(kernel);
+    let mut dec = Decoder::new(dcfg).unwrap();
     let mut got: Vec<Vec<u8>> = Vec::new();
     for (p, _) in payloads.iter().zip(&plan).filter(|(_, d)| !**d) {
         if let Some(f) = dec.decode(p, 0, |r| got.push(r.to_vec())).unwrap() {
@@ -197,14 +217,17 @@ fn kcpgo_sends_we_decode(k: usize, m: usize, crypt: &str) {
     expected.sort();
     assert!(
         got == expected,
-        "{k}/{m} {crypt}: decoded frames differ from kcp-go's"
+        "{k}/{m} {crypt} {kernel}: decoded frames differ from kcp-go's"
     );
     let st = dec.stats();
-    assert_eq!(st.recovered, dropped_data as u64, "{k}/{m} {crypt}");
+    assert_eq!(
+        st.recovered, dropped_data as u64,
+        "{k}/{m} {crypt} {kernel}"
+    );
     assert_eq!(
         (st.errors, st.ignored, st.retunes),
         (0, 0, 0),
-        "{k}/{m} {crypt}"
+        "{k}/{m} {crypt} {kernel}"
     );
 }
 
@@ -230,12 +253,24 @@ fn message(sn: u32) -> Vec<u8> {
 fn we_send_kcpgo_decodes(k: usize, m: usize, crypt: &str) {
     let shards = Shards::new(k, m).unwrap();
     let offset = crypto_offset(crypt);
+    let mut wires = kernels().map(|kernel| (kernel, our_wire(shards, offset, kernel)));
+    let (_, wire) = wires.next().unwrap();
+    for (kernel, other) in wires {
+        assert!(
+            other == wire,
+            "{k}/{m} {crypt}: {kernel} sends other bytes than portable"
+        );
+    }
+    kcpgo_decodes(shards, offset, crypt, wire);
+}
+
+/// 300 messages, one to three KCP segments per datagram, through our encoder.
+fn our_wire(shards: Shards, offset: usize, kernel: Kernel) -> Vec<Vec<u8>> {
     let mut cfg = EncoderConfig::new(shards);
     cfg.offset = offset;
+    cfg.kernel = Some(kernel);
     let mut enc = Encoder::new(cfg).unwrap();
 
-    // 300 messages, one to three segments per datagram.
-    const MSGS: u32 = 300;
     let mut wire: Vec<Vec<u8>> = Vec::new();
     let mut sn = 0;
     while sn < MSGS {
@@ -255,7 +290,15 @@ fn we_send_kcpgo_decodes(k: usize, m: usize, crypt: &str) {
         wire.push(d);
         wire.extend(parity);
     }
+    wire
+}
 
+const MSGS: u32 = 300;
+
+/// kcp-go, given `wire` with up to `parity` datagrams per group dropped, delivers every
+/// message and counts the recoveries.
+fn kcpgo_decodes(shards: Shards, offset: usize, crypt: &str, wire: Vec<Vec<u8>>) {
+    let (k, m) = (shards.data(), shards.parity());
     let seqids: Vec<u32> = wire.iter().map(|d| seqid(&d[offset..])).collect();
     let plan = drop_plan(&seqids, shards);
     let dropped_data = wire

@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use kcp_fec::{
-    Decoder, DecoderConfig, Encoder, EncoderConfig, KCP_GO_PARITY_IDLE_LIMIT_MS, PacketKind,
-    Shards, classify,
+    Decoder, DecoderConfig, Encoder, EncoderConfig, KCP_GO_PARITY_IDLE_LIMIT_MS, Kernel,
+    PacketKind, Shards, classify,
 };
 use proptest::prelude::*;
 
@@ -71,11 +71,24 @@ fn encode(enc: &mut Encoder, frames: &[Vec<u8>], times: &[u32]) -> Vec<Packet> {
     wire
 }
 
-fn encoder(shards: Shards, offset: usize) -> Encoder {
+/// The `i`-th GF(2^8) kernel this CPU runs (modulo their number).
+fn kernel(i: usize) -> Kernel {
+    let ks: Vec<Kernel> = Kernel::available().collect();
+    ks[i % ks.len()]
+}
+
+fn encoder(shards: Shards, offset: usize, kernel: Kernel) -> Encoder {
     let mut cfg = EncoderConfig::new(shards);
     cfg.offset = offset;
     cfg.tailroom = 16;
+    cfg.kernel = Some(kernel);
     Encoder::new(cfg).unwrap()
+}
+
+fn decoder(shards: Shards, kernel: Kernel) -> Decoder {
+    let mut cfg = DecoderConfig::new(shards);
+    cfg.kernel = Some(kernel);
+    Decoder::new(cfg).unwrap()
 }
 
 /// Runs `wire` through a decoder; returns how often each frame came out.
@@ -136,25 +149,27 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
     /// Up to `parity` losses per group, in order: every frame exactly once, intact, and the
-    /// counters agree. Starting near the seqid wrap exercises `paws`.
+    /// counters agree. Starting near the seqid wrap exercises `paws`. Encoder and decoder
+    /// run any two of the kernels this CPU has.
     #[test]
     fn recoverable_losses_come_out_exactly_once(
         k in 1usize..=12,
-        m in 1usize..=4,
+        m in 1usize..=6,
         offset in prop::sample::select(vec![0usize, 12, 20]),
         lens in prop::collection::vec(0usize..=300, 1..=80),
         seed in any::<u64>(),
         near_wrap in any::<bool>(),
+        kernels in (0usize..4, 0usize..4),
     ) {
         let shards = Shards::new(k, m).unwrap();
         let frames = frames(&lens, seed);
-        let mut enc = encoder(shards, offset);
+        let mut enc = encoder(shards, offset, kernel(kernels.0));
         if near_wrap {
             enc.set_next_seqid(shards.paws() - (seed % 3 + 1) as u32 * shards.total() as u32);
         }
         let wire = encode(&mut enc, &frames, &[]);
         let (wire, dropped_data) = drop_recoverable(wire, shards, seed.rotate_left(17));
-        let mut dec = Decoder::new(DecoderConfig::new(shards)).unwrap();
+        let mut dec = decoder(shards, kernel(kernels.1));
         let count = decode(&mut dec, &frames, &wire);
         prop_assert!(count.iter().all(|&c| c == 1), "counts {:?}", count);
         let st = dec.stats();
@@ -172,10 +187,11 @@ proptest! {
         m in 1usize..=3,
         lens in prop::collection::vec(0usize..=200, 1..=60),
         seed in any::<u64>(),
+        kernels in (0usize..4, 0usize..4),
     ) {
         let shards = Shards::new(k, m).unwrap();
         let frames = frames(&lens, seed);
-        let mut enc = encoder(shards, 0);
+        let mut enc = encoder(shards, 0, kernel(kernels.0));
         let wire = encode(&mut enc, &frames, &[]);
         let (mut wire, _) = drop_recoverable(wire, shards, seed ^ 0x5555);
         let mut rng = xorshift(seed.rotate_left(7));
@@ -195,7 +211,7 @@ proptest! {
                 noisy.push(p.clone());
             }
         }
-        let mut dec = Decoder::new(DecoderConfig::new(shards)).unwrap();
+        let mut dec = decoder(shards, kernel(kernels.1));
         let count = decode(&mut dec, &frames, &noisy);
         for (f, (&c, &d)) in count.iter().zip(&delivered).enumerate() {
             prop_assert!(c >= 1, "frame {} lost", f);
@@ -214,7 +230,7 @@ fn auto_tune_follows_the_peer() {
         let ours = Shards::new(ours.0, ours.1).unwrap();
         let lens: Vec<usize> = (0..600).map(|i| 20 + (i * 37) % 900).collect();
         let frames = frames(&lens, 7);
-        let mut enc = encoder(peer, 0);
+        let mut enc = encoder(peer, 0, Kernel::best());
         let wire = encode(&mut enc, &frames, &[]);
         // Lose data shard (group % 10) of every group from the fifth on.
         let wire: Vec<Packet> = wire
@@ -235,7 +251,7 @@ fn auto_tune_follows_the_peer() {
 #[test]
 fn without_auto_tune_mismatches_are_ignored() {
     let frames = frames(&[30; 40], 1);
-    let mut enc = encoder(Shards::new(4, 2).unwrap(), 0);
+    let mut enc = encoder(Shards::new(4, 2).unwrap(), 0, Kernel::best());
     let wire = encode(&mut enc, &frames, &[]);
     let mut cfg = DecoderConfig::new(Shards::new(3, 1).unwrap());
     cfg.auto_tune = false;
@@ -297,7 +313,7 @@ fn parity_suppressed_after_idle_gap() {
 fn unsolvable_groups_are_evicted() {
     let shards = Shards::new(3, 1).unwrap();
     let frames = frames(&[10; 60], 9);
-    let mut enc = encoder(shards, 0);
+    let mut enc = encoder(shards, 0, Kernel::best());
     let wire = encode(&mut enc, &frames, &[]);
     // Two losses in every even group: never solvable; one in every odd group.
     let wire: Vec<Packet> = wire
@@ -322,16 +338,23 @@ fn unsolvable_groups_are_evicted() {
 
 /// The split API sends each data datagram before its group's parity, as kcp-go does, and
 /// produces the same bytes as `encode`; parity left unflushed is dropped, not misnumbered.
+/// Through every kernel.
 #[test]
 fn encode_data_then_flush_parity_matches_encode() {
+    for kernel in Kernel::available() {
+        split_api(kernel);
+    }
+}
+
+fn split_api(kernel: Kernel) {
     let shards = Shards::new(3, 2).unwrap();
     let fs = frames(&[40, 7, 100, 1, 60, 33, 12], 7);
-    let expected: Vec<Vec<u8>> = encode(&mut encoder(shards, 20), &fs, &[])
+    let expected: Vec<Vec<u8>> = encode(&mut encoder(shards, 20, kernel), &fs, &[])
         .into_iter()
         .map(|p| p.bytes)
         .collect();
 
-    let mut enc = encoder(shards, 20);
+    let mut enc = encoder(shards, 20, kernel);
     let mut wire = Vec::new();
     for f in &fs {
         let mut d = vec![0u8; enc.header_len()];
@@ -343,10 +366,10 @@ fn encode_data_then_flush_parity_matches_encode() {
         // A second flush has nothing left to hand out.
         enc.flush_parity(|_| panic!("parity handed out twice"));
     }
-    assert_eq!(wire, expected);
+    assert_eq!(wire, expected, "{kernel}");
 
     // Skipping flush_parity drops that group's parity but keeps the seqids in step.
-    let mut enc = encoder(shards, 0);
+    let mut enc = encoder(shards, 0, kernel);
     let mut seqids = Vec::new();
     for (i, f) in fs.iter().enumerate() {
         let mut d = vec![0u8; enc.header_len()];
@@ -359,7 +382,7 @@ fn encode_data_then_flush_parity_matches_encode() {
             });
         }
     }
-    assert_eq!(seqids, [0, 1, 2, 5, 6, 7, 8, 9, 10]);
+    assert_eq!(seqids, [0, 1, 2, 5, 6, 7, 8, 9, 10], "{kernel}");
     assert_eq!(enc.stats().dropped_parity, 1);
     assert_eq!(enc.stats().parity, 2);
 }

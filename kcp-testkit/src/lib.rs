@@ -1,5 +1,7 @@
 //! Test support for the kcp-rs workspace.
 //!
+//! - [`alloc`] is a counting global allocator: allocations and heap bytes per thread, for
+//!   tests that prove a path allocates nothing or stays within a memory bound.
 //! - [`sim`] is a deterministic link simulator (virtual clock, delay, jitter, loss,
 //!   duplication, reordering, bandwidth and queue limits) and a two-endpoint harness, for
 //!   protocol tests of any crate; it knows nothing about KCP.
@@ -18,6 +20,7 @@
 //!
 //! This crate is not published; the workspace's tests, benchmarks and examples use it.
 
+pub mod alloc;
 pub mod gopeer;
 pub mod goproc;
 #[cfg(feature = "c-ikcp")]
