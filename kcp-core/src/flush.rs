@@ -209,10 +209,12 @@ impl Kcp {
         if !self.nocwnd {
             cwnd = cwnd.min(self.cwnd);
         }
+        let mut admitted = 0usize;
         while diff(self.snd_nxt, self.snd_una.wrapping_add(cwnd)) < 0 {
             let Some(mut seg) = self.snd_queue.pop_front() else {
                 break;
             };
+            admitted += 1;
             seg.wnd = wnd;
             seg.ts = current;
             seg.sn = self.snd_nxt;
@@ -274,6 +276,16 @@ impl Kcp {
                 seg.resendts = current.wrapping_add(seg.rto);
                 change = true;
                 out.stats.fast_retransmits += 1;
+                out.stats.retransmits += 1;
+            } else if self.early_retransmit && seg.fastack > 0 && admitted == 0 {
+                // kcp-go: a later segment was acknowledged and nothing new went out that
+                // could bring the acknowledgements a fast retransmission waits for.
+                seg.xmit = seg.xmit.wrapping_add(1);
+                seg.fastack = 0;
+                seg.rto = self.rx_rto as u32;
+                seg.resendts = current.wrapping_add(seg.rto);
+                change = true;
+                out.stats.early_retransmits += 1;
                 out.stats.retransmits += 1;
             } else {
                 continue;

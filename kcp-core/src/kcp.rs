@@ -69,6 +69,8 @@ pub struct Kcp {
     pub(crate) window_recovery: bool,
     /// Opt-in linear RTO back-off (see [`Kcp::set_linear_backoff`]).
     pub(crate) linear_backoff: bool,
+    /// Opt-in early retransmission (see [`Kcp::set_early_retransmit`]).
+    pub(crate) early_retransmit: bool,
     /// Opt-in bound on `acklist` (see [`Kcp::set_ack_limit`]); `usize::MAX` for none.
     pub(crate) ack_limit: usize,
     /// A segment advertising a zero receive window went out, and no open one since.
@@ -144,6 +146,7 @@ impl Kcp {
             dead_link: DEFAULT_DEAD_LINK,
             window_recovery: false,
             linear_backoff: false,
+            early_retransmit: false,
             ack_limit: usize::MAX,
             zero_wnd_sent: false,
             tell_left: 0,
@@ -337,6 +340,17 @@ impl Kcp {
     /// does not. The wire format is unchanged; `kcp-session` turns it on by default.
     pub fn set_linear_backoff(&mut self, on: bool) {
         self.linear_backoff = on;
+    }
+
+    /// Opt-in early retransmission, as kcp-go does: at a flush that puts no new segment in
+    /// flight, a segment that a later acknowledgement skipped at least once is sent again
+    /// at once, without waiting for the `resend` skips of a fast retransmission (which need
+    /// later segments to be acknowledged, and at the end of a transfer or a burst there
+    /// are none) or for its timeout. Off by default, which is ikcp's behaviour byte for
+    /// byte. It costs some duplicate segments and shortens the tail of transfers through
+    /// loss; `kcp-session` turns it on by default.
+    pub fn set_early_retransmit(&mut self, on: bool) {
+        self.early_retransmit = on;
     }
 
     /// Opt-in bound on the acknowledgements waiting for the next flush. ikcp queues one

@@ -22,6 +22,9 @@ pub struct Stats {
     pub retransmits: u64,
     /// Retransmissions triggered by later acknowledgements (`FastRetransSegs`).
     pub fast_retransmits: u64,
+    /// Early retransmissions (`EarlyRetransSegs`; see
+    /// [`Kcp::set_early_retransmit`](crate::Kcp::set_early_retransmit)).
+    pub early_retransmits: u64,
     /// Retransmissions after the retransmission timeout expired (`LostSegs`; ikcp's `xmit`).
     pub lost_segs: u64,
     /// Acknowledgements not queued because the list was at its limit

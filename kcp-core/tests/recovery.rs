@@ -242,3 +242,39 @@ fn advance_idle_puts_the_flush_timer_where_regular_updates_keep_it() {
         assert_eq!(a, b, "start {start}, idle {idle} ms");
     }
 }
+
+#[test]
+fn early_retransmit_resends_a_skipped_tail_segment_at_the_next_flush() {
+    for early in [false, true] {
+        let mut kcp = Kcp::new(CONV);
+        kcp.set_nodelay(0, 30, 2, true);
+        kcp.set_early_retransmit(early);
+        kcp.update(0, |_: &mut [u8]| {});
+        // Three segments go out; the peer acknowledges the last one only: the first two
+        // were skipped once, fewer times than fast retransmission waits for.
+        for _ in 0..3 {
+            kcp.send(&[7; 100]).unwrap();
+        }
+        let first = run(&mut kcp, 1, 31);
+        assert_eq!(
+            count(&first, Command::Push).len(),
+            1,
+            "one datagram with all three"
+        );
+        let mut ack = segment(Command::Ack, 2, 0, 128, &[]);
+        // The acknowledgement echoes the time the segment was sent (30).
+        ack[8..12].copy_from_slice(&30u32.to_le_bytes());
+        kcp.set_current(35);
+        kcp.input(&ack).unwrap();
+        let out = run(&mut kcp, 36, 400);
+        let resent = count(&out, Command::Push);
+        if early {
+            assert_eq!(resent.first(), Some(&60), "at the next flush: {resent:?}");
+            assert_eq!(kcp.stats().early_retransmits, 2);
+        } else {
+            // ikcp waits for the timeout: RTO 200 ms plus RTO/8 after the first send.
+            assert!(resent.first().is_some_and(|&t| t >= 225), "{resent:?}");
+            assert_eq!(kcp.stats().early_retransmits, 0);
+        }
+    }
+}

@@ -161,6 +161,12 @@ pub struct Config {
     /// each way, ikcp's back-off leaves single segments waiting several seconds. Local
     /// policy, invisible on the wire. Off gives ikcp's timing exactly. Default on.
     pub linear_backoff: bool,
+    /// Retransmit early, as kcp-go does (see `kcp_core::Kcp::set_early_retransmit`): when
+    /// a flush sends nothing new, a segment that a later acknowledgement skipped goes out
+    /// again at once rather than after its timeout. Shortens the tail of transfers through
+    /// loss for a few duplicate segments; invisible on the wire. Off gives ikcp's timing
+    /// exactly. Default on.
+    pub early_retransmit: bool,
     /// Hold written data until the next scheduled flush instead of flushing on every
     /// write (kcp-go `SetWriteDelay`). Default off, as kcptun.
     pub write_delay: bool,
@@ -207,6 +213,7 @@ impl Default for Config {
             batch_acks: true,
             window_recovery: true,
             linear_backoff: true,
+            early_retransmit: true,
             write_delay: false,
             dscp: 0,
             sockbuf: 4 << 20,

@@ -101,7 +101,7 @@ snmp! {
     retrans_segs => "RetransSegs",
     /// Segments fast-retransmitted.
     fast_retrans_segs => "FastRetransSegs",
-    /// Early retransmissions (a kcp-go behaviour ikcp does not have; stays 0).
+    /// Early retransmissions (kcp-go's; see [`Config::early_retransmit`](crate::Config::early_retransmit)).
     early_retrans_segs => "EarlyRetransSegs",
     /// Segments retransmitted after their timeout.
     lost_segs => "LostSegs",

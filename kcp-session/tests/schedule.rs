@@ -352,7 +352,8 @@ fn lossy() -> LinkConfig {
 }
 
 /// Session settings the C ikcp can reproduce: no cipher, no FEC, no timers of the session
-/// layer, and ikcp's own recovery (the opt-in window recovery and back-off are off).
+/// layer, and ikcp's own recovery (the opt-in window recovery, back-off and early
+/// retransmission are off).
 fn plain(mode: Mode) -> Config {
     {
         let mut c = Config::default();
@@ -363,6 +364,7 @@ fn plain(mode: Mode) -> Config {
         c.dead_link = None;
         c.window_recovery = false;
         c.linear_backoff = false;
+        c.early_retransmit = false;
         c.linger = Duration::from_secs(1);
         c
     }

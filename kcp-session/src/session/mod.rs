@@ -103,6 +103,7 @@ impl Session {
         kcp.set_dead_link(cfg.dead_link.unwrap_or(u32::MAX));
         kcp.set_window_recovery(cfg.window_recovery);
         kcp.set_linear_backoff(cfg.linear_backoff);
+        kcp.set_early_retransmit(cfg.early_retransmit);
         // Acknowledgements leave at every poll; more than two windows' worth between two
         // polls is a flood (see `Kcp::set_ack_limit`).
         kcp.set_ack_limit(Some(2 * cfg.rcv_wnd as usize));
@@ -548,6 +549,7 @@ impl Session {
         s.out_bytes = k.out_bytes;
         s.retrans_segs = k.retransmits;
         s.fast_retrans_segs = k.fast_retransmits;
+        s.early_retrans_segs = k.early_retransmits;
         s.lost_segs = k.lost_segs;
         s.repeat_segs = k.repeat_segs;
         if let Some(d) = &self.decoder {
