@@ -409,3 +409,52 @@ fn an_empty_key_is_refused_for_a_cipher_that_encrypts() {
         );
     }
 }
+
+#[global_allocator]
+static ALLOC: kcp_testkit::alloc::Counting = kcp_testkit::alloc::Counting;
+
+/// `n` random datagrams from `sources` addresses (plausible KCP sizes), built in `buf`.
+fn flood(ep: &mut Endpoint, n: usize, sources: u16, rng: &mut Rng, buf: &mut [u8]) {
+    for i in 0..n {
+        let len = rng.range_usize(24, 1400);
+        rng.fill(&mut buf[..len]);
+        ep.handle(i as u32 / 100, addr(i as u16 % sources), &mut buf[..len]);
+        while ep.poll_transmit(i as u32 / 100).is_some() {}
+        while ep.poll_event().is_some() {}
+    }
+}
+
+#[test]
+fn a_flood_costs_no_memory_behind_a_cipher_and_bounded_memory_without() {
+    assert!(kcp_testkit::alloc::installed());
+    let (mut rng, mut buf) = (Rng::new(7), vec![0u8; 1400]);
+    // Behind a cipher nothing opens, and dropping a datagram allocates nothing.
+    let mut ep = listening(&settings());
+    flood(&mut ep, 1000, 500, &mut rng, &mut buf); // warm-up: queues reach their working size
+    let ((), usage) =
+        kcp_testkit::alloc::measure(|| flood(&mut ep, 100_000, 500, &mut rng, &mut buf));
+    assert_eq!(ep.len(), 0);
+    assert_eq!(usage.allocations, 0, "{usage:?}");
+    assert_eq!(ep.stats().crypt_errors, 101_000);
+
+    // Without one, a flood opens up to max_sessions and then costs nothing more.
+    let mut c = Config::default();
+    c.max_sessions = 40;
+    c.accept_backlog = 1000;
+    let mut ep = listening(&c.build().unwrap());
+    let ((), first) =
+        kcp_testkit::alloc::measure(|| flood(&mut ep, 20_000, 500, &mut rng, &mut buf));
+    assert_eq!(ep.len(), 40);
+    let ((), more) =
+        kcp_testkit::alloc::measure(|| flood(&mut ep, 20_000, 500, &mut rng, &mut buf));
+    assert_eq!(ep.len(), 40);
+    assert!(
+        first.peak_bytes < 40 * 64 * 1024,
+        "40 sessions took {} bytes",
+        first.peak_bytes
+    );
+    assert!(
+        more.net_bytes < 40 * 64 * 1024 && more.peak_bytes < 2 * first.peak_bytes.max(1),
+        "the flood kept growing memory: {first:?} then {more:?}"
+    );
+}

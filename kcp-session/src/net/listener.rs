@@ -89,6 +89,18 @@ impl KcpListener {
         self.shared.lock().endpoint.stats().refused
     }
 
+    /// Sessions the listener's socket holds now: open, waiting for `accept`, or ending
+    /// (closing, or ended but not yet dropped by their stream). For monitoring, and to
+    /// see a flood bounded by [`Config::max_sessions`](crate::Config::max_sessions).
+    pub fn sessions(&self) -> usize {
+        self.shared.lock().endpoint.len()
+    }
+
+    /// Datagrams the listener's socket received so far (every one, dropped or not).
+    pub fn datagrams(&self) -> u64 {
+        self.shared.lock().endpoint.stats().datagrams
+    }
+
     /// Datagrams that failed the CRC32 or AEAD check since the listener was bound.
     pub fn crypt_errors(&self) -> u64 {
         self.shared.lock().endpoint.stats().crypt_errors
