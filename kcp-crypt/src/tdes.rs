@@ -298,11 +298,11 @@ mod tests {
     #[test]
     fn matches_the_des_crate() {
         let mut next = crate::test_rng::bytes(0x0F1E_2D3C_4B5A_6978u64);
-        for _ in 0..50 {
+        for _ in 0..crate::test_rng::trials(50) {
             let key: [u8; 24] = core::array::from_fn(|_| next());
             let ours = TripleDes::new(&key.into());
             let reference = des::TdesEde3::new_from_slice(&key).unwrap();
-            for _ in 0..10 {
+            for _ in 0..crate::test_rng::trials(10) {
                 let plain: [u8; 8] = core::array::from_fn(|_| next());
                 let (mut a, mut b) = (plain.into(), plain.into());
                 ours.encrypt_block(&mut a);

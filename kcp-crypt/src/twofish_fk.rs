@@ -287,7 +287,7 @@ mod tests {
     fn matches_the_twofish_crate() {
         let mut next = crate::test_rng::bytes(0x1234_5678_9ABC_DEF0u64);
         for key_len in [16, 24, 32] {
-            for _ in 0..20 {
+            for _ in 0..crate::test_rng::trials(20) {
                 let key: [u8; 32] = core::array::from_fn(|_| next());
                 let ours = KeyedTwofish::new_from_slice(&key[..key_len]).unwrap();
                 let reference = twofish::Twofish::new_from_slice(&key[..key_len]).unwrap();
