@@ -173,6 +173,11 @@ mod tests {
         let key: [u8; 32] = core::array::from_fn(|_| next());
         let mut nonces = NonceRng::from_seed([3; 32]);
         for kind in CipherKind::ALL {
+            // Deriving the XOR pad (PBKDF2) takes minutes under Miri; xor.rs tests the
+            // cipher with a pad of test bytes there.
+            if cfg!(miri) && kind == CipherKind::Xor {
+                continue;
+            }
             let crypt = Crypt::new(kind, &key).unwrap();
             for len in [0, 1, 15, 16, 17, 100] {
                 let payload: vec::Vec<u8> = (0..len).map(|_| next()).collect();
