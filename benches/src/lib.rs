@@ -1,1 +1,3 @@
 //! Shared helpers for the kcp-rs benchmarks (the benchmarks themselves live in `benches/`).
+
+pub mod crypt;

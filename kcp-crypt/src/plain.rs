@@ -1,4 +1,5 @@
 //! The two ways of not encrypting: `none` (framing kept) and `null` (no layer at all).
+//! Neither hides or protects anything: both are for trusted links and for tests.
 
 use core::ops::Range;
 
@@ -7,8 +8,12 @@ use rand_core::CryptoRng;
 use crate::framing::sealed_len;
 use crate::{BlockCrypt, OpenError, PacketCipher, SealError};
 
-/// kcptun's `--crypt none`: no encryption, but the random nonce and the CRC32 are still
-/// written and checked, so datagrams keep the 20-byte header and corruption is caught.
+/// kcptun's `--crypt none`: no encryption; the random nonce and the CRC32 are still
+/// written and checked, so datagrams keep kcp-go's 20-byte header.
+///
+/// The CRC32 catches accidental corruption only. It has no key: anyone on the path can
+/// read the payload, change it, and write the matching CRC, and the datagram opens. Use it
+/// to talk to a kcptun `--crypt none` peer over a link you trust.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NoneCrypt;
 
@@ -19,8 +24,8 @@ impl BlockCrypt for NoneCrypt {
 }
 
 /// No crypto layer (kcp-go with a nil `BlockCrypt`; later kcptun's `--crypt null`): the
-/// datagram is the bare payload, with no nonce and no checksum. Not interoperable with
-/// [`NoneCrypt`].
+/// datagram is the bare payload, with no nonce and no checksum, so
+/// [`open`](PacketCipher::open) accepts anything. Not interoperable with [`NoneCrypt`].
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NullCrypt;
 

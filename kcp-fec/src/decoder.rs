@@ -291,17 +291,17 @@ impl Decoder {
             return !mismatch && seqid < shards.paws();
         }
         self.tune.sample(is_data, seqid);
-        if let Some(found) = self.tune.observe(mismatch, shards) {
-            if found != shards {
-                self.retune(found);
-                // Packets before this one were not recorded under the new counts: their
-                // groups (the current one and those a reordering could still complete)
-                // are closed.
-                self.poison(seqid / found.total() as u32, self.config.groups as u32);
-                // The packet is judged again under the new counts below.
-                let at_data = (seqid % found.total() as u32) < found.data() as u32;
-                return at_data == is_data && seqid < found.paws();
-            }
+        if let Some(found) = self.tune.observe(mismatch, shards)
+            && found != shards
+        {
+            self.retune(found);
+            // Packets before this one were not recorded under the new counts: their
+            // groups (the current one and those a reordering could still complete)
+            // are closed.
+            self.poison(seqid / found.total() as u32, self.config.groups as u32);
+            // The packet is judged again under the new counts below.
+            let at_data = (seqid % found.total() as u32) < found.data() as u32;
+            return at_data == is_data && seqid < found.paws();
         }
         !self.tune.pending() && !mismatch && seqid < shards.paws()
     }
