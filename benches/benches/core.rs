@@ -133,7 +133,7 @@ fn bulk<E: Engine>(total: usize, drop_every: Option<u64>) -> u32 {
     let (mut sent, mut received, mut now, mut n) = (0, 0, 0u32, 0u64);
     let dropped = |n: &mut u64| {
         *n += 1;
-        drop_every.is_some_and(|k| *n % k == 0)
+        drop_every.is_some_and(|k| (*n).is_multiple_of(k))
     };
     while received < total {
         while sent < total && a.wait_snd() < 2 * WINDOW as usize {

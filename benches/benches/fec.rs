@@ -73,7 +73,7 @@ fn fec_decode(c: &mut Criterion, kernel: Option<Kernel>) {
             rng ^= rng << 13;
             rng ^= rng >> 7;
             rng ^= rng << 17;
-            if rng % u64::from(n) == 0 {
+            if rng.is_multiple_of(u64::from(n)) {
                 return; // random loss
             }
             let kind = if s % n < DATA as u32 {

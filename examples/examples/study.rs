@@ -239,10 +239,10 @@ fn main() -> ExitCode {
     }
     let csv = out.join("study.csv");
     let samples_csv = out.join("study-samples.csv");
-    if !args.plot_only {
-        if let Err(e) = run(&args, &csv, &samples_csv) {
-            return common::error(e);
-        }
+    if !args.plot_only
+        && let Err(e) = run(&args, &csv, &samples_csv)
+    {
+        return common::error(e);
     }
     let rows = match table::read(&csv) {
         Ok(r) => r,

@@ -116,7 +116,7 @@ fn echo(crypt: &Crypt, server: &GoServer, conv: u32, data: &[u8], seed: u64) -> 
         // Keep up to 256 segments in flight, in writes of 1 byte to a full segment (every
         // 16th one full, so full-MTU datagrams go out as well).
         while written < data.len() && kcp.wait_snd() < 256 {
-            let n = if messages % 16 == 0 {
+            let n = if messages.is_multiple_of(16) {
                 mss
             } else {
                 1 + sizes.below_eq(mss - 1)

@@ -73,7 +73,7 @@ fn steady_state_decoding_allocates_nothing() {
                 rng ^= rng << 17;
                 let s = seqid;
                 seqid += 1;
-                if rng % 13 == 0 {
+                if rng.is_multiple_of(13) {
                     continue;
                 }
                 let kind = if s % 13 < 10 { TYPE_DATA } else { TYPE_PARITY };

@@ -22,7 +22,7 @@ fn hostile_packet(rng: &mut Rng, buf: &mut Vec<u8>, plausible: bool) {
     let data = if plausible {
         seqid % 13 < 10
     } else {
-        rng.next_u64() % 2 == 0
+        rng.next_u64().is_multiple_of(2)
     };
     let kind = if data { TYPE_DATA } else { TYPE_PARITY };
     buf[..4].copy_from_slice(&seqid.to_le_bytes());
@@ -105,7 +105,7 @@ fn garbage_gets_typed_errors_not_panics() {
         let len = (rng.next_u64() % 1600) as usize;
         let mut buf: Vec<u8> = (0..len).map(|_| rng.next_u64() as u8).collect();
         // Make most of them FEC-typed so the decoder's paths are exercised.
-        if len >= 6 && rng.next_u64() % 4 != 0 {
+        if len >= 6 && !rng.next_u64().is_multiple_of(4) {
             buf[4] = 0xF1 + (rng.next_u64() % 2) as u8;
             buf[5] = 0;
             buf[0..4].copy_from_slice(&(rng.next_u64() as u32 % 64).to_le_bytes());

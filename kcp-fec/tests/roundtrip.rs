@@ -133,7 +133,7 @@ fn drop_recoverable(wire: Vec<Packet>, shards: Shards, seed: u64) -> (Vec<Packet
         .into_iter()
         .filter(|p| {
             let b = budget.entry(p.group).or_insert(0);
-            if *b > 0 && rng() % 3 == 0 {
+            if *b > 0 && rng().is_multiple_of(3) {
                 *b -= 1;
                 dropped_data += usize::from(p.frame.is_some());
                 false
@@ -196,14 +196,14 @@ proptest! {
         let (mut wire, _) = drop_recoverable(wire, shards, seed ^ 0x5555);
         let mut rng = xorshift(seed.rotate_left(7));
         for i in 0..wire.len().saturating_sub(1) {
-            if rng() % 4 == 0 {
+            if rng().is_multiple_of(4) {
                 wire.swap(i, i + 1);
             }
         }
         let mut delivered = vec![0usize; frames.len()];
         let mut noisy = Vec::new();
         for p in wire {
-            let copies = if rng() % 8 == 0 { 2 } else { 1 };
+            let copies = if rng().is_multiple_of(8) { 2 } else { 1 };
             for _ in 0..copies {
                 if let Some(f) = p.frame {
                     delivered[f] += 1;

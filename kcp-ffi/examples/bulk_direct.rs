@@ -30,7 +30,7 @@ impl Queue {
 
     fn push(&mut self, d: &[u8], counter: &mut u64, drop_every: u64) {
         *counter += 1;
-        if drop_every != 0 && *counter % drop_every == 0 {
+        if drop_every != 0 && counter.is_multiple_of(drop_every) {
             return;
         }
         if self.n == self.slots.len() {

@@ -305,7 +305,7 @@ pub(crate) async fn serve(listener: KcpListener, proto: Proto, limit: usize) -> 
         let now = active.load(Ordering::Relaxed);
         if now >= limit {
             refused += 1;
-            if refused <= 10 || refused % 1000 == 0 {
+            if refused <= 10 || refused.is_multiple_of(1000) {
                 println!("refused {tag} active={now} refused={refused}");
             }
             drop(stream);

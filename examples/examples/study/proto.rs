@@ -188,10 +188,10 @@ pub(crate) async fn game_server<S: Stream>(stream: S, hz: u32) -> io::Result<()>
             let mut f = [0u8; FRAME];
             loop {
                 r.read_exact(&mut f).await?;
-                if side.handle(&f, &w).await? == STOP {
-                    if let Some(tx) = stop.take() {
-                        let _ = tx.send(());
-                    }
+                if side.handle(&f, &w).await? == STOP
+                    && let Some(tx) = stop.take()
+                {
+                    let _ = tx.send(());
                 }
             }
         })

@@ -5,7 +5,7 @@ use kcp_crypt::rand_core::{CryptoRng, RngCore};
 
 /// Decodes a hex string (panics on bad input: test data only).
 pub fn unhex(s: &str) -> Vec<u8> {
-    assert!(s.len() % 2 == 0, "odd hex length");
+    assert!(s.len().is_multiple_of(2), "odd hex length");
     (0..s.len())
         .step_by(2)
         .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex digit"))
