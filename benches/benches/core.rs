@@ -10,42 +10,15 @@
 //!
 //! `scripts/bench-core.sh` runs this and prints the ratios ours / C.
 
-// The allocation counter is a global allocator, which takes `unsafe`.
-#![allow(unsafe_code)]
-
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use criterion::{BenchmarkId, Criterion, Throughput};
 use kcp_core::Kcp;
 use kcp_testkit::ikcp::CKcp;
 
-/// Counts every allocation of the process, to report allocations per packet.
-struct Counting;
-
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: forwards to the system allocator unchanged; only adds a counter.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
+/// Counts allocations (on the measuring thread), to report allocations per packet.
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: kcp_testkit::alloc::Counting = kcp_testkit::alloc::Counting;
 
 const CONV: u32 = 0x1122_3344;
 const WINDOW: u32 = 1024;
@@ -210,9 +183,8 @@ fn allocations_per_datagram() -> (u64, u64) {
     };
     run(200, &mut datagrams); // warm-up: buffers and queues reach their working size
     datagrams = 0;
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
-    run(500, &mut datagrams);
-    (ALLOCATIONS.load(Ordering::Relaxed) - before, datagrams)
+    let ((), usage) = kcp_testkit::alloc::measure(|| run(500, &mut datagrams));
+    (usage.allocations, datagrams)
 }
 
 fn bench_bulk(c: &mut Criterion) {

@@ -1,10 +1,13 @@
 //! The payload the example programs and tests send: a splitmix64 stream, each output word
 //! written little-endian (the same bytes as the kcp-go peer programs'), so a receiver can
-//! check every byte without storing what was sent, and snappy cannot compress it.
+//! check every byte without storing what was sent, and snappy cannot compress it. The words
+//! come from the testkit's generator, which is splitmix64.
+
+use kcp_testkit::sim::Rng;
 
 /// The splitmix64 byte stream of one connection or session.
 pub struct SplitMix {
-    state: u64,
+    words: Rng,
     word: [u8; 8],
     used: usize,
 }
@@ -13,18 +16,14 @@ impl SplitMix {
     /// The stream seeded with `seed`.
     pub fn new(seed: u64) -> SplitMix {
         SplitMix {
-            state: seed,
+            words: Rng::new(seed),
             word: [0; 8],
             used: 8,
         }
     }
 
     fn next_word(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        self.words.next_u64()
     }
 
     /// Writes the next `p.len()` bytes of the stream into `p`.

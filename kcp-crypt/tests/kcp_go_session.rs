@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 use std::net::UdpSocket;
 use std::time::{Duration, Instant};
 
-use common::SplitMix;
+use common::TestRng;
 use kcp_core::Kcp;
 use kcp_crypt::rand_core::SeedableRng;
 use kcp_crypt::{CipherKind, Crypt, NonceRng, PacketCipher};
@@ -86,7 +86,7 @@ fn echo(crypt: &Crypt, server: &GoServer, conv: u32, data: &[u8], seed: u64) -> 
     kcp.set_tailroom(crypt.trailer_len());
 
     let mut nonces = NonceRng::from_seed([seed as u8; 32]);
-    let mut sizes = SplitMix(seed);
+    let mut sizes = TestRng::new(seed);
     let mut out = Outcome {
         echoed: Vec::with_capacity(data.len()),
         received: 0,
@@ -161,7 +161,7 @@ fn echo(crypt: &Crypt, server: &GoServer, conv: u32, data: &[u8], seed: u64) -> 
 #[test]
 fn every_cipher_echoes_through_a_real_kcp_go_session() {
     let peer = goproc::session_peer();
-    let mut data = SplitMix(99);
+    let mut data = TestRng::new(99);
     for (i, kind) in KINDS.into_iter().enumerate() {
         let name = kind.name();
         let server = GoServer::start(

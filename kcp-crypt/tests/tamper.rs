@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::SplitMix;
+use common::TestRng;
 use kcp_crypt::rand_core::SeedableRng;
 use kcp_crypt::{CipherKind, Crypt, HEADER_LEN, NONCE_LEN, NonceRng, OpenError, PacketCipher};
 
@@ -42,7 +42,7 @@ fn rewrite(datagram: &mut [u8], delta: &[u8]) {
 
 #[test]
 fn salsa20_xor_and_none_can_be_rewritten_without_the_key() {
-    let mut rng = SplitMix(1);
+    let mut rng = TestRng::new(1);
     let mut nonces = NonceRng::from_seed([1; 32]);
     for kind in [CipherKind::Salsa20, CipherKind::Xor, CipherKind::None] {
         let crypt = crypt(kind);
@@ -62,7 +62,7 @@ fn salsa20_xor_and_none_can_be_rewritten_without_the_key() {
 fn the_same_edit_fails_the_check_of_cfb_and_gcm() {
     // CFB: changing the CRC field's ciphertext garbles the next block's plaintext, which
     // the CRC then catches (a random pass has probability 2^-32). GCM: the tag.
-    let mut rng = SplitMix(2);
+    let mut rng = TestRng::new(2);
     let mut nonces = NonceRng::from_seed([2; 32]);
     for kind in CipherKind::ALL {
         let crypt = crypt(kind);

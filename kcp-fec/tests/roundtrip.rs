@@ -7,6 +7,7 @@ use kcp_fec::{
     Decoder, DecoderConfig, Encoder, EncoderConfig, KCP_GO_PARITY_IDLE_LIMIT_MS, Kernel,
     PacketKind, Shards, classify,
 };
+use kcp_testkit::sim::Rng;
 use proptest::prelude::*;
 
 /// One datagram on the wire, crypto header already stripped.
@@ -19,19 +20,15 @@ struct Packet {
     frame: Option<usize>,
 }
 
-fn xorshift(seed: u64) -> impl FnMut() -> u64 {
-    let mut x = seed | 1;
-    move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    }
+/// The testkit's seeded generator as a closure of 64-bit draws.
+fn rng_from(seed: u64) -> impl FnMut() -> u64 {
+    let mut rng = Rng::new(seed);
+    move || rng.next_u64()
 }
 
 /// Frames that are unique by construction: a 4-byte index, then pseudo-random bytes.
 fn frames(lens: &[usize], seed: u64) -> Vec<Vec<u8>> {
-    let mut rng = xorshift(seed);
+    let mut rng = rng_from(seed);
     lens.iter()
         .enumerate()
         .map(|(i, &len)| {
@@ -118,7 +115,7 @@ fn decode(dec: &mut Decoder, frames: &[Vec<u8>], wire: &[Packet]) -> Vec<usize> 
 
 /// Drops up to `parity` packets of every group that has its parity, chosen by `seed`.
 fn drop_recoverable(wire: Vec<Packet>, shards: Shards, seed: u64) -> (Vec<Packet>, usize) {
-    let mut rng = xorshift(seed);
+    let mut rng = rng_from(seed);
     let groups_with_parity: Vec<usize> = wire
         .iter()
         .filter(|p| p.frame.is_none())
@@ -194,7 +191,7 @@ proptest! {
         let mut enc = encoder(shards, 0, kernel(kernels.0));
         let wire = encode(&mut enc, &frames, &[]);
         let (mut wire, _) = drop_recoverable(wire, shards, seed ^ 0x5555);
-        let mut rng = xorshift(seed.rotate_left(7));
+        let mut rng = rng_from(seed.rotate_left(7));
         for i in 0..wire.len().saturating_sub(1) {
             if rng().is_multiple_of(4) {
                 wire.swap(i, i + 1);

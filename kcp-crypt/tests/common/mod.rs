@@ -59,21 +59,21 @@ impl RngCore for FixedRng {
 
 impl CryptoRng for FixedRng {}
 
-/// SplitMix64: reproducible sizes and payload bytes for the tests.
-pub struct SplitMix(pub u64);
+/// Reproducible sizes and payload bytes for the tests, drawn from the testkit's generator.
+pub struct TestRng(kcp_testkit::sim::Rng);
 
-impl SplitMix {
+impl TestRng {
+    pub fn new(seed: u64) -> TestRng {
+        TestRng(kcp_testkit::sim::Rng::new(seed))
+    }
+
     pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     /// A value in `0..=max`.
     pub fn below_eq(&mut self, max: usize) -> usize {
-        (self.next() % (max as u64 + 1)) as usize
+        self.0.range_usize(0, max)
     }
 
     pub fn bytes(&mut self, len: usize) -> Vec<u8> {
@@ -87,7 +87,7 @@ pub fn sizes(seed: u64, random: usize) -> Vec<usize> {
     let mut sizes = vec![
         0, 1, 2, 7, 8, 9, 15, 16, 17, 31, 32, 33, 1379, 1480, 1499, 1500,
     ];
-    let mut rng = SplitMix(seed);
+    let mut rng = TestRng::new(seed);
     sizes.extend((0..random).map(|_| rng.below_eq(1500)));
     sizes
 }
