@@ -76,7 +76,7 @@ fuzz_target!(|input: Input| {
     let mut seqid = 0u32;
     let mut packet = Vec::with_capacity(MTU_LIMIT + 1);
     let mut parity = Vec::new();
-    let mut check = |dec: &mut Decoder, packet: &[u8], now: u32| {
+    let check = |dec: &mut Decoder, packet: &[u8], now: u32| {
         let result = dec.decode(packet, now, |frame| {
             assert!(frame.len() <= MTU_LIMIT - DATA_HEADER_LEN);
         });

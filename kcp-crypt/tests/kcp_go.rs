@@ -7,31 +7,12 @@ mod common;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
-use common::{TestRng, hex, sizes, unhex};
+use common::{GO_KINDS, TestRng, hex, sizes, unhex};
 use kcp_crypt::rand_core::SeedableRng;
 use kcp_crypt::{CipherKind, Crypt, NonceRng, OpenError, PacketCipher};
 
 /// The passphrase both sides derive their key from (kcptun's PBKDF2).
 const PASSPHRASE: &str = "kcp-rs interop";
-
-/// Every name kcp-go 5.6.1 (through kcptun 20210922's mapping) knows, plus `null`
-/// (kcp-go without a BlockCrypt).
-const GO_KINDS: [CipherKind; 14] = [
-    CipherKind::Aes256,
-    CipherKind::Aes128,
-    CipherKind::Aes192,
-    CipherKind::Salsa20,
-    CipherKind::Blowfish,
-    CipherKind::Twofish,
-    CipherKind::Cast5,
-    CipherKind::TripleDes,
-    CipherKind::Tea,
-    CipherKind::Xtea,
-    CipherKind::Sm4,
-    CipherKind::Xor,
-    CipherKind::None,
-    CipherKind::Null,
-];
 
 /// A reply of the Go peer: `Ok(bytes)` or `Err(reason)` ("short", "checksum").
 type Reply = Result<Vec<u8>, String>;

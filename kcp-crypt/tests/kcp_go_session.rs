@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 use std::net::UdpSocket;
 use std::time::{Duration, Instant};
 
-use common::TestRng;
+use common::{GO_KINDS, TestRng};
 use kcp_core::Kcp;
 use kcp_crypt::rand_core::SeedableRng;
 use kcp_crypt::{CipherKind, Crypt, NonceRng, PacketCipher};
@@ -23,25 +23,6 @@ use kcp_testkit::goproc::{self, GoServer};
 
 /// The passphrase both sides derive their key from (kcptun's PBKDF2).
 const PASSPHRASE: &str = "kcp-rs real session";
-
-/// Every cipher kcp-go 5.6.1 has (`aes-128-gcm` is newer: kcp-go 5.6.1 and AES-GCM
-/// refusing each other is checked in `kcp_go.rs`).
-const KINDS: [CipherKind; 14] = [
-    CipherKind::Aes256,
-    CipherKind::Aes128,
-    CipherKind::Aes192,
-    CipherKind::Salsa20,
-    CipherKind::Blowfish,
-    CipherKind::Twofish,
-    CipherKind::Cast5,
-    CipherKind::TripleDes,
-    CipherKind::Tea,
-    CipherKind::Xtea,
-    CipherKind::Sm4,
-    CipherKind::Xor,
-    CipherKind::None,
-    CipherKind::Null,
-];
 
 /// Bytes streamed through each session.
 const BYTES: usize = 192 * 1024;
@@ -162,7 +143,7 @@ fn echo(crypt: &Crypt, server: &GoServer, conv: u32, data: &[u8], seed: u64) -> 
 fn every_cipher_echoes_through_a_real_kcp_go_session() {
     let peer = goproc::session_peer();
     let mut data = TestRng::new(99);
-    for (i, kind) in KINDS.into_iter().enumerate() {
+    for (i, kind) in GO_KINDS.into_iter().enumerate() {
         let name = kind.name();
         let server = GoServer::start(
             &peer,

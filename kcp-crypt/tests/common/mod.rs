@@ -1,7 +1,28 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code, unreachable_pub)]
 
+use kcp_crypt::CipherKind;
 use kcp_crypt::rand_core::{CryptoRng, RngCore};
+
+/// Every cipher kcp-go 5.6.1 has (through kcptun 20210922's names), plus `null` (kcp-go
+/// without a BlockCrypt); `aes-128-gcm` is newer, and kcp-go 5.6.1 refusing it is checked in
+/// `kcp_go.rs`.
+pub const GO_KINDS: [CipherKind; 14] = [
+    CipherKind::Aes256,
+    CipherKind::Aes128,
+    CipherKind::Aes192,
+    CipherKind::Salsa20,
+    CipherKind::Blowfish,
+    CipherKind::Twofish,
+    CipherKind::Cast5,
+    CipherKind::TripleDes,
+    CipherKind::Tea,
+    CipherKind::Xtea,
+    CipherKind::Sm4,
+    CipherKind::Xor,
+    CipherKind::None,
+    CipherKind::Null,
+];
 
 /// Decodes a hex string (panics on bad input: test data only).
 pub fn unhex(s: &str) -> Vec<u8> {
