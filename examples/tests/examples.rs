@@ -448,12 +448,11 @@ fn our_clients_against_kcp_go_servers_through_loss() {
             "{name} client against kcp-go failed: {status}\n{out}\n{err}\nkcp-go: {}",
             server.stderr()
         );
-        let fields = summary(&out, 1, 2 << 20);
-        // Losses were repaired, by retransmission or FEC.
-        assert!(
-            fields[4].1 != "0" || fields[5].1 != "0",
-            "nothing repaired through 5% loss: {out}"
-        );
+        // Every byte arrived across a link that dropped datagrams, so losses were
+        // repaired, by retransmission or FEC on whichever side received them (a sink
+        // client only receives acks, so its own counters may well stay at zero).
+        summary(&out, 1, 2 << 20);
+        assert_lossy(&relay, &out);
     }
 }
 
@@ -477,11 +476,20 @@ fn kcp_go_clients_against_our_servers_through_loss() {
         );
         let summary = out.summary().expect("a summary line");
         assert_eq!(summary.bytes, 2 << 20);
-        assert!(
-            summary.retrans > 0,
-            "no retransmission through 5% loss: {summary:?}"
-        );
+        assert_lossy(&relay, &format!("{summary:?}"));
     }
+}
+
+/// The relay really dropped datagrams during the transfer that just completed.
+fn assert_lossy(relay: &kcp_testkit::relay::Relay, out: &str) {
+    use std::sync::atomic::Ordering;
+    let stats = relay.stats();
+    let received = stats.received.load(Ordering::Relaxed);
+    let lost = stats.lost.load(Ordering::Relaxed);
+    assert!(
+        received > 1000 && lost > 0,
+        "the relay saw {received} datagrams and dropped {lost}: {out}"
+    );
 }
 
 /// The game loop serves its clients through the lossy relay: every client gets states

@@ -134,7 +134,8 @@ async fn ours_to_kcp_go(row: usize, c: &Case) {
     .unwrap_or_else(|_| panic!("row {row} {c:?}: timed out; kcp-go: {}", server.stderr()));
     assert!(got == data, "row {row} {c:?}: echo corrupted");
     assert!(relay.stats().lost.load(Ordering::Relaxed) > 0);
-    assert!(snmp.retrans_segs > 0, "row {row} {c:?}: {snmp:?}");
+    // With FEC on, parity may repair every loss of a run, leaving nothing to resend.
+    assert!(snmp.retrans_segs > 0 || c.fec, "row {row} {c:?}: {snmp:?}");
     assert_eq!(snmp.fec_recovered > 0, c.fec, "row {row} {c:?}: {snmp:?}");
     assert_eq!(snmp.in_csum_errors + snmp.kcp_in_errors, 0, "{snmp:?}");
 }
@@ -172,7 +173,7 @@ async fn kcp_go_to_ours(row: usize, c: &Case) {
     );
     let summary = out.summary().expect("summary line");
     assert_eq!(summary.bytes, BYTES as u64);
-    assert!(summary.retrans > 0, "row {row} {c:?}: {summary:?}");
+    assert!(summary.retrans > 0 || c.fec, "row {row} {c:?}: {summary:?}");
     assert_eq!(
         summary.fec_recovered > 0,
         c.fec,
