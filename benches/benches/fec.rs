@@ -92,10 +92,12 @@ fn fec_decode(c: &mut Criterion, kernel: Option<Kernel>) {
         });
     });
     g.finish();
-    // The decoder did real work (unless a filter skipped this benchmark).
+    // The decoder took every packet, and did real work over a measured run (a filter that
+    // skips this benchmark, or `--test`'s single iteration, sees too few groups to lose one).
     let st = dec.stats();
-    if st.data_shards > 0 {
-        assert!(st.recovered > 0 && st.errors == 0, "decoder stats {st:?}");
+    assert_eq!(st.errors, 0, "decoder stats {st:?}");
+    if st.data_shards + st.parity_shards >= 100 * u64::from(n) {
+        assert!(st.recovered > 0, "decoder stats {st:?}");
     }
 }
 
