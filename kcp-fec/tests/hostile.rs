@@ -47,10 +47,6 @@ fn measured_flood(cfg: DecoderConfig, floods: &[(usize, u64, bool)]) -> Decoder 
     assert!(installed());
     let bound = cfg.memory_bound() as i64;
     let mut buf = Vec::with_capacity(MTU_LIMIT);
-    // The first decoder in a process sets up process-wide state once (the hash seeds of
-    // reed-solomon-erasure's matrix cache: 88 bytes that are never freed). Tests run in
-    // parallel, so that would land on whichever test's thread gets there first.
-    drop(Decoder::new(cfg).unwrap());
     let (dec, usage) = measure(|| {
         let mut dec = Decoder::new(cfg).unwrap();
         for &(packets, seed, plausible) in floods {

@@ -82,7 +82,7 @@ macro_rules! split_nibble_kernel {
 }
 
 mod portable;
-mod tables;
+pub(crate) mod tables;
 
 #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
 #[allow(unsafe_code)]
