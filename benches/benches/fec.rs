@@ -24,6 +24,8 @@
 //!   `data` shards, as many of them parity as the counts allow, so that every group needs
 //!   `min(data, parity)` data shards rebuilt (a different choice of data shards in each
 //!   group, so that no two solves are the same).
+//! - `fec/tiny-bomb-128+128-configured`: the same against a decoder configured for 128+128
+//!   without auto-tune, where only the decode work budget stands in the way.
 
 use std::hint::black_box;
 
@@ -277,5 +279,9 @@ fn main() {
         128,
         128,
     );
+    let mut cfg = DecoderConfig::new(Shards::new(128, 128).expect("128+128"));
+    cfg.auto_tune = false;
+    let configured = Decoder::new(cfg).expect("decoder");
+    tiny_bomb(&mut c, "tiny-bomb-128+128-configured", configured, 128, 128);
     c.final_summary();
 }

@@ -15,8 +15,9 @@
 //! - a pause also ends after a long streak of packets that agree with the current counts
 //!   (64, or two groups if longer): the mismatch was a stray packet, and detection alone
 //!   would never confirm counts that nothing contradicts when every group loses a shard;
-//! - attempts are rate-limited to one per [`RETRY_EVERY`] samples after the first, so a
-//!   hostile stream of mismatches costs a bounded amount of sorting.
+//! - attempts are rate-limited to one per [`RETRY_EVERY`] samples after the first (one per
+//!   [`SAMPLES`] after counts beyond the decoder's limit were refused), so a hostile
+//!   stream of mismatches costs a bounded amount of sorting.
 
 use alloc::vec;
 use alloc::vec::Vec;
@@ -63,6 +64,9 @@ pub(crate) struct AutoTune {
     since_attempt: u32,
     /// Packets in a row whose type agreed with its position.
     agreeing: usize,
+    /// Samples between attempts while pending: [`RETRY_EVERY`], or [`SAMPLES`] after
+    /// counts were refused.
+    retry_every: u32,
 }
 
 impl AutoTune {
@@ -75,6 +79,7 @@ impl AutoTune {
             pending: false,
             since_attempt: 0,
             agreeing: 0,
+            retry_every: RETRY_EVERY,
         }
     }
 
@@ -102,6 +107,7 @@ impl AutoTune {
             self.agreeing += 1;
             if self.pending && self.agreeing >= AGREEING_STREAK.max(2 * current.total()) {
                 self.pending = false;
+                self.retry_every = RETRY_EVERY;
                 return None;
             }
         }
@@ -109,7 +115,7 @@ impl AutoTune {
             self.pending = true;
             true
         } else {
-            self.pending && self.since_attempt >= RETRY_EVERY
+            self.pending && self.since_attempt >= self.retry_every
         };
         if !attempt {
             return None;
@@ -118,8 +124,20 @@ impl AutoTune {
         let found = self.detect();
         if found.is_some() {
             self.pending = false;
+            self.retry_every = RETRY_EVERY;
         }
         found
+    }
+
+    /// Called when the counts found are refused: decoding stays paused, and detection
+    /// keeps retrying (rate-limited) until it finds acceptable counts or a streak of
+    /// packets agreeing with the current ones ends the pause.
+    /// Retries then come once per [`SAMPLES`] samples: counts that were refused once
+    /// are what the peer keeps sending, and each retry sorts the samples.
+    pub(crate) fn refuse(&mut self) {
+        self.pending = true;
+        self.agreeing = 0;
+        self.retry_every = SAMPLES as u32;
     }
 
     /// Heap bytes kept.

@@ -148,6 +148,7 @@ impl Codec {
         for t in 0..r {
             let j = self.missing[t];
             let mut out = core::mem::take(&mut shards[j]);
+            reserve_exact_len(&mut out, len);
             out.resize(len, 0);
             let mut first = true;
             for s in 0..r {
@@ -198,6 +199,15 @@ impl Codec {
                 self.coef[t * k + idx] = acc;
             }
         }
+    }
+}
+
+/// Gives `buf` room for `len` bytes without the amortized doubling of `Vec`, so that a
+/// shard buffer never holds more than the longest shard it has held.
+#[inline]
+pub(crate) fn reserve_exact_len(buf: &mut Vec<u8>, len: usize) {
+    if buf.capacity() < len {
+        buf.reserve_exact(len - buf.len());
     }
 }
 

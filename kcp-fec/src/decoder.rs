@@ -18,6 +18,24 @@ pub const MAX_GROUPS: usize = 64;
 /// kcp-go 5.6.1's `fecExpire`: a group that has not received a shard for this long is
 /// dropped.
 pub const DEFAULT_EXPIRE_MS: u32 = 60_000;
+/// Default [`DecoderConfig::auto_tune_max_total`]: auto-tune follows a peer to at most 32
+/// shards per group (kcptun's default is 13; its largest common settings, 20+10 and
+/// 16+16, fit), unless the configured counts are larger.
+pub const DEFAULT_AUTO_TUNE_MAX_TOTAL: usize = 32;
+/// Default [`DecoderConfig::work_per_byte`]: decoding may spend 20 GF(2^8) multiply-adds
+/// per byte received.
+pub const DEFAULT_WORK_PER_BYTE: u32 = 20;
+/// Bytes each packet is credited beyond its length for the decode work budget: the IPv4
+/// and UDP headers it cost the sender, so that tiny packets earn a little work too.
+const PACKET_OVERHEAD: u64 = 28;
+/// The decode work budget holds at most the credit of this many longest packets (or one
+/// solve of the largest group, if more), so that work saved up during a quiet spell
+/// solves at most a burst of groups.
+const BURST_PACKETS: u64 = 256;
+/// A multiply-add on the small rows of a matrix costs about as much time as this many on
+/// the long rows of shards, which the SIMD kernels run in bulk (measured with the FEC bomb
+/// benchmark: a 16 x 16 solve takes about 1.7 ns per matrix multiply-add).
+const MATRIX_WEIGHT: u64 = 8;
 
 /// How a [`Decoder`] behaves. Build it with [`DecoderConfig::new`] and adjust the public
 /// fields.
@@ -39,6 +57,29 @@ pub struct DecoderConfig {
     /// Follow the peer's shard counts when packet types disagree with their positions.
     /// Default `true`, as kcp-go.
     pub auto_tune: bool,
+    /// The most shards per group auto-tune follows a peer to: detected counts with
+    /// `data + parity` above both this and `shards.total()` are refused (counted in
+    /// [`FecStats::retunes_refused`]; the packets still reach KCP, only without FEC).
+    /// Default [`DEFAULT_AUTO_TUNE_MAX_TOTAL`] (32), 2..=256. The cost it bounds: a group
+    /// of `n` shards holds `n` buffers, and rebuilding it inverts a matrix of up to `n/2`
+    /// rows.
+    pub auto_tune_max_total: usize,
+    /// The decode work budget: each packet received credits `work_per_byte` times its
+    /// length (plus 28 bytes of IP and UDP headers) of work, up to the credit of 256
+    /// longest packets. Solving a group that lost `r` of its `data` data shards costs its
+    /// `r x r` matrix solve (`2r^3 + r^2 (data - r)` multiply-adds on matrix rows, each
+    /// counted 8, as they run far slower than the bulk ones) plus `data` multiply-adds per
+    /// byte of each rebuilt shard; a group the credit does not cover is dropped unsolved
+    /// ([`FecStats::over_budget`]); the credit kept is capped at that of 256 longest
+    /// packets, or one solve of the largest group if more. Default
+    /// [`DEFAULT_WORK_PER_BYTE`] (20): a 10+3 group is paid for by its own packets
+    /// whatever it lost and whatever their size, and so is a 16+16 group of packets of
+    /// 1,000 bytes or more, or one of the smallest KCP packets that lost up to 8 data
+    /// shards; other losses draw on credit saved by groups that lost less. Raise it
+    /// (to about `data + 4`) for large groups under heavy loss. A peer sending groups of
+    /// tiny or uneven shards built to need big inversions gets this much work per byte it
+    /// sends, no more. `0` disables recovery.
+    pub work_per_byte: u32,
     /// The GF(2^8) kernel for recovery. `None` (default): [`Kernel::best`], the fastest
     /// this CPU runs. Every kernel rebuilds the same bytes; name one to compare them or to
     /// test a slower path ([`Decoder::new`] refuses one the CPU cannot run).
@@ -55,22 +96,31 @@ impl DecoderConfig {
             max_packet: MTU_LIMIT,
             expire_ms: Some(DEFAULT_EXPIRE_MS),
             auto_tune: true,
+            auto_tune_max_total: DEFAULT_AUTO_TUNE_MAX_TOTAL,
+            work_per_byte: DEFAULT_WORK_PER_BYTE,
             kernel: None,
+        }
+    }
+
+    /// The most shards per group this decoder ever works with: `shards.total()`, or with
+    /// auto-tune the larger of that and `auto_tune_max_total`.
+    pub fn max_total_shards(&self) -> usize {
+        if self.auto_tune {
+            self.shards.total().max(self.auto_tune_max_total)
+        } else {
+            self.shards.total()
         }
     }
 
     /// An upper bound, in bytes, of the heap memory a decoder with this configuration ever
     /// holds, whatever it is fed: every group holding every shard at the longest size, at
-    /// the largest shard count auto-tuning can reach (256 shards, or `shards.total()`
-    /// without auto-tune), plus the codec's and the sampler's fixed scratch space. For
-    /// 10+3 and the defaults that is about 1.6 MB with auto-tune, 85 KB without; a
-    /// decoder fed kcp-go traffic holds only the groups in flight (a few tens of KB).
+    /// the largest shard count it works with ([`max_total_shards`](Self::max_total_shards)),
+    /// plus the codec's and the sampler's fixed scratch space. For 10+3 and the defaults
+    /// that is about 200 KB with auto-tune (32 shards), 85 KB without. Shard buffers grow
+    /// only to the shards they hold, so a decoder fed kcp-go traffic holds only the groups
+    /// in flight at their packets' sizes ([`Decoder::retained_bytes`]).
     pub fn memory_bound(&self) -> usize {
-        let total = if self.auto_tune {
-            MAX_TOTAL_SHARDS
-        } else {
-            self.shards.total()
-        };
+        let total = self.max_total_shards();
         let per_shard = size_of::<Vec<u8>>() + (self.max_packet - HEADER_LEN);
         let groups = self.groups * (size_of::<Group>() + total * per_shard);
         // Codec scratch: parity rows k*m, solve r*2r and coefficients r*k with
@@ -89,6 +139,9 @@ impl DecoderConfig {
             || self.max_packet > crate::packet::MAX_UDP_PAYLOAD
         {
             return Err(ConfigError::BadSizeLimit);
+        }
+        if !(2..=MAX_TOTAL_SHARDS).contains(&self.auto_tune_max_total) {
+            return Err(ConfigError::TooManyShards);
         }
         Ok(())
     }
@@ -124,6 +177,15 @@ pub struct FecStats {
     pub ignored: u64,
     /// Times auto-tune switched to different shard counts.
     pub retunes: u64,
+    /// Times auto-tune detected shard counts beyond
+    /// [`DecoderConfig::auto_tune_max_total`] and did not follow them (FEC decoding stays
+    /// paused meanwhile).
+    pub retunes_refused: u64,
+    /// Groups dropped unsolved because solving them would have cost more decode work than
+    /// the packets received had paid for ([`DecoderConfig::work_per_byte`]): a peer
+    /// sending groups of tiny or uneven shards built to need large inversions, or large
+    /// groups of small packets under heavy loss.
+    pub over_budget: u64,
 }
 
 /// One group in progress.
@@ -186,6 +248,10 @@ pub struct Decoder {
     retired_next: usize,
     stamp: u64,
     tune: AutoTune,
+    /// Decode work paid for and not yet spent.
+    credit: u64,
+    /// The most credit kept.
+    credit_cap: u64,
     stats: FecStats,
 }
 
@@ -203,6 +269,8 @@ impl Decoder {
             retired_next: 0,
             stamp: 0,
             tune: AutoTune::new(),
+            credit: 0,
+            credit_cap: credit_cap(&config),
             stats: FecStats::default(),
             config,
         })
@@ -271,6 +339,10 @@ impl Decoder {
         if let Some(expire) = self.config.expire_ms {
             self.expire(now_ms, expire);
         }
+        let per_byte = u64::from(self.config.work_per_byte);
+        let cap = self.credit_cap;
+        let earned = per_byte * (packet.len() as u64 + PACKET_OVERHEAD);
+        self.credit = cap.min(self.credit.saturating_add(earned));
         if self.admit(is_data, pkt.seqid()) {
             self.insert(pkt.seqid(), is_data, pkt.shard(), now_ms, &mut recovered);
         } else {
@@ -294,6 +366,12 @@ impl Decoder {
         if let Some(found) = self.tune.observe(mismatch, shards)
             && found != shards
         {
+            if found.total() > self.config.max_total_shards() {
+                // Not followed: decoding stays paused until the counts agree again.
+                self.stats.retunes_refused += 1;
+                self.tune.refuse();
+                return false;
+            }
             self.retune(found);
             // Packets before this one were not recorded under the new counts: their
             // groups (the current one and those a reordering could still complete)
@@ -430,7 +508,6 @@ impl Decoder {
             return;
         };
         self.stamp += 1;
-        let max_shard = self.config.max_packet - HEADER_LEN;
         let g = &mut self.groups[i];
         g.last_ms = now_ms;
         g.stamp = self.stamp;
@@ -439,8 +516,8 @@ impl Decoder {
             return;
         }
         let buf = &mut g.shards[idx];
-        reserve_shard(buf, max_shard);
         buf.clear();
+        crate::codec::reserve_exact_len(buf, shard.len());
         buf.extend_from_slice(shard);
         g.present.insert(idx);
         g.count += 1;
@@ -453,21 +530,26 @@ impl Decoder {
             self.stats.full_groups += 1;
             self.retire(i);
         } else if g.count == k {
-            self.solve(i, max_shard, recovered);
+            self.solve(i, recovered);
             self.retire(i);
         }
     }
 
     /// Rebuilds the lost data shards of group `i`, which holds exactly `data` shards.
-    fn solve<F: FnMut(&[u8])>(&mut self, i: usize, max_shard: usize, recovered: &mut F) {
+    fn solve<F: FnMut(&[u8])>(&mut self, i: usize, recovered: &mut F) {
         let k = self.codec.shards().data();
         let g = &mut self.groups[i];
         let len = g.max_len;
+        let cost = solve_cost(k, k - g.data_count, len);
+        if cost > self.credit {
+            self.stats.over_budget += 1;
+            return;
+        }
+        self.credit -= cost;
         for (idx, buf) in g.shards.iter_mut().enumerate() {
             if g.present.contains(idx) {
+                crate::codec::reserve_exact_len(buf, len);
                 buf.resize(len, 0);
-            } else if idx < k {
-                reserve_shard(buf, max_shard);
             }
         }
         if self
@@ -493,10 +575,22 @@ impl Decoder {
     }
 }
 
-/// Gives a shard buffer room for the longest shard once, so it never grows again.
-#[inline]
-fn reserve_shard(buf: &mut Vec<u8>, max_shard: usize) {
-    if buf.capacity() < max_shard {
-        buf.reserve_exact(max_shard - buf.len());
-    }
+/// The credit kept at most: that of [`BURST_PACKETS`] longest packets, or one solve of the
+/// largest group the decoder works with (every other shard lost, longest shards).
+fn credit_cap(config: &DecoderConfig) -> u64 {
+    let n = config.max_total_shards();
+    let max_shard = config.max_packet - HEADER_LEN;
+    let packets = u64::from(config.work_per_byte)
+        * (config.max_packet as u64 + PACKET_OVERHEAD)
+        * BURST_PACKETS;
+    packets.max(solve_cost(n - n / 2, n / 2, max_shard))
+}
+
+/// The work of rebuilding `r` of `k` data shards of `len` bytes: the `r x 2r`
+/// Gauss-Jordan solve (`2r^3` multiply-adds) and the coefficients of the present data
+/// shards (`r^2 (k - r)`), each weighted [`MATRIX_WEIGHT`], then `k` multiply-adds per
+/// byte of each rebuilt shard.
+fn solve_cost(k: usize, r: usize, len: usize) -> u64 {
+    let (k, r, len) = (k as u64, r as u64, len as u64);
+    MATRIX_WEIGHT * (2 * r * r * r + r * r * (k - r)) + r * k * len
 }

@@ -125,7 +125,8 @@ mod packet;
 mod shards;
 
 pub use decoder::{
-    DEFAULT_EXPIRE_MS, DEFAULT_GROUPS, Decoder, DecoderConfig, FecStats, MAX_GROUPS,
+    DEFAULT_AUTO_TUNE_MAX_TOTAL, DEFAULT_EXPIRE_MS, DEFAULT_GROUPS, DEFAULT_WORK_PER_BYTE, Decoder,
+    DecoderConfig, FecStats, MAX_GROUPS,
 };
 pub use encoder::{
     Encoder, EncoderConfig, EncoderStats, KCP_GO_PARITY_IDLE_LIMIT_MS, ParityDatagram,

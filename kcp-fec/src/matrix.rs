@@ -54,7 +54,7 @@ fn pow(a: u8, n: usize) -> u8 {
 /// multiplied by that square's inverse (so `[E | I]` becomes `[I | E^-1]`).
 ///
 /// Row operations run on the GF(2^8) kernel `gf` over whole rows: `r` pivots times `r`
-/// rows of `w` multiply-adds, about `r^2 w` byte operations. `pivot` is scratch space
+/// rows of at most `w` multiply-adds, under `r^2 w` byte operations. `pivot` is scratch space
 /// (resized to `w`; allocates only if it never held `w` bytes).
 pub(crate) fn gauss_jordan(
     gf: Gf,
@@ -78,13 +78,15 @@ pub(crate) fn gauss_jordan(
         for v in &mut a[col * w..(col + 1) * w] {
             *v = mul(scale, *v);
         }
-        pivot.copy_from_slice(&a[col * w..(col + 1) * w]);
+        // Columns left of `col` are zero in the pivot row: only the rest is added.
+        let tail = w - col;
+        pivot[..tail].copy_from_slice(&a[col * w + col..(col + 1) * w]);
         for row in 0..r {
             let factor = a[row * w + col];
             if row == col || factor == 0 {
                 continue;
             }
-            gf.mul_xor(factor, pivot, &mut a[row * w..(row + 1) * w]);
+            gf.mul_xor(factor, &pivot[..tail], &mut a[row * w + col..(row + 1) * w]);
         }
     }
     Ok(())

@@ -85,6 +85,9 @@ fn check(kernel: Kernel, k: usize, m: usize, groups: usize, max_frame: usize, se
     let mut enc = Encoder::new(cfg).unwrap();
     let mut dcfg = DecoderConfig::new(shards);
     dcfg.kernel = Some(kernel);
+    // Every group loses min(k, m) data shards: with more than 16 data shards that is
+    // more decode work than the default budget pays for (k per byte covers any loss).
+    dcfg.work_per_byte = dcfg.work_per_byte.max(k as u32);
     let mut dec = Decoder::new(dcfg).unwrap();
     let mut rng = Rng::new(seed);
     for g in 0..groups {

@@ -169,6 +169,9 @@ impl fmt::Display for Kernel {
     }
 }
 
+/// Inputs shorter than this skip the SIMD kernels (their block is 16 or 32 bytes).
+const SHORT: usize = 16;
+
 /// A kernel this CPU is known to run: the only way to reach the SIMD code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Gf(Kernel);
@@ -225,6 +228,14 @@ impl Gf {
         input: &[u8],
         outs: [&mut [u8]; N],
     ) {
+        // Below one SIMD block the kernels would only run their byte-wise tail, after
+        // setting up tables: go there directly (matrix rows and tiny shards).
+        if input.len() < SHORT {
+            for (c, out) in c.into_iter().zip(outs) {
+                portable::tail::<XOR>(c, input, out);
+            }
+            return;
+        }
         match self.0 {
             // SAFETY: a `Gf` holds `Avx2` only if `cpufeatures` found AVX2 on this CPU.
             #[cfg(target_arch = "x86_64")]
