@@ -10,7 +10,9 @@ pub enum ConfigError {
     /// the caller (no encoder, and a decoder only once FEC packets arrive).
     ZeroShards,
     /// `data_shards + parity_shards` exceeds [`MAX_TOTAL_SHARDS`](crate::MAX_TOTAL_SHARDS),
-    /// the limit of a Reed-Solomon code over GF(2^8).
+    /// the limit of a Reed-Solomon code over GF(2^8), or
+    /// [`DecoderConfig::auto_tune_max_total`](crate::DecoderConfig::auto_tune_max_total) is
+    /// outside 2..=256.
     TooManyShards,
     /// The datagram size limit cannot hold the headers, or lets the size field overflow.
     BadSizeLimit,

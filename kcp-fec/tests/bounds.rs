@@ -160,3 +160,23 @@ fn the_memory_bound_follows_the_auto_tune_limit() {
     let cfg = DecoderConfig::new(Shards::new(10, 3).unwrap());
     assert!(cfg.memory_bound() < 250_000, "{}", cfg.memory_bound());
 }
+
+#[test]
+fn the_limits_are_checked_and_zero_work_disables_recovery() {
+    let shards = Shards::new(10, 3).unwrap();
+    for bad in [0, 1, 257] {
+        let mut cfg = DecoderConfig::new(shards);
+        cfg.auto_tune_max_total = bad;
+        assert_eq!(
+            Decoder::new(cfg).unwrap_err(),
+            kcp_fec::ConfigError::TooManyShards
+        );
+    }
+    let mut cfg = DecoderConfig::new(shards);
+    cfg.work_per_byte = 0;
+    let mut dec = Decoder::new(cfg).unwrap();
+    // Every group loses its first data shard: nothing is rebuilt, every group is counted.
+    feed(&mut dec, shards, 0, 10 * 13, |s| s % 13 != 0);
+    let st = dec.stats();
+    assert_eq!((st.recovered, st.over_budget), (0, 10), "{st:?}");
+}
