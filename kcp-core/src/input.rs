@@ -68,6 +68,9 @@ impl Kcp {
                     };
                 }
                 Command::Push => {
+                    if self.strict_input && u32::from(h.frg) >= self.rcv_wnd {
+                        return Err(InputError::TooManyFragments);
+                    }
                     if diff(h.sn, self.rcv_nxt.wrapping_add(self.rcv_wnd)) < 0 {
                         if self.acklist.len() < self.ack_limit {
                             self.acklist.push((h.sn, h.ts));

@@ -71,6 +71,8 @@ pub struct Kcp {
     pub(crate) linear_backoff: bool,
     /// Opt-in early retransmission (see [`Kcp::set_early_retransmit`]).
     pub(crate) early_retransmit: bool,
+    /// Opt-in refusal of undeliverable segments (see [`Kcp::set_strict_input`]).
+    pub(crate) strict_input: bool,
     /// Opt-in bound on `acklist` (see [`Kcp::set_ack_limit`]); `usize::MAX` for none.
     pub(crate) ack_limit: usize,
     /// A segment advertising a zero receive window went out, and no open one since.
@@ -147,6 +149,7 @@ impl Kcp {
             window_recovery: false,
             linear_backoff: false,
             early_retransmit: false,
+            strict_input: false,
             ack_limit: usize::MAX,
             zero_wnd_sent: false,
             tell_left: 0,
@@ -351,6 +354,24 @@ impl Kcp {
     /// loss; `kcp-session` turns it on by default.
     pub fn set_early_retransmit(&mut self, on: bool) {
         self.early_retransmit = on;
+    }
+
+    /// Opt-in refusal of data segments that can never be delivered: a fragment announcing
+    /// a message of more segments than the receive window holds (`frg >= rcv_wnd`, which
+    /// only a window below 256 makes possible) is refused with
+    /// [`InputError::TooManyFragments`](crate::InputError::TooManyFragments), counted in
+    /// [`Stats::in_errors`](crate::Stats::in_errors), neither stored nor acknowledged.
+    ///
+    /// Off by default, which is ikcp's behaviour: the fragments fill the receive queue up
+    /// to the window, the message can never complete, the window stays shut and reads
+    /// are wedged for good. ikcp and kcp-go never send more than 127 fragments in a message
+    /// of their own, but kcp-go's `Send` accepts up to 255 and a hostile peer may send any
+    /// `frg`. On, the conversation still cannot get past the refused segment (data is
+    /// delivered in order), but the error says so, and the peer's retransmissions of it
+    /// end in its dead-link limit instead of a silent, eternal stall. `kcp-session` turns
+    /// it on by default. Costs one comparison per data segment.
+    pub fn set_strict_input(&mut self, on: bool) {
+        self.strict_input = on;
     }
 
     /// Opt-in bound on the acknowledgements waiting for the next flush. ikcp queues one
