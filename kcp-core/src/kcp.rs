@@ -71,8 +71,13 @@ pub struct Kcp {
     pub(crate) linear_backoff: bool,
     /// Opt-in early retransmission (see [`Kcp::set_early_retransmit`]).
     pub(crate) early_retransmit: bool,
+    /// Opt-in ACK accounting (see [`Kcp::set_strict_acks`]).
+    pub(crate) strict_acks: bool,
     /// Opt-in refusal of undeliverable segments (see [`Kcp::set_strict_input`]).
     pub(crate) strict_input: bool,
+    /// Segments newly acknowledged (by ACK or `una`) since the last flush: how many
+    /// retransmissions ACKs may trigger at the next one, where that is bounded.
+    pub(crate) ack_credit: u32,
     /// Opt-in bound on `acklist` (see [`Kcp::set_ack_limit`]); `usize::MAX` for none.
     pub(crate) ack_limit: usize,
     /// A segment advertising a zero receive window went out, and no open one since.
@@ -149,7 +154,9 @@ impl Kcp {
             window_recovery: false,
             linear_backoff: false,
             early_retransmit: false,
+            strict_acks: false,
             strict_input: false,
+            ack_credit: 0,
             ack_limit: usize::MAX,
             zero_wnd_sent: false,
             tell_left: 0,
@@ -345,15 +352,52 @@ impl Kcp {
         self.linear_backoff = on;
     }
 
-    /// Opt-in early retransmission, as kcp-go does: at a flush that puts no new segment in
-    /// flight, a segment that a later acknowledgement skipped at least once is sent again
-    /// at once, without waiting for the `resend` skips of a fast retransmission (which need
-    /// later segments to be acknowledged, and at the end of a transfer or a burst there
-    /// are none) or for its timeout. Off by default, which is ikcp's behaviour byte for
-    /// byte. It costs some duplicate segments and shortens the tail of transfers through
-    /// loss; `kcp-session` turns it on by default.
+    /// Opt-in early retransmission, after kcp-go: at a flush that puts no new segment in
+    /// flight, a segment that a later acknowledgement skipped is sent again at once,
+    /// without waiting for the `resend` skips of a fast retransmission (which need later
+    /// segments to be acknowledged, and at the end of a transfer or a burst there are
+    /// none) or for its timeout. Off by default, which is ikcp's behaviour byte for byte.
+    /// It costs some duplicate segments and shortens the tail of transfers through loss;
+    /// `kcp-session` turns it on by default.
+    ///
+    /// Unlike kcp-go's, it is bounded, so that ACKs cannot make the sender amplify:
+    ///
+    /// - only an ACK that newly acknowledges a segment marks the segments below it as
+    ///   skipped (kcp-go counts every ACK in flight, repeats of an acknowledged one
+    ///   included: counted that way, 8 KB of one repeated ACK over 10 s made a sender
+    ///   with 1024 segments in flight resend half its window per ACK, 239 MB in all);
+    /// - a segment is sent early only while it has been transmitted at most
+    ///   [`fast_limit`](Kcp::fast_limit) times, as fast retransmission is;
+    /// - one flush sends at most as many early (and, with
+    ///   [`set_strict_acks`](Kcp::set_strict_acks), fast) retransmissions as segments were
+    ///   newly acknowledged since the previous flush, oldest first (packet conservation:
+    ///   each segment that left the network lets one enter). A tail that lost two
+    ///   segments behind one that arrived resends the first at the next flush and the
+    ///   second when the first is acknowledged.
     pub fn set_early_retransmit(&mut self, on: bool) {
         self.early_retransmit = on;
+    }
+
+    /// Opt-in accounting of ACKs for fast retransmission that a flood cannot exploit. Off
+    /// by default, which is ikcp's behaviour byte for byte: every input datagram carrying
+    /// an ACK of any segment in flight counts as one skip of every earlier segment, so a
+    /// peer (or a forger who knows the conversation) repeating one ACK makes the sender
+    /// fast-retransmit everything below it, up to [`fast_limit`](Kcp::fast_limit) times
+    /// per segment. On:
+    ///
+    /// - only ACKs that newly acknowledge a segment count as skips (a duplicate ACK
+    ///   carries no news: the segment it names was already known to have arrived);
+    /// - one flush fast-retransmits at most as many segments as were newly acknowledged
+    ///   (by ACK or `una`) since the previous flush, sharing that budget with early
+    ///   retransmission (see [`set_early_retransmit`](Kcp::set_early_retransmit)).
+    ///
+    /// An ACK flood then triggers at most one retransmission per ACK that acknowledges
+    /// something new, and none for the rest. Recovery from a burst of losses in a full
+    /// window proceeds at the rate ACKs arrive instead of resending the whole burst at
+    /// once, which is also what a congested bottleneck can take. The wire format is
+    /// unchanged; `kcp-session` turns it on by default. Costs nothing per packet.
+    pub fn set_strict_acks(&mut self, on: bool) {
+        self.strict_acks = on;
     }
 
     /// Opt-in refusal of data segments that can never be delivered: a fragment announcing
