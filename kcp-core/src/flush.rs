@@ -209,6 +209,7 @@ impl Kcp {
         if !self.nocwnd {
             cwnd = cwnd.min(self.cwnd);
         }
+        cwnd = cwnd.min(self.inflight_cap);
         let mut admitted = 0usize;
         while diff(self.snd_nxt, self.snd_una.wrapping_add(cwnd)) < 0 {
             let Some(mut seg) = self.snd_queue.pop_front() else {
@@ -246,6 +247,9 @@ impl Kcp {
         self.ack_credit = 0;
         let within_fast_limit = |seg: &Segment, limit: i32| seg.xmit as i32 <= limit || limit <= 0;
         for seg in self.snd_buf.iter_mut().filter(|s| !s.acked) {
+            if self.send_quota == 0 {
+                break;
+            }
             if seg.xmit == 0 {
                 seg.xmit = 1;
                 seg.rto = self.rx_rto as u32;
@@ -307,6 +311,9 @@ impl Kcp {
             seg.wnd = wnd;
             seg.una = self.rcv_nxt;
             out.push(&seg.header(self.conv, Command::Push), &seg.data);
+            if self.send_quota != usize::MAX {
+                self.send_quota = self.send_quota.saturating_sub(OVERHEAD + seg.data.len());
+            }
             if seg.xmit >= self.dead_link {
                 self.state = u32::MAX;
             }

@@ -136,6 +136,8 @@ impl Kcp {
                 if !seg.acked {
                     self.snd_buf_live -= 1;
                     self.ack_credit = self.ack_credit.saturating_add(1);
+                    self.stats.delivered_segs += 1;
+                    self.stats.delivered_bytes += seg.data.len() as u64;
                 }
                 self.recycle(seg.data);
             }
@@ -168,6 +170,8 @@ impl Kcp {
             let data = core::mem::take(&mut seg.data);
             self.snd_buf_live -= 1;
             self.ack_credit = self.ack_credit.saturating_add(1);
+            self.stats.delivered_segs += 1;
+            self.stats.delivered_bytes += data.len() as u64;
             self.recycle(data);
             new = true;
         }

@@ -78,6 +78,12 @@ pub struct Kcp {
     /// Segments newly acknowledged (by ACK or `una`) since the last flush: how many
     /// retransmissions ACKs may trigger at the next one, where that is bounded.
     pub(crate) ack_credit: u32,
+    /// Opt-in cap on segments in flight (see [`Kcp::set_inflight_cap`]); `u32::MAX` for
+    /// none.
+    pub(crate) inflight_cap: u32,
+    /// Opt-in budget of data bytes flushes may still send (see [`Kcp::set_send_quota`]);
+    /// `usize::MAX` for none.
+    pub(crate) send_quota: usize,
     /// Opt-in bound on `acklist` (see [`Kcp::set_ack_limit`]); `usize::MAX` for none.
     pub(crate) ack_limit: usize,
     /// A segment advertising a zero receive window went out, and no open one since.
@@ -157,6 +163,8 @@ impl Kcp {
             strict_acks: false,
             strict_input: false,
             ack_credit: 0,
+            inflight_cap: u32::MAX,
+            send_quota: usize::MAX,
             ack_limit: usize::MAX,
             zero_wnd_sent: false,
             tell_left: 0,
@@ -429,6 +437,47 @@ impl Kcp {
     /// `None` (the default) is ikcp's behaviour.
     pub fn set_ack_limit(&mut self, limit: Option<usize>) {
         self.ack_limit = limit.unwrap_or(usize::MAX);
+    }
+
+    /// Opt-in hook for a congestion controller outside this crate: caps the segments in
+    /// flight (`snd_nxt - snd_una`, as ikcp's windows count them) at `cap`, on top of the
+    /// send window, the peer's window and (unless [`set_nocwnd`](Kcp::set_nocwnd)) ikcp's
+    /// own congestion window. A controller that estimates the path's bandwidth-delay
+    /// product (from [`Stats::delivered_bytes`](crate::Stats::delivered_bytes) over time
+    /// and [`srtt`](Kcp::srtt), say) sets it before each [`update`](Kcp::update); no new
+    /// segment enters flight while the cap is reached, retransmissions still go. A cap of
+    /// 0 counts as 1, so a conversation can always make progress. `None` (the default) is
+    /// ikcp's behaviour. Costs one comparison per flush.
+    pub fn set_inflight_cap(&mut self, cap: Option<u32>) {
+        self.inflight_cap = cap.map_or(u32::MAX, |c| c.max(1));
+    }
+
+    /// The cap set with [`set_inflight_cap`](Kcp::set_inflight_cap), if any.
+    pub fn inflight_cap(&self) -> Option<u32> {
+        (self.inflight_cap != u32::MAX).then_some(self.inflight_cap)
+    }
+
+    /// Opt-in hook for a pacer outside this crate: a budget, in bytes on the wire (header
+    /// included), of data segments (first transmissions and retransmissions) that flushes
+    /// may still send. Each data segment sent takes its size from the budget; a flush
+    /// stops sending data once the budget is spent, oldest segments first, and the rest
+    /// wait for a later flush, unchanged (acknowledgements and window probes always go).
+    /// The last segment may overshoot the budget by at most one segment: a segment is sent
+    /// while any budget is left. A pacer refills it from its rate and its clock before each
+    /// [`update`](Kcp::update) or [`flush`](Kcp::flush), and reads what was spent from
+    /// [`send_quota`](Kcp::send_quota).
+    ///
+    /// While segments wait for budget, [`check`](Kcp::check) reports them due at once: the
+    /// pacer, not `check`, decides when the next flush is worth it. `None` (the default)
+    /// is ikcp's behaviour. Costs one comparison per data segment sent.
+    pub fn set_send_quota(&mut self, bytes: Option<usize>) {
+        self.send_quota = bytes.unwrap_or(usize::MAX);
+    }
+
+    /// What is left of the budget set with [`set_send_quota`](Kcp::set_send_quota), or
+    /// `None` without one.
+    pub fn send_quota(&self) -> Option<usize> {
+        (self.send_quota != usize::MAX).then_some(self.send_quota)
     }
 
     /// Moves the clock and the flush timer to `current` as [`update`](Kcp::update) called

@@ -69,6 +69,11 @@
 //!   nothing new to send (kcp-go's early retransmission, bounded like fast retransmission).
 //! - [`Kcp::set_window_recovery`] and [`Kcp::set_linear_backoff`]: recover from a lost
 //!   window update in one RTO instead of 7 s, and back the RTO off linearly as kcp-go does.
+//!
+//! For a congestion controller or a pacer of your own, [`Kcp::set_inflight_cap`] caps the
+//! segments in flight, [`Kcp::set_send_quota`] gives flushes a budget of bytes to send,
+//! and [`Stats::delivered_bytes`] counts what the peer acknowledged, to sample the
+//! delivery rate from. Unset, they cost one comparison per flush or segment sent.
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(
