@@ -313,4 +313,28 @@ mod tests {
         assert!(!t.pending());
         assert_eq!(agreeing, AGREEING_STREAK);
     }
+
+    #[test]
+    fn refused_counts_are_retried_once_per_window() {
+        let peer = Shards::new(100, 100).unwrap();
+        let current = Shards::new(1, 1).unwrap();
+        let mut t = AutoTune::new();
+        feed(&mut t, peer, 0, 300);
+        // A mismatch starts an attempt at once; it is refused.
+        t.sample(true, 300);
+        assert_eq!(t.observe(true, current), None);
+        t.refuse();
+        // The next attempt comes a full sample window later, not 16 samples later.
+        let mut attempts = 0;
+        for seq in 301..301 + SAMPLES as u32 {
+            t.sample(true, seq);
+            let before = t.since_attempt;
+            t.observe(true, current);
+            if t.since_attempt < before {
+                attempts += 1;
+            }
+        }
+        assert!(t.pending());
+        assert_eq!(attempts, 1);
+    }
 }
