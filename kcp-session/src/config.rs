@@ -195,6 +195,22 @@ pub struct Config {
     /// dropped. Bounds the memory an address-spoofing flood can take without a cipher.
     /// Default 65,536.
     pub max_sessions: usize,
+    /// Listener: until a peer has shown that it receives at its address (by acknowledging
+    /// data a session sent it), the session sends it at most this many times the bytes it
+    /// received from it, as QUIC does (RFC 9000 section 8.1). Without it, one forged or
+    /// replayed datagram makes a listener send a whole reply to an address that never
+    /// asked. The proof is an acknowledgement echoing a timestamp that only the receiver
+    /// of our data can know (see `Session::new_incoming`); it works with unchanged kcp-go
+    /// and kcptun peers, and costs a reply larger than the limit allows one round trip.
+    /// In message mode a first message larger than the budget waits for more bytes from
+    /// the peer. `None` sends without limit, as kcp-go. Default `Some(3)`.
+    pub amplification_limit: Option<u32>,
+    /// Accept FEC from a peer while this side's FEC is off, with a decoder that tunes
+    /// itself to the peer's shard counts, as kcp-go does. Costs a decoder (up to about
+    /// 1.6 MB and matrix inversions a peer can choose) in every session that receives an
+    /// FEC packet. Off, a session without FEC reads the KCP frame an FEC data packet
+    /// carries and drops parity: the data flows, without recovery. Default off.
+    pub fec_auto_tune: bool,
 }
 
 impl Default for Config {
@@ -222,6 +238,8 @@ impl Default for Config {
             linger: Duration::from_secs(10),
             accept_backlog: 128,
             max_sessions: 65_536,
+            amplification_limit: Some(3),
+            fec_auto_tune: false,
         }
     }
 }

@@ -9,7 +9,8 @@ use core::cmp::Reverse;
 use core::fmt;
 use core::net::SocketAddr;
 
-use kcp_crypt::PacketCipher;
+use kcp_crypt::{NonceRng, PacketCipher};
+use rand_core::{RngCore, SeedableRng};
 
 use crate::config::{MTU_LIMIT, Settings};
 use crate::session::{InputError, RecvError, SendError, Session, conv_and_sn};
@@ -221,6 +222,9 @@ pub struct Endpoint {
     events: VecDeque<Event>,
     out: TransmitQueue,
     clock: Clock,
+    /// Seeds each session's nonce generator and clock offset, and picks dialed conversation
+    /// ids.
+    rng: NonceRng,
     /// Sessions not yet ended.
     open: usize,
     stats: EndpointStats,
@@ -229,8 +233,12 @@ pub struct Endpoint {
 impl Endpoint {
     /// An endpoint whose sessions run with `settings`, not listening (see
     /// [`listen`](Endpoint::listen)), grouping no datagrams (see
-    /// [`set_max_segments`](Endpoint::set_max_segments)).
-    pub fn new(settings: &Settings) -> Endpoint {
+    /// [`set_max_segments`](Endpoint::set_max_segments)). `seed` is 32 bytes from a
+    /// cryptographic random source (the tokio front takes them from the operating
+    /// system): the sessions' nonces, the secret clock offsets that prove a peer's
+    /// address (see [`Config::amplification_limit`](crate::Config::amplification_limit))
+    /// and dialed conversation ids derive from it. Fixed bytes make tests reproducible.
+    pub fn new(settings: &Settings, seed: [u8; 32]) -> Endpoint {
         Endpoint {
             settings: settings.clone(),
             listening: false,
@@ -244,6 +252,7 @@ impl Endpoint {
             events: VecDeque::new(),
             out: TransmitQueue::new(1),
             clock: Clock::default(),
+            rng: NonceRng::from_seed(seed),
             open: 0,
             stats: EndpointStats::default(),
         }
@@ -288,20 +297,13 @@ impl Endpoint {
         self.len() == 0
     }
 
-    /// Opens a session to `remote` with a random conversation id (kcp-go's dialer). KCP
-    /// has no handshake: the session is live at once, and an unreachable peer shows up
-    /// later as the idle timeout.
-    ///
-    /// # Panics
-    ///
-    /// If the random source fails (see [`Session::new`]), or, once in 2^32 dials, if the
-    /// address has a session already (use [`connect_with_conv`](Endpoint::connect_with_conv)
-    /// to handle that).
-    pub fn connect(&mut self, now: u32, remote: SocketAddr) -> Handle {
-        let mut conv = [0u8; 4];
-        getrandom::fill(&mut conv).expect("the operating system's random source failed");
-        self.connect_with_conv(now, remote, u32::from_le_bytes(conv))
-            .expect("one session per remote address")
+    /// Opens a session to `remote` with a random conversation id (kcp-go's dialer), drawn
+    /// from the endpoint's seed. KCP has no handshake: the session is live at once, and
+    /// an unreachable peer shows up later as the idle timeout. Fails if a session for
+    /// that address exists: sessions are found by address.
+    pub fn connect(&mut self, now: u32, remote: SocketAddr) -> Result<Handle, AddressInUse> {
+        let conv = self.rng.next_u32();
+        self.connect_with_conv(now, remote, conv)
     }
 
     /// Opens a session to `remote` with conversation id `conv` (kcp-go's `NewConn3`).
@@ -430,8 +432,15 @@ impl Endpoint {
 
     fn insert(&mut self, now: u32, remote: SocketAddr, conv: u32, passive: bool) -> Handle {
         self.clock.extend(now);
+        let mut seed = [0u8; 32];
+        self.rng.fill_bytes(&mut seed);
+        let session = if passive {
+            Session::new_incoming(conv, &self.settings, now, seed)
+        } else {
+            Session::new(conv, &self.settings, now, seed)
+        };
         let entry = Entry {
-            session: Session::new(conv, &self.settings, now),
+            session,
             remote,
             passive,
             scheduled: None,

@@ -110,7 +110,9 @@ impl KcpStream {
         };
         let socket = socket::bind(local, settings)?;
         Self::dial(socket, settings, |endpoint, now| {
-            endpoint.connect(now, remote)
+            endpoint
+                .connect(now, remote)
+                .expect("a new endpoint has no sessions")
         })
     }
 
