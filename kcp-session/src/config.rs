@@ -174,8 +174,11 @@ pub struct Config {
     pub dscp: u8,
     /// Socket send and receive buffer size in bytes (kcptun `--sockbuf`). Default 4 MiB.
     pub sockbuf: usize,
-    /// A session that has received nothing for this long is dead: reads and writes fail
-    /// with a timeout. `None` never times out; durations past 24.8 days (2^31 - 1 ms, the
+    /// A session that has received nothing that moved the conversation (new data, or an
+    /// acknowledgement of new data, or the proof of the peer's address) for this long is
+    /// dead: reads and writes fail with a timeout. Replayed or repeated datagrams, which
+    /// anyone who saw them can send, do not keep a session alive; nor do window probes,
+    /// so a session whose application stops reading for this long ends too. `None` never times out; durations past 24.8 days (2^31 - 1 ms, the
     /// reach of KCP's wrapping clock) saturate there. Default 60 s.
     pub idle_timeout: Option<Duration>,
     /// Declare the peer gone once a segment was sent this many times unacknowledged
@@ -211,6 +214,31 @@ pub struct Config {
     /// FEC packet. Off, a session without FEC reads the KCP frame an FEC data packet
     /// carries and drops parity: the data flows, without recovery. Default off.
     pub fec_auto_tune: bool,
+    /// Listener: for this long after a conversation id opened a session, a datagram of that
+    /// conversation opens no other session, from any address, and does not replace a
+    /// session (a replayed first datagram, recorded by an eavesdropper, would otherwise
+    /// open a second session and deliver the client's first request again). Conversation
+    /// ids are random 32-bit numbers, so real clients do not collide; a client that
+    /// reuses a fixed id from a new port waits this long. `None` turns it off. Default
+    /// 120 s.
+    pub replay_window: Option<Duration>,
+    /// Listener: how many conversation ids the replay cache holds (12 bytes each, plus the
+    /// index). When full, the oldest is forgotten early. Behind a cipher only sessions
+    /// that open fill it, so a replayer cannot flush it. Default 16,384.
+    pub replay_cache: usize,
+    /// Listener: the most sessions opened by peers at one IP address (all ports);
+    /// datagrams that would open more are dropped. Bounds what one host, or a forger of
+    /// one address, takes of `max_sessions` and of the memory budget. Default 64.
+    pub max_sessions_per_ip: usize,
+    /// Listener: the bytes every session together may hold (KCP's queues and windows,
+    /// FEC recovery state, partly read messages), measured after each burst of input.
+    /// Past it, no new session opens, and sessions whose peer has not shown that it
+    /// receives at its address are ended, the least recently active first, until the
+    /// total is under the budget again. A session holds at most about its windows'
+    /// worth (1024 segments of MTU size each way, about 3 MB with FEC for the defaults),
+    /// so proven sessions together may still exceed it. `None` sets no budget. Default
+    /// 1 GiB.
+    pub memory_budget: Option<usize>,
 }
 
 impl Default for Config {
@@ -240,6 +268,10 @@ impl Default for Config {
             max_sessions: 65_536,
             amplification_limit: Some(3),
             fec_auto_tune: false,
+            replay_window: Some(Duration::from_secs(120)),
+            replay_cache: 16_384,
+            max_sessions_per_ip: 64,
+            memory_budget: Some(1 << 30),
         }
     }
 }

@@ -248,7 +248,16 @@ fn the_backlog_and_the_session_limit_bound_what_peers_open() {
     assert_eq!(ep.len(), 4);
     assert!(ep.session(accepted[0]).is_none());
     assert_eq!(ep.send(0, accepted[0], b"x"), Err(SendError::Closed));
-    assert!(matches!(open_from(&mut ep, 0), DatagramEvent::Incoming(_)));
+    // Its conversation id stays taken for the replay window; a new one opens.
+    assert_eq!(
+        open_from(&mut ep, 0),
+        DatagramEvent::Dropped(DropReason::Replayed)
+    );
+    let mut d = Peer::new(&s, 1000).write(0, b"hi").remove(0);
+    assert!(matches!(
+        ep.handle(0, addr(0), &mut d),
+        DatagramEvent::Incoming(_)
+    ));
 }
 
 #[test]

@@ -1,20 +1,22 @@
 //! The sans-io endpoint: every session on one UDP socket, kcp-go 5.6.1's listener rules,
 //! one deadline queue, and the datagrams to send. No sockets, no runtime.
 
+mod replay;
 mod transmit;
 
 use alloc::collections::{BTreeMap, BinaryHeap, VecDeque};
 use alloc::vec::Vec;
 use core::cmp::Reverse;
 use core::fmt;
-use core::net::SocketAddr;
+use core::net::{IpAddr, SocketAddr};
 
 use kcp_crypt::{NonceRng, PacketCipher};
 use rand_core::{RngCore, SeedableRng};
 
-use crate::config::{MTU_LIMIT, Settings};
+use crate::config::{MTU_LIMIT, Settings, millis};
 use crate::session::{InputError, RecvError, SendError, Session, conv_and_sn};
 
+use replay::ReplayCache;
 pub use transmit::{Transmit, TransmitQueue};
 
 /// Names one session of an [`Endpoint`]. Handles of freed sessions are never reused for
@@ -64,6 +66,14 @@ pub enum DropReason {
     /// From a known address with another conversation id whose sequence number is not 0
     /// (kcp-go replaces a session only when its peer restarts at 0).
     ConversationMismatch,
+    /// Its conversation opened a session within
+    /// [`Config::replay_window`](crate::Config::replay_window): a replay.
+    Replayed,
+    /// [`Config::max_sessions_per_ip`](crate::Config::max_sessions_per_ip) sessions are
+    /// open for that IP address.
+    AddressLimit,
+    /// The sessions hold [`Config::memory_budget`](crate::Config::memory_budget) bytes.
+    MemoryBudget,
     /// The session rejected it (see [`InputError`]).
     Invalid(InputError),
 }
@@ -102,6 +112,10 @@ pub struct EndpointStats {
     pub replaced: u64,
     /// Sessions opened with [`Endpoint::connect`].
     pub connected: u64,
+    /// Datagrams dropped as replays (counted in `refused` too).
+    pub replays: u64,
+    /// Sessions ended for the memory budget.
+    pub shed: u64,
 }
 
 /// [`Endpoint::connect_with_conv`] found a session for that address already.
@@ -133,6 +147,8 @@ struct Entry {
     finished: bool,
     /// The application will not use the handle again: free it once the session ends.
     released: bool,
+    /// What the session held at its last poll ([`Session::buffered_bytes`]).
+    held: usize,
 }
 
 #[derive(Debug, Default)]
@@ -227,6 +243,12 @@ pub struct Endpoint {
     rng: NonceRng,
     /// Sessions not yet ended.
     open: usize,
+    /// Conversation ids that opened a session lately.
+    replay: ReplayCache,
+    /// Sessions peers opened and that have not ended, per IP address.
+    per_ip: BTreeMap<IpAddr, usize>,
+    /// The sum of `Entry::held` over the sessions held.
+    held: usize,
     stats: EndpointStats,
 }
 
@@ -254,6 +276,9 @@ impl Endpoint {
             clock: Clock::default(),
             rng: NonceRng::from_seed(seed),
             open: 0,
+            replay: ReplayCache::default(),
+            per_ip: BTreeMap::new(),
+            held: 0,
             stats: EndpointStats::default(),
         }
     }
@@ -348,6 +373,9 @@ impl Endpoint {
             Ok(routed) => routed,
             Err(reason) => {
                 self.stats.refused += 1;
+                if reason == DropReason::Replayed {
+                    self.stats.replays += 1;
+                }
                 #[cfg(feature = "std")]
                 counters::unclaimed(len, false);
                 return DatagramEvent::Dropped(reason);
@@ -384,7 +412,10 @@ impl Endpoint {
                         return Err(DropReason::ConversationMismatch);
                     }
                     // The peer restarted: its old session ends, a new one takes its place.
-                    self.admit(1)?;
+                    // Unless that conversation was seen lately: a recorded first datagram
+                    // replayed to kill the live session.
+                    self.check_replay(conv)?;
+                    self.admit(remote, 1)?;
                     self.replace(h);
                     Ok((self.open_incoming(now, remote, conv), true))
                 }
@@ -392,26 +423,100 @@ impl Endpoint {
             };
         }
         let (conv, _) = ids.ok_or(DropReason::NoConversation)?;
-        self.admit(0)?;
+        self.check_replay(conv)?;
+        self.admit(remote, 0)?;
         Ok((self.open_incoming(now, remote, conv), true))
     }
 
-    /// Whether the listener may open one more session, `ending` of the open ones about to
-    /// end.
-    fn admit(&self, ending: usize) -> Result<(), DropReason> {
+    /// Refuses a conversation that opened a session within the replay window.
+    fn check_replay(&mut self, conv: u32) -> Result<(), DropReason> {
+        let Some(window) = self.settings.config().replay_window else {
+            return Ok(());
+        };
+        if self
+            .replay
+            .contains(conv, self.clock.now, millis(window).into())
+        {
+            return Err(DropReason::Replayed);
+        }
+        Ok(())
+    }
+
+    /// Whether the listener may open one more session for `remote`, `ending` of the open
+    /// ones (from the same address) about to end.
+    fn admit(&mut self, remote: SocketAddr, ending: usize) -> Result<(), DropReason> {
         let cfg = self.settings.config();
         if !self.listening {
-            Err(DropReason::NotListening)
-        } else if self.accept_queue.len() >= cfg.accept_backlog.max(1) {
-            Err(DropReason::BacklogFull)
-        } else if self.open - ending >= cfg.max_sessions {
-            Err(DropReason::SessionLimit)
-        } else {
-            Ok(())
+            return Err(DropReason::NotListening);
+        }
+        if self.accept_queue.len() >= cfg.accept_backlog.max(1) {
+            return Err(DropReason::BacklogFull);
+        }
+        if self.open - ending >= cfg.max_sessions {
+            return Err(DropReason::SessionLimit);
+        }
+        let from_ip = self.per_ip.get(&remote.ip()).copied().unwrap_or(0);
+        if from_ip.saturating_sub(ending) >= cfg.max_sessions_per_ip {
+            return Err(DropReason::AddressLimit);
+        }
+        if let Some(budget) = cfg.memory_budget
+            && self.held >= budget
+        {
+            self.shed(budget);
+            if self.held >= budget {
+                return Err(DropReason::MemoryBudget);
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends sessions whose peers have not shown that they receive at their address, the
+    /// least recently active first, until the sessions hold less than seven eighths of
+    /// `budget`. Proven sessions are kept. A pass over every session, only when the
+    /// budget is exceeded.
+    fn shed(&mut self, budget: usize) {
+        let target = budget - budget / 8;
+        let now = self.clock.wrap(self.clock.now);
+        let mut victims: Vec<(i32, Handle)> = Vec::new();
+        for (index, slot) in self.slots.iter().enumerate() {
+            if let Some(e) = &slot.entry
+                && e.passive
+                && !e.finished
+                && !e.session.is_proven()
+            {
+                let age = now.wrapping_sub(e.session.last_progress()) as i32;
+                let h = Handle {
+                    index: index as u32,
+                    generation: slot.generation,
+                };
+                victims.push((age, h));
+            }
+        }
+        // Oldest progress first.
+        victims.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        for (_, h) in victims {
+            if self.held < target {
+                break;
+            }
+            let Some(entry) = self.entry_mut(h) else {
+                continue;
+            };
+            entry.session.shed();
+            let freed = core::mem::replace(&mut entry.held, 0);
+            self.held -= freed;
+            self.stats.shed += 1;
+            self.finish(h);
         }
     }
 
     fn open_incoming(&mut self, now: u32, remote: SocketAddr, conv: u32) -> Handle {
+        let cfg = self.settings.config();
+        if let Some(window) = cfg.replay_window {
+            let now64 = self.clock.now;
+            self.replay
+                .insert(conv, now64, millis(window).into(), cfg.replay_cache);
+        }
+        *self.per_ip.entry(remote.ip()).or_default() += 1;
         let h = self.insert(now, remote, conv, true);
         self.accept_queue.push_back(h);
         self.events.push_back(Event::Incoming(h));
@@ -448,6 +553,7 @@ impl Endpoint {
             progress_pending: false,
             finished: false,
             released: false,
+            held: 0,
         };
         let index = match self.free.pop() {
             Some(i) => i,
@@ -561,9 +667,12 @@ impl Endpoint {
     fn release_ended(&mut self, h: Handle) {
         self.finish(h);
         let slot = &mut self.slots[h.index as usize];
-        if slot.generation == h.generation && slot.entry.take().is_some() {
+        if slot.generation == h.generation
+            && let Some(entry) = slot.entry.take()
+        {
             slot.generation = slot.generation.wrapping_add(1);
             self.free.push(h.index);
+            self.held -= entry.held;
         }
     }
 
@@ -577,9 +686,15 @@ impl Endpoint {
             return;
         }
         entry.finished = true;
-        let remote = entry.remote;
+        let (remote, passive) = (entry.remote, entry.passive);
         if self.by_addr.get(&remote) == Some(&h) {
             self.by_addr.remove(&remote);
+        }
+        if passive && let Some(n) = self.per_ip.get_mut(&remote.ip()) {
+            *n -= 1;
+            if *n == 0 {
+                self.per_ip.remove(&remote.ip());
+            }
         }
         self.open -= 1;
         self.events.push_back(Event::Ended(h));
@@ -621,6 +736,9 @@ impl Endpoint {
         let remote = entry.remote;
         let out = &mut self.out;
         entry.session.poll(now, |d| out.push(remote, d));
+        // What the burst of input and the poll left it holding, for the memory budget.
+        let held = entry.session.buffered_bytes();
+        self.held = self.held - core::mem::replace(&mut entry.held, held) + held;
         if entry.session.state().is_ended() {
             let released = entry.released;
             if released {
@@ -749,6 +867,23 @@ impl Endpoint {
             i += 1;
         }
         self.dirty.clear();
+        if let Some(budget) = self.settings.config().memory_budget
+            && self.held > budget
+        {
+            self.shed(budget);
+        }
+    }
+
+    /// Heap bytes the sessions held at their last poll (see [`Session::buffered_bytes`]),
+    /// the figure [`Config::memory_budget`](crate::Config::memory_budget) bounds.
+    pub fn buffered_bytes(&self) -> usize {
+        self.held
+    }
+
+    /// Conversation ids the replay cache holds (see
+    /// [`Config::replay_window`](crate::Config::replay_window)).
+    pub fn replay_cache_len(&self) -> usize {
+        self.replay.len()
     }
 
     /// The next event, in order; see [`Event`].

@@ -295,7 +295,7 @@ impl std::error::Error for ReuniteError {}
 fn dead(reason: DeadReason) -> io::Error {
     let kind = match reason {
         DeadReason::IdleTimeout => io::ErrorKind::TimedOut,
-        DeadReason::DeadLink => io::ErrorKind::ConnectionAborted,
+        DeadReason::DeadLink | DeadReason::Shed => io::ErrorKind::ConnectionAborted,
     };
     io::Error::new(kind, reason.to_string())
 }

@@ -51,8 +51,10 @@ pub struct Session {
     /// The send budget until the peer shows it receives at its address; `None` once it
     /// has, or for sessions that need no proof.
     proof: Option<Proof>,
+    /// KCP's counters when the session was shed (its KCP was replaced by an empty one).
+    shed_stats: Option<kcp_core::Stats>,
     state: State,
-    /// When the last valid datagram arrived.
+    /// When the last datagram that showed progress arrived (see `input_opened`).
     last_recv: u32,
     /// When `close` was called.
     closing_since: u32,
@@ -147,6 +149,7 @@ impl Session {
             rng,
             clock_offset,
             proof,
+            shed_stats: None,
             state: State::Open,
             last_recv: now,
             closing_since: now,
@@ -186,6 +189,39 @@ impl Session {
     /// received (see [`new_incoming`](Session::new_incoming)).
     pub fn is_proven(&self) -> bool {
         self.proof.is_none()
+    }
+
+    /// Heap bytes the session holds now: KCP's queues and windows
+    /// ([`Kcp::buffered_bytes`]), the FEC decoder's recovery state, and a partly read
+    /// message. Fixed per-session costs (the FEC encoder's group) are not counted. Costs a
+    /// pass over the segments held: an [`Endpoint`](crate::Endpoint) reads it once per
+    /// burst of input, for its memory budget.
+    pub fn buffered_bytes(&self) -> usize {
+        self.kcp.buffered_bytes()
+            + self.decoder.as_ref().map_or(0, Decoder::retained_bytes)
+            + self.leftover.capacity()
+    }
+
+    /// When the last datagram that moved the conversation arrived.
+    pub(crate) fn last_progress(&self) -> u32 {
+        self.last_recv
+    }
+
+    /// Ends the session for the memory budget and frees what it holds at once.
+    pub(crate) fn shed(&mut self) {
+        if self.state.is_ended() {
+            return;
+        }
+        self.state = State::Dead(DeadReason::Shed);
+        self.flush_wanted = false;
+        let mut empty = Kcp::new(self.kcp.conv());
+        // Keep the counters the session reports.
+        core::mem::swap(&mut self.kcp, &mut empty);
+        self.shed_stats = Some(empty.stats());
+        self.decoder = None;
+        self.leftover = Vec::new();
+        self.leftover_pos = 0;
+        self.report_global();
     }
 
     /// KCP's clock for the caller's `now`.
@@ -242,9 +278,11 @@ impl Session {
                 self.proof = None;
                 // What waited for the proof may go now.
                 self.flush_wanted = true;
+                self.last_recv = now;
             }
         }
         let una = self.kcp.snd_una();
+        let (rcv_nxt, rcv_buf) = (self.kcp.rcv_nxt(), self.kcp.rcv_buf_len());
         // RTT samples are taken against this clock (the maintainer's advice for ikcp).
         self.begin(now);
         let result = match kcp_fec::classify(payload) {
@@ -258,7 +296,14 @@ impl Session {
                 InputError::Kcp(e)
             }),
         };
-        if result.is_ok() {
+        // Only a datagram that moved the conversation keeps the session alive: one that
+        // acknowledged new data or brought new data. Replays of what was already
+        // received, and anything else a third party can send, do not.
+        if result.is_ok()
+            && (self.kcp.snd_una() != una
+                || self.kcp.rcv_nxt() != rcv_nxt
+                || self.kcp.rcv_buf_len() > rcv_buf)
+        {
             self.last_recv = now;
         }
         // Flush at the next poll when the window moved (new data may go out) or when
@@ -648,7 +693,7 @@ impl Session {
     /// This session's counters in kcp-go's SNMP set.
     pub fn snmp(&self) -> Snmp {
         let mut s = self.counters;
-        let k = self.kcp.stats();
+        let k = self.shed_stats.unwrap_or_else(|| self.kcp.stats());
         s.in_segs = k.in_segs;
         s.out_segs = k.out_segs;
         s.out_bytes = k.out_bytes;
