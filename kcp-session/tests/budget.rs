@@ -1,0 +1,123 @@
+//! The memory budget under a flood of well-formed segments: many addresses and ports each
+//! open a session and send a window of data out of order (everything but the first
+//! segment), which a session must hold until the gap fills. Measured with the counting
+//! allocator: the endpoint stays within `Config::memory_budget` (plus one burst and the
+//! sessions' fixed size), where without a budget it grows with the flood.
+
+use std::net::SocketAddr;
+
+use kcp_session::{Config, Endpoint, Session, Settings};
+
+#[global_allocator]
+static ALLOC: kcp_testkit::alloc::Counting = kcp_testkit::alloc::Counting;
+
+const HOSTS: u8 = 8;
+const PORTS: u16 = 16;
+const BUDGET: usize = 8 << 20;
+
+fn settings(budget: Option<usize>) -> Settings {
+    let mut c = Config::default();
+    c.memory_budget = budget;
+    c.build().unwrap()
+}
+
+/// What one attacker address sends: a window of data of conversation `conv`, without its
+/// first datagram.
+fn out_of_order(s: &Settings, conv: u32) -> Vec<Vec<u8>> {
+    let mut peer = Session::new(conv, s, 0, [9; 32]);
+    let mut out = Vec::new();
+    let data = vec![0x5A; 200 * 1300];
+    let mut rest = &data[..];
+    while !rest.is_empty() {
+        let n = peer.send(0, rest).unwrap();
+        rest = &rest[n..];
+    }
+    peer.poll(0, |d| out.push(d.to_vec()));
+    out.remove(0);
+    out
+}
+
+/// Floods a listening endpoint from every address, in bursts of 64 datagrams with the
+/// endpoint's output drained after each; the peak heap the flood made the endpoint take.
+fn flood(s: &Settings) -> (i64, Endpoint) {
+    let mut ep = Endpoint::new(s, [7; 32]);
+    ep.listen(true);
+    let mut traffic = Vec::new();
+    for host in 0..HOSTS {
+        for port in 0..PORTS {
+            let from = SocketAddr::from(([203, 0, 113, host], 1000 + port));
+            let conv = (u32::from(host) << 16) | u32::from(port) | 0x100_0000;
+            traffic.push((from, out_of_order(s, conv)));
+        }
+    }
+    let (_, usage) = kcp_testkit::alloc::measure(|| {
+        let mut now = 0u32;
+        // Round-robin over the addresses, as a flood from many hosts arrives.
+        let longest = traffic.iter().map(|t| t.1.len()).max().unwrap();
+        let mut burst = 0;
+        for i in 0..longest {
+            for (from, datagrams) in &mut traffic {
+                if let Some(d) = datagrams.get_mut(i) {
+                    ep.handle(now, *from, d);
+                    burst += 1;
+                    if burst == 64 {
+                        burst = 0;
+                        now += 1;
+                        ep.handle_timeout(now);
+                        while ep.poll_transmit(now).is_some() {}
+                        while ep.accept().is_some() {}
+                        while ep.poll_event().is_some() {}
+                    }
+                }
+            }
+        }
+        while ep.poll_transmit(now).is_some() {}
+    });
+    (usage.peak_bytes, ep)
+}
+
+#[test]
+fn a_flood_of_well_formed_segments_stays_within_the_memory_budget() {
+    assert!(kcp_testkit::alloc::installed());
+    let (free_peak, free) = flood(&settings(None));
+    let (peak, ep) = flood(&settings(Some(BUDGET)));
+    println!(
+        "{} sessions: peak {} KiB without a budget ({} KiB held at the end); \
+         {} KiB with {} KiB of budget ({} KiB held, {} sessions shed)",
+        u16::from(HOSTS) * PORTS,
+        free_peak >> 10,
+        free.buffered_bytes() >> 10,
+        peak >> 10,
+        BUDGET >> 10,
+        ep.buffered_bytes() >> 10,
+        ep.stats().shed
+    );
+    // The flood is a real one: without the budget it takes far more.
+    assert!(free_peak > 2 * BUDGET as i64, "{free_peak}");
+    assert!(ep.buffered_bytes() <= BUDGET);
+    assert!(ep.stats().shed > 0);
+    // One burst of 64 datagrams between two measurements, and the sessions' fixed parts
+    // (structures, not buffers), within an eighth of the budget.
+    let slack = 64 * 4096 + BUDGET / 8;
+    assert!(
+        peak <= (BUDGET + slack) as i64,
+        "peak {peak} bytes for a budget of {BUDGET}"
+    );
+}
+
+#[test]
+fn one_address_opens_at_most_max_sessions_per_ip() {
+    let mut c = Config::default();
+    c.max_sessions_per_ip = 4;
+    c.accept_backlog = 1000;
+    let s = c.build().unwrap();
+    let mut ep = Endpoint::new(&s, [7; 32]);
+    ep.listen(true);
+    for port in 0..10u16 {
+        let mut d = out_of_order(&s, 1 + u32::from(port)).remove(0);
+        ep.handle(0, SocketAddr::from(([203, 0, 113, 1], port)), &mut d);
+    }
+    let mut d = out_of_order(&s, 99).remove(0);
+    ep.handle(0, SocketAddr::from(([203, 0, 113, 2], 1)), &mut d);
+    assert_eq!(ep.len(), 5);
+}
