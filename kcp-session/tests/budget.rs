@@ -121,3 +121,42 @@ fn one_address_opens_at_most_max_sessions_per_ip() {
     ep.handle(0, SocketAddr::from(([203, 0, 113, 2], 1)), &mut d);
     assert_eq!(ep.len(), 5);
 }
+
+/// A peer with FEC 10/3 sends 64 KiB to a session configured without FEC; what the
+/// session read and how many parity shards a decoder took in.
+fn fec_to_a_session_without_fec(auto_tune: bool) -> (Vec<u8>, u64, usize) {
+    let mut with = Config::default();
+    with.data_shards = 10;
+    with.parity_shards = 3;
+    let with = with.build().unwrap();
+    let mut without = Config::default();
+    without.fec_auto_tune = auto_tune;
+    let without = without.build().unwrap();
+    let mut peer = Session::new(5, &with, 0, [9; 32]);
+    let mut ours = Session::new(5, &without, 0, [7; 32]);
+    let data: Vec<u8> = (0..64 * 1024).map(|i| i as u8).collect();
+    peer.send(0, &data).unwrap();
+    let mut wire = Vec::new();
+    peer.poll(0, |d| wire.push(d.to_vec()));
+    let mut held = 0;
+    for d in &mut wire {
+        let _ = ours.input(1, d);
+        held = held.max(ours.buffered_bytes());
+    }
+    let mut got = vec![0u8; data.len() + 1];
+    let n = ours.recv(&mut got).unwrap();
+    got.truncate(n);
+    (got, ours.snmp().fec_parity_shards, held)
+}
+
+#[test]
+fn a_session_without_fec_reads_fec_data_without_building_a_decoder() {
+    let (got, parity, held) = fec_to_a_session_without_fec(false);
+    let (got_tuned, parity_tuned, held_tuned) = fec_to_a_session_without_fec(true);
+    println!("held {held} bytes without a decoder, {held_tuned} with auto-tune");
+    let data: Vec<u8> = (0..64 * 1024).map(|i| i as u8).collect();
+    assert_eq!(got, data);
+    assert_eq!(got_tuned, data);
+    assert_eq!(parity, 0, "a decoder took parity shards");
+    assert!(parity_tuned > 0, "auto-tune decodes the peer's groups");
+}
