@@ -493,7 +493,7 @@ impl Endpoint {
             }
         }
         // Oldest progress first.
-        victims.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        victims.sort_unstable_by_key(|v| Reverse(v.0));
         for (_, h) in victims {
             if self.held < target {
                 break;

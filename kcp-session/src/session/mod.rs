@@ -591,7 +591,7 @@ impl Session {
             if checking && !pushed {
                 pushed = proof::carries_data(&d[reserved..d.len() - tailroom]);
             }
-            framer.output(d)
+            framer.output(d);
         };
         if flush {
             self.kcp.flush(&mut output);
