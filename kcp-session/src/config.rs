@@ -214,16 +214,17 @@ pub struct Config {
     /// FEC packet. Off, a session without FEC reads the KCP frame an FEC data packet
     /// carries and drops parity: the data flows, without recovery. Default off.
     pub fec_auto_tune: bool,
-    /// Listener: for this long after a conversation id opened a session, a datagram of that
-    /// conversation opens no other session, from any address, and does not replace a
-    /// session (a replayed first datagram, recorded by an eavesdropper, would otherwise
-    /// open a second session and deliver the client's first request again). Conversation
+    /// Listener: while a session of a conversation id lives, and for this long after it
+    /// opened and after it ended, a datagram of that conversation opens no other session,
+    /// from any address, and does not replace a session (a replayed first datagram,
+    /// recorded by an eavesdropper, would otherwise open a second session and deliver the
+    /// client's first request again). Conversation
     /// ids are random 32-bit numbers, so real clients do not collide; a client that
     /// reuses a fixed id from a new port waits this long. `None` turns it off. Default
     /// 120 s.
     pub replay_window: Option<Duration>,
-    /// Listener: how many conversation ids the replay cache holds (12 bytes each, plus the
-    /// index). When full, the oldest is forgotten early. Behind a cipher only sessions
+    /// Listener: how many conversation ids of ended sessions the replay cache holds (about
+    /// 40 bytes each). When full, the oldest is forgotten early. Behind a cipher only sessions
     /// that open fill it, so a replayer cannot flush it. Default 16,384.
     pub replay_cache: usize,
     /// Listener: the most sessions opened by peers at one IP address (all ports);

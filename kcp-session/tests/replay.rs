@@ -95,3 +95,23 @@ fn replays_of_a_gone_client_do_not_keep_its_session_alive() {
         lab.server.session(h).map(|s| s.state())
     );
 }
+
+#[test]
+fn a_replay_opens_nothing_while_the_session_lives_past_the_window() {
+    let mut c = Config::kcptun();
+    c.key = b"replay".to_vec();
+    c.replay_window = Some(Duration::from_secs(2));
+    let s = c.build().unwrap();
+    let (mut lab, recorded) = after_a_real_fetch(&s);
+    // Long after the window, while the client's session is still open.
+    let end = lab.now + 5_000;
+    lab.run(end, |_| false);
+    assert_eq!(
+        lab.server.session(lab.app.accepted[0]).unwrap().state(),
+        State::Open
+    );
+    lab.inject(addr(66, 6666), &recorded);
+    let end = lab.now + 1000;
+    lab.run(end, |_| false);
+    assert_eq!(lab.app.accepted.len(), 1, "the replay opened a session");
+}

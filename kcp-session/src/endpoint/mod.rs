@@ -243,8 +243,11 @@ pub struct Endpoint {
     rng: NonceRng,
     /// Sessions not yet ended.
     open: usize,
-    /// Conversation ids that opened a session lately.
+    /// Conversation ids of sessions that ended lately or opened lately.
     replay: ReplayCache,
+    /// Conversation ids of the sessions peers opened that have not ended (with a count:
+    /// peers at different addresses may pick the same id).
+    live_convs: BTreeMap<u32, u32>,
     /// Sessions peers opened and that have not ended, per IP address.
     per_ip: BTreeMap<IpAddr, usize>,
     /// The sum of `Entry::held` over the sessions held.
@@ -277,6 +280,7 @@ impl Endpoint {
             rng: NonceRng::from_seed(seed),
             open: 0,
             replay: ReplayCache::default(),
+            live_convs: BTreeMap::new(),
             per_ip: BTreeMap::new(),
             held: 0,
             stats: EndpointStats::default(),
@@ -428,14 +432,16 @@ impl Endpoint {
         Ok((self.open_incoming(now, remote, conv), true))
     }
 
-    /// Refuses a conversation that opened a session within the replay window.
+    /// Refuses a conversation that a live session has, or that opened or ended a session
+    /// within the replay window.
     fn check_replay(&mut self, conv: u32) -> Result<(), DropReason> {
         let Some(window) = self.settings.config().replay_window else {
             return Ok(());
         };
-        if self
-            .replay
-            .contains(conv, self.clock.now, millis(window).into())
+        if self.live_convs.contains_key(&conv)
+            || self
+                .replay
+                .contains(conv, self.clock.now, millis(window).into())
         {
             return Err(DropReason::Replayed);
         }
@@ -510,12 +516,8 @@ impl Endpoint {
     }
 
     fn open_incoming(&mut self, now: u32, remote: SocketAddr, conv: u32) -> Handle {
-        let cfg = self.settings.config();
-        if let Some(window) = cfg.replay_window {
-            let now64 = self.clock.now;
-            self.replay
-                .insert(conv, now64, millis(window).into(), cfg.replay_cache);
-        }
+        self.remember(conv);
+        *self.live_convs.entry(conv).or_default() += 1;
         *self.per_ip.entry(remote.ip()).or_default() += 1;
         let h = self.insert(now, remote, conv, true);
         self.accept_queue.push_back(h);
@@ -524,6 +526,16 @@ impl Endpoint {
         #[cfg(feature = "std")]
         counters::opened(true);
         h
+    }
+
+    /// Puts `conv` in the replay cache, for the replay window from now.
+    fn remember(&mut self, conv: u32) {
+        let cfg = self.settings.config();
+        if let Some(window) = cfg.replay_window {
+            let now64 = self.clock.now;
+            self.replay
+                .insert(conv, now64, millis(window).into(), cfg.replay_cache);
+        }
     }
 
     /// Ends a session whose peer started a new conversation: it sends nothing more.
@@ -686,15 +698,15 @@ impl Endpoint {
             return;
         }
         entry.finished = true;
-        let (remote, passive) = (entry.remote, entry.passive);
+        let (remote, passive, conv) = (entry.remote, entry.passive, entry.session.conv());
         if self.by_addr.get(&remote) == Some(&h) {
             self.by_addr.remove(&remote);
         }
-        if passive && let Some(n) = self.per_ip.get_mut(&remote.ip()) {
-            *n -= 1;
-            if *n == 0 {
-                self.per_ip.remove(&remote.ip());
-            }
+        if passive {
+            decrement(&mut self.per_ip, &remote.ip());
+            decrement(&mut self.live_convs, &conv);
+            // Its datagrams stay replays for the window after it ended too.
+            self.remember(conv);
         }
         self.open -= 1;
         self.events.push_back(Event::Ended(h));
@@ -895,6 +907,19 @@ impl Endpoint {
             entry.progress_pending = false;
         }
         Some(event)
+    }
+}
+
+/// Counts one less of `key`, forgetting it at zero.
+fn decrement<K: Ord, N: PartialEq + core::ops::SubAssign + From<u8>>(
+    map: &mut BTreeMap<K, N>,
+    key: &K,
+) {
+    if let Some(n) = map.get_mut(key) {
+        *n -= N::from(1);
+        if *n == N::from(0) {
+            map.remove(key);
+        }
     }
 }
 
