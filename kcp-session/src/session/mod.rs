@@ -420,9 +420,9 @@ impl Session {
             && self.proof_room() > 0
     }
 
-    /// Payload bytes the amplification budget lets `send` take now: what it allows, less
-    /// what is queued (counted as full segments) and one datagram's headers for the
-    /// acknowledgements; unbounded once the peer is proven. The budget is enforced on
+    /// Payload bytes the amplification budget lets `send` take now: a share of what it
+    /// allows, less what is queued (counted as full segments) and datagram headers for
+    /// the acknowledgements; unbounded once the peer is proven. The budget is enforced on
     /// every datagram when it leaves; this keeps a first reply small enough to leave, so
     /// that the peer's acknowledgement of it can bring the proof.
     fn proof_room(&self) -> usize {
@@ -432,11 +432,14 @@ impl Session {
         let per_datagram =
             (self.settings.header_len() + kcp_core::OVERHEAD + self.settings.trailer_len()) as u64;
         let queued = self.kcp.snd_queue_len() as u64 * (self.kcp.mss() as u64 + per_datagram);
-        proof
-            .room()
-            .saturating_sub(queued + 2 * per_datagram)
-            .try_into()
-            .unwrap_or(usize::MAX)
+        let avail = proof.room().saturating_sub(queued);
+        // A third of it, so that the first bytes can be retransmitted twice if lost before
+        // the proof; all but two datagrams' headers when a third is too little.
+        let room = match (avail / 3).saturating_sub(per_datagram) {
+            0 => avail.saturating_sub(2 * per_datagram),
+            third => third,
+        };
+        room.try_into().unwrap_or(usize::MAX)
     }
 
     /// How many bytes [`send`](Session::send) would take now: 0 while it would refuse; in

@@ -89,6 +89,8 @@ pub(crate) struct Lab {
     /// Bytes (datagrams) the server sent to each address, and received from it.
     pub to: BTreeMap<SocketAddr, (usize, usize)>,
     pub from: BTreeMap<SocketAddr, (usize, usize)>,
+    /// How many of the server's next datagrams to clients the network loses.
+    pub lose_to_clients: usize,
 }
 
 impl Lab {
@@ -106,6 +108,7 @@ impl Lab {
             clients: Vec::new(),
             to: BTreeMap::new(),
             from: BTreeMap::new(),
+            lose_to_clients: 0,
         }
     }
 
@@ -291,6 +294,10 @@ impl Lab {
             e.0 += d.len();
             e.1 += 1;
             if self.clients.iter().any(|c| c.addr == to) {
+                if self.lose_to_clients > 0 {
+                    self.lose_to_clients -= 1;
+                    continue;
+                }
                 self.put(SERVER, to, d);
             }
         }
