@@ -195,7 +195,8 @@ pub struct Config {
     /// accept backlog, 128).
     pub accept_backlog: usize,
     /// Listener: the most sessions open at once; datagrams that would open more are
-    /// dropped. Bounds the memory an address-spoofing flood can take without a cipher.
+    /// dropped. Bounds how many sessions an address-spoofing flood can open without a
+    /// cipher; [`memory_budget`](Config::memory_budget) bounds the bytes they hold.
     /// Default 65,536.
     pub max_sessions: usize,
     /// Listener: until a peer has shown that it receives at its address (by acknowledging

@@ -218,11 +218,22 @@ impl Clock {
 /// conversation id replaces the session only if its sequence number is 0 (the peer
 /// restarted). Everything else is dropped and counted, before any session sees it.
 ///
+/// Beyond kcp-go, a listening endpoint is safe to expose (see `docs/security.md`): a
+/// session sends an address that has not proven it receives there at most
+/// [`Config::amplification_limit`] times what it received; a conversation id that opened
+/// a session lately opens or replaces nothing ([`Config::replay_window`]); and
+/// [`Config::max_sessions_per_ip`] and [`Config::memory_budget`] bound what peers can make
+/// it hold.
+///
 /// An idle session has no deadline in the queue, so a hundred thousand of them cost
 /// nothing between datagrams.
 ///
 /// [`Config::accept_backlog`]: crate::Config::accept_backlog
 /// [`Config::max_sessions`]: crate::Config::max_sessions
+/// [`Config::amplification_limit`]: crate::Config::amplification_limit
+/// [`Config::replay_window`]: crate::Config::replay_window
+/// [`Config::max_sessions_per_ip`]: crate::Config::max_sessions_per_ip
+/// [`Config::memory_budget`]: crate::Config::memory_budget
 #[derive(Debug)]
 pub struct Endpoint {
     settings: Settings,
