@@ -160,3 +160,36 @@ fn a_session_without_fec_reads_fec_data_without_building_a_decoder() {
     assert_eq!(parity, 0, "a decoder took parity shards");
     assert!(parity_tuned > 0, "auto-tune decodes the peer's groups");
 }
+
+#[path = "common/lab.rs"]
+mod lab;
+
+#[test]
+fn past_the_budget_proven_sessions_stay_and_no_new_session_opens() {
+    // Room for a session that has not proven its address yet (it holds a request and
+    // the first bytes of its reply), not for one sending a 256 KiB reply.
+    let budget = 32 << 10;
+    let mut c = Config::default();
+    c.memory_budget = Some(budget);
+    let s = c.build().unwrap();
+    let mut lab = lab::Lab::new(lab::server(&s), 20, 256 << 10);
+    let session = lab::session(7, &s, 0);
+    let me = lab.client(lab::addr(1, 1000), session, b"GET", 256 << 10);
+    // Until the reply is on its way and held.
+    lab.run(10_000, |l| l.server.buffered_bytes() > budget);
+    let h = lab.app.accepted[0];
+    assert!(lab.server.session(h).unwrap().is_proven());
+    // A new peer is refused; the proven session is kept.
+    let mut d = out_of_order(&s, 99).remove(0);
+    assert_eq!(
+        lab.server.handle(lab.now, lab::addr(2, 2000), &mut d),
+        kcp_session::DatagramEvent::Dropped(kcp_session::DropReason::MemoryBudget)
+    );
+    assert_eq!(
+        lab.server.session(h).unwrap().state(),
+        kcp_session::State::Open
+    );
+    let end = lab.now + 10_000;
+    lab.run(end, |l| l.clients[me].complete_at.is_some());
+    assert_eq!(lab.clients[me].got.len(), 256 << 10);
+}

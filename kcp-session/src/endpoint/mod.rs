@@ -263,6 +263,10 @@ pub struct Endpoint {
     per_ip: BTreeMap<IpAddr, usize>,
     /// The sum of `Entry::held` over the sessions held.
     held: usize,
+    /// `held` after the last pass of `shed` that found nothing to shed (0 after one
+    /// that did): the next pass waits until the sessions grew by a sixteenth of the
+    /// budget, so that proven sessions over the budget do not cost a pass per datagram.
+    shed_floor: usize,
     stats: EndpointStats,
 }
 
@@ -294,6 +298,7 @@ impl Endpoint {
             live_convs: BTreeMap::new(),
             per_ip: BTreeMap::new(),
             held: 0,
+            shed_floor: 0,
             stats: EndpointStats::default(),
         }
     }
@@ -490,8 +495,12 @@ impl Endpoint {
     /// Ends sessions whose peers have not shown that they receive at their address, the
     /// least recently active first, until the sessions hold less than seven eighths of
     /// `budget`. Proven sessions are kept. A pass over every session, only when the
-    /// budget is exceeded.
+    /// budget is exceeded, and after a pass that found nothing to shed only once the
+    /// sessions grew by a sixteenth of the budget.
     fn shed(&mut self, budget: usize) {
+        if self.shed_floor > 0 && self.held < self.shed_floor.saturating_add(budget / 16) {
+            return;
+        }
         let target = budget - budget / 8;
         let now = self.clock.wrap(self.clock.now);
         let mut victims: Vec<(i32, Handle)> = Vec::new();
@@ -509,6 +518,7 @@ impl Endpoint {
                 victims.push((age, h));
             }
         }
+        self.shed_floor = if victims.is_empty() { self.held } else { 0 };
         // Oldest progress first.
         victims.sort_unstable_by_key(|v| Reverse(v.0));
         for (_, h) in victims {
@@ -890,10 +900,9 @@ impl Endpoint {
             i += 1;
         }
         self.dirty.clear();
-        if let Some(budget) = self.settings.config().memory_budget
-            && self.held > budget
-        {
-            self.shed(budget);
+        match self.settings.config().memory_budget {
+            Some(budget) if self.held > budget => self.shed(budget),
+            _ => self.shed_floor = 0,
         }
     }
 
