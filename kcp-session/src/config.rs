@@ -215,7 +215,8 @@ pub struct Config {
     /// of our data can know (see `Session::new_incoming`); it works with unchanged kcp-go
     /// and kcptun peers, and costs a reply larger than the limit allows one round trip.
     /// In message mode a first message larger than the budget waits for more bytes from
-    /// the peer. `None` sends without limit, as kcp-go. Default `Some(3)`.
+    /// the peer. `None` sends without limit, as kcp-go; `Some(0)` is refused by
+    /// [`build`](Config::build). Default `Some(3)`.
     pub amplification_limit: Option<u32>,
     /// Accept FEC from a peer while this side's FEC is off, with a decoder that tunes
     /// itself to the peer's shard counts, as kcp-go does. Costs a decoder (up to about
@@ -343,6 +344,9 @@ impl Config {
         if self.dead_link == Some(0) {
             return Err(ConfigError::DeadLink);
         }
+        if self.amplification_limit == Some(0) {
+            return Err(ConfigError::AmplificationLimit);
+        }
         Ok(Settings(Arc::new(Inner {
             config: self.clone(),
             crypt,
@@ -373,6 +377,8 @@ pub enum ConfigError {
     DeadLink,
     /// The cipher encrypts, but the key is empty: anyone could read and forge traffic.
     EmptyKey,
+    /// An amplification limit of 0 would let no session answer a peer that spoke first.
+    AmplificationLimit,
 }
 
 impl fmt::Display for ConfigError {
@@ -390,6 +396,9 @@ impl fmt::Display for ConfigError {
             ConfigError::Mode(m) => write!(f, "mode knobs out of range: {m:?}"),
             ConfigError::Dscp(d) => write!(f, "dscp {d} is not a 6-bit value"),
             ConfigError::DeadLink => f.write_str("dead-link threshold must be at least 1"),
+            ConfigError::AmplificationLimit => {
+                f.write_str("amplification limit must be at least 1")
+            }
             ConfigError::EmptyKey => f.write_str("empty key for a cipher that encrypts"),
         }
     }

@@ -419,6 +419,13 @@ fn an_empty_key_is_refused_for_a_cipher_that_encrypts() {
     }
 }
 
+#[test]
+fn an_amplification_limit_of_zero_is_refused() {
+    let mut c = Config::default();
+    c.amplification_limit = Some(0);
+    assert_eq!(c.build().err(), Some(ConfigError::AmplificationLimit));
+}
+
 #[global_allocator]
 static ALLOC: kcp_testkit::alloc::Counting = kcp_testkit::alloc::Counting;
 
