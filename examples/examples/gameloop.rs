@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use kcp_examples::cli::parse_mode;
+use kcp_tunnel::cli::parse_mode;
 use kcp_session::{Config, Endpoint, Event, Handle, Mode, Settings};
 use kcp_testkit::relay::{Relay, RelayConfig};
 

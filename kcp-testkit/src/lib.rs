@@ -23,6 +23,7 @@
 pub mod alloc;
 pub mod gopeer;
 pub mod goproc;
+pub mod payload;
 #[cfg(feature = "c-ikcp")]
 pub mod ikcp;
 #[cfg(all(feature = "netem", target_os = "linux"))]

@@ -34,7 +34,7 @@ pub(crate) enum Proto {
 
 // ------------------------------------------------------------------------------ payload
 
-pub(crate) use kcp_examples::payload::SplitMix;
+pub(crate) use kcp_testkit::payload::SplitMix;
 
 /// Writes `n` bytes of `payload` to `w` in writes of at most `chunk` bytes.
 pub(crate) async fn write_stream(

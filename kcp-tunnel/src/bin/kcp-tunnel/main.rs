@@ -13,7 +13,7 @@
 //!
 //! Run by shadowsocks as a plugin (the `SS_REMOTE_HOST`, `SS_REMOTE_PORT`, `SS_LOCAL_HOST`
 //! and `SS_LOCAL_PORT` variables set), it reads its options from `SS_PLUGIN_OPTIONS`; add
-//! `server` on the server's side. See the crate's README, "Replacing kcptun".
+//! `server` on the server's side. See the crate's README.
 //!
 //! Exit status: 0 on a signal, 1 when the tunnel cannot start or fails, 2 for a usage
 //! error.
@@ -30,9 +30,9 @@ use std::io;
 use std::pin::Pin;
 use std::process::ExitCode;
 
-use clap::{CommandFactory, FromArgMatches};
-use kcp_examples::tunnel::config::{Cli, JsonConfig, Options, Role};
-use kcp_examples::tunnel::plugin::{self, PluginEnv, Secondary};
+use clap::CommandFactory;
+use kcp_tunnel::config::{Cli, JsonConfig, Options, Role};
+use kcp_tunnel::plugin::{self, PluginEnv, Secondary};
 use kcp_session::Settings;
 use tokio::net::TcpListener;
 
@@ -104,14 +104,7 @@ fn from_command_line(mut argv: Vec<OsString>) -> Result<Options, String> {
             argv.insert(1, role.into());
         }
     }
-    // Go's flag package lets a later flag override an earlier one.
-    let mut cmd = Cli::command()
-        .args_override_self(true)
-        .mut_subcommand("client", |c| c.args_override_self(true))
-        .mut_subcommand("server", |c| c.args_override_self(true));
-    let args = kcp_examples::cli::go_style(&cmd, argv);
-    let matches = cmd.clone().get_matches_from(args);
-    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut cmd).exit());
+    let cli: Cli = kcp_tunnel::cli::parse_go_style(Cli::command(), argv);
     let (mut o, json) = Options::from_cli(cli);
     if let Some(path) = json {
         let text = std::fs::read_to_string(&path).map_err(|e| format!("-c {path}: {e}"))?;
@@ -141,19 +134,19 @@ async fn run(
         "nodelay parameters: {nodelay} {interval} {resend} {}",
         u8::from(nc)
     );
-    log!("sndwnd: {} rcvwnd: {}", o.sndwnd, o.rcvwnd);
+    log!("sndwnd: {} rcvwnd: {}", o.kcp.sndwnd, o.kcp.rcvwnd);
     log!("compression: {}", !o.nocomp && !o.raw);
-    log!("mtu: {}", o.mtu);
+    log!("mtu: {}", o.kcp.mtu);
     log!(
         "datashard: {} parityshard: {}",
         settings.config().data_shards,
         settings.config().parity_shards
     );
-    log!("acknodelay: {}", o.acknodelay);
+    log!("acknodelay: {}", o.kcp.acknodelay);
     log!(
         "dscp: {} sockbuf: {} smuxbuf: {} streambuf: {} keepalive: {}",
-        o.dscp,
-        o.sockbuf,
+        o.kcp.dscp,
+        o.kcp.sockbuf,
         o.smuxbuf,
         o.streambuf,
         o.keepalive
@@ -169,7 +162,7 @@ async fn run(
     if o.pprof {
         log!("pprof: not available in kcp-tunnel; ignored");
     }
-    if o.key == kcp_crypt::KCPTUN_DEFAULT_PASSPHRASE {
+    if o.kcp.key == kcp_crypt::KCPTUN_DEFAULT_PASSPHRASE {
         log!("warning: using kcptun's public default key; pass --key for a private tunnel");
     }
     tokio::spawn(snmp::run(o.snmplog.clone(), o.snmpperiod));

@@ -1,7 +1,14 @@
 //! Tests of the smux session over in-memory pipes.
 
-use super::*;
+use std::io;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
 use tokio::io::{AsyncReadExt, AsyncWriteExt, duplex};
+
+use super::config::INITIAL_PEER_WINDOW;
+use super::frame::{Cmd, Header};
+use super::*;
 
 /// A client and a server session over an in-memory pipe of `pipe` bytes each way.
 fn pair(config: MuxConfig, compress: bool, pipe: usize) -> (Session, Session) {
@@ -9,7 +16,7 @@ fn pair(config: MuxConfig, compress: bool, pipe: usize) -> (Session, Session) {
     let (ar, aw) = tokio::io::split(a);
     let (br, bw) = tokio::io::split(b);
     if compress {
-        use super::super::snappy::SnappyReader;
+        use crate::snappy::SnappyReader;
         (
             Session::client(SnappyReader::new(ar), aw, config, true),
             Session::server(SnappyReader::new(br), bw, config, true),

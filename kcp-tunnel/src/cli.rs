@@ -1,4 +1,4 @@
-//! Command-line helpers shared by the example programs and `kcp-tunnel`, all on `clap`.
+//! Command-line helpers for programs that take kcptun's flags, all on `clap`.
 //!
 //! kcptun and kcp-go's tools parse flags with Go's `flag` package, which takes `-flag`
 //! and `--flag` alike (`-key secret`, `--key=secret`, `-nocomp`). [`go_style`] rewrites
@@ -88,6 +88,26 @@ pub fn go_style(cmd: &clap::Command, args: impl IntoIterator<Item = OsString>) -
         out.push(OsString::from(rewritten));
     }
     out
+}
+
+/// Parses `args` (the program name first) with `cmd` as Go's `flag` package would: Go-style
+/// words rewritten by [`go_style`] first, and a later flag overriding an earlier one, in
+/// every subcommand too. A usage error exits with status 2; `--help` and `--version` print
+/// and exit 0. Call it with `std::env::args_os()`.
+pub fn parse_go_style<T: clap::FromArgMatches>(
+    cmd: clap::Command,
+    args: impl IntoIterator<Item = OsString>,
+) -> T {
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|s| s.get_name().to_owned())
+        .collect();
+    let mut cmd = names.iter().fold(cmd.args_override_self(true), |cmd, name| {
+        cmd.mut_subcommand(name, |c| c.args_override_self(true))
+    });
+    let args = go_style(&cmd, args);
+    let matches = cmd.clone().get_matches_from(args);
+    T::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut cmd).exit())
 }
 
 /// Every long and short flag of `cmd` and its subcommands, with whether it takes a value.

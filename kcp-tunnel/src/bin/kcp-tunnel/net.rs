@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use kcp_examples::tunnel::config::Options;
+use kcp_tunnel::config::Options;
 use kcp_session::{KcpStream, Settings};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpStream, UnixStream};
@@ -59,8 +59,8 @@ fn outbound_socket(remote: SocketAddr, o: &Options) -> io::Result<tokio::net::Ud
     };
     socket.bind(&local.into())?;
     // As kcptun: a failed buffer size is not fatal.
-    let _ = socket.set_send_buffer_size(o.sockbuf);
-    let _ = socket.set_recv_buffer_size(o.sockbuf);
+    let _ = socket.set_send_buffer_size(o.kcp.sockbuf);
+    let _ = socket.set_recv_buffer_size(o.kcp.sockbuf);
     socket.set_nonblocking(true)?;
     tokio::net::UdpSocket::from_std(socket.into())
 }

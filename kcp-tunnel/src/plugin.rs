@@ -16,7 +16,7 @@
 //! `outbound_bind_addr`, `outbound_bind_interface`, `outbound_fwmark`, and `plugin` with
 //! `plugin_opts` for a secondary plugin chained in front (client) or behind (server).
 
-use super::config::{Options, Role, host_port};
+use crate::config::{Options, Role, host_port};
 
 /// The SIP003 environment variables.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -128,24 +128,13 @@ pub fn parse_options(s: &str) -> Result<Vec<(String, Option<String>)>, String> {
     Ok(pairs)
 }
 
+/// Decodes the URL form's `%XX` escapes, as URL parsers do: an escape that is not two hex
+/// digits stays as written.
 fn percent_decode(s: &str) -> Result<String, String> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            let hex = s
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| format!("bad percent escape in {s:?}"))?;
-            out.push(hex);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).map_err(|_| format!("{s:?} does not decode to UTF-8"))
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8()
+        .map(|text| text.into_owned())
+        .map_err(|_| format!("{s:?} does not decode to UTF-8"))
 }
 
 /// The tunnel `env` describes. `role` overrides the `server` option (for a command line
@@ -208,45 +197,45 @@ pub fn setup(env: &PluginEnv, role: Option<Role>) -> Result<PluginSetup, String>
             |n: u64| u32::try_from(n).map_err(|_| format!("plugin option {k} is too large"));
         match k.as_str() {
             "server" | "client" => {}
-            "key" => o.key = text(&v)?,
-            "crypt" => o.crypt = text(&v)?,
+            "key" => o.kcp.key = text(&v)?,
+            "crypt" => o.kcp.crypt = text(&v)?,
             "mode" => {
-                o.mode = text(&v)?;
+                o.kcp.mode = text(&v)?;
                 mode_given = true;
             }
             "conn" => o.conn = small(num(&v)?)?,
             "autoexpire" => o.autoexpire = num(&v)?,
             "scavengettl" => o.scavengettl = num(&v)?,
-            "mtu" => o.mtu = num(&v)? as usize,
-            "sndwnd" => o.sndwnd = small(num(&v)?)?,
-            "rcvwnd" => o.rcvwnd = small(num(&v)?)?,
-            "datashard" | "ds" => o.datashard = num(&v)? as usize,
-            "parityshard" | "ps" => o.parityshard = num(&v)? as usize,
+            "mtu" => o.kcp.mtu = num(&v)? as usize,
+            "sndwnd" => o.kcp.sndwnd = small(num(&v)?)?,
+            "rcvwnd" => o.kcp.rcvwnd = small(num(&v)?)?,
+            "datashard" | "ds" => o.kcp.datashard = num(&v)? as usize,
+            "parityshard" | "ps" => o.kcp.parityshard = num(&v)? as usize,
             "dscp" => {
-                o.dscp = u8::try_from(num(&v)?).map_err(|_| "plugin option dscp is too large")?;
+                o.kcp.dscp = u8::try_from(num(&v)?).map_err(|_| "plugin option dscp is too large")?;
             }
             "nocomp" => o.nocomp = flag(&v)?,
-            "acknodelay" => o.acknodelay = flag(&v)?,
+            "acknodelay" => o.kcp.acknodelay = flag(&v)?,
             "quiet" => o.quiet = flag(&v)?,
             "raw" => o.raw = flag(&v)?,
             "allow_default_key" => o.allow_default_key = flag(&v)?,
             "nodelay" => {
-                o.nodelay = bool_or_num(&v)?;
+                o.kcp.nodelay = bool_or_num(&v)?;
                 knobs = true;
             }
             "interval" => {
-                o.interval = small(num(&v)?)?;
+                o.kcp.interval = small(num(&v)?)?;
                 knobs = true;
             }
             "resend" => {
-                o.resend = small(num(&v)?)?;
+                o.kcp.resend = small(num(&v)?)?;
                 knobs = true;
             }
             "nc" => {
-                o.nc = bool_or_num(&v)?;
+                o.kcp.nc = bool_or_num(&v)?;
                 knobs = true;
             }
-            "sockbuf" => o.sockbuf = num(&v)? as usize,
+            "sockbuf" => o.kcp.sockbuf = num(&v)? as usize,
             "smuxver" => {
                 o.smuxver = u8::try_from(num(&v)?).map_err(|_| "bad smuxver".to_owned())?;
             }
@@ -280,7 +269,7 @@ pub fn setup(env: &PluginEnv, role: Option<Role>) -> Result<PluginSetup, String>
     }
     if knobs && !mode_given {
         // The seed plugin applies nodelay/interval/resend/nc directly.
-        o.mode = "manual".into();
+        o.kcp.mode = "manual".into();
     }
     if let Some(s) = secondary.as_mut() {
         s.options = secondary_opts;
@@ -323,7 +312,9 @@ mod tests {
         let p = parse_options("plugin=obfs-local&plugin_opts=obfs%3dhttp%3bhost%3dwww.example.com")
             .unwrap();
         assert_eq!(p[1].1.as_deref(), Some("obfs=http;host=www.example.com"));
-        assert!(parse_options("a=%zz&b").is_err());
+        let p = parse_options("a=%zz&b").unwrap();
+        assert_eq!(p[0].1.as_deref(), Some("%zz"), "not an escape: kept as written");
+        assert!(parse_options("a=%ff&b").is_err(), "not UTF-8");
         assert!(parse_options("a=b\\").is_err());
         assert_eq!(parse_options("").unwrap(), []);
     }
@@ -348,12 +339,12 @@ mod tests {
         assert_eq!(c.options.listen, "127.0.0.1:1080");
         assert_eq!(c.options.remote, "127.0.0.1:8388");
         assert!(c.options.nocomp);
-        assert_eq!((c.options.conn, c.options.sndwnd), (2, 128));
+        assert_eq!((c.options.conn, c.options.kcp.sndwnd), (2, 128));
         let s = setup(&env("server;key=k"), None).unwrap();
         assert_eq!(s.options.role, Role::Server);
         assert_eq!(s.options.listen, "127.0.0.1:8388");
         assert_eq!(s.options.remote, "127.0.0.1:1080");
-        assert_eq!(s.options.sndwnd, 1024);
+        assert_eq!(s.options.kcp.sndwnd, 1024);
         // The seed plugin's names: knobs without a mode mean manual.
         let f = setup(
             &env("nodelay=true&interval=10&resend=2&nc=true&outbound_bind_addr=127.0.0.1"),
@@ -361,7 +352,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            f.options.kcp_mode(),
+            f.options.kcp.kcp_mode(),
             Mode::Manual {
                 nodelay: 1,
                 interval: 10,

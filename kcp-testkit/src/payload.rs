@@ -3,7 +3,7 @@
 //! check every byte without storing what was sent, and snappy cannot compress it. The words
 //! come from the testkit's generator, which is splitmix64.
 
-use kcp_testkit::sim::Rng;
+use crate::sim::Rng;
 
 /// The splitmix64 byte stream of one connection or session.
 pub struct SplitMix {

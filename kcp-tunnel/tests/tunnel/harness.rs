@@ -196,7 +196,7 @@ pub(crate) fn wait_tcp(port: u16, limit: Duration) {
     }
 }
 
-pub(crate) use kcp_examples::payload::SplitMix;
+pub(crate) use kcp_testkit::payload::SplitMix;
 
 /// A TCP echo server on 127.0.0.1 (on the current tokio runtime); counts connections.
 pub(crate) struct Echo {

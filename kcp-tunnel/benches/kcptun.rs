@@ -9,25 +9,28 @@
 //! MiB moved (from `/proc/PID/stat`), with ours relative to kcptun's.
 //!
 //! ```text
-//! scripts/bench-tunnel.sh            # builds with --release, then runs
-//! tunnel_bench [--mib N] [--repeat R] [--third-client PATH --third-server PATH --third-name NAME]
+//! scripts/bench-tunnel.sh            # the table, with --release
+//! cargo bench -p kcp-tunnel --bench kcptun -- [--mib N] [--repeat R] [--conns 1,8]
+//!     [--third-client PATH --third-server PATH --third-name NAME]
+//! cargo bench -p kcp-tunnel --bench kcptun -- --test   # one short run of each case
 //! ```
+//!
+//! `--test` (which `cargo bench --workspace -- --test` passes to every benchmark) runs each
+//! case once with 2 MiB over one connection: a check that both pairs still move data, not
+//! a measurement.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-#[path = "common/mod.rs"]
-mod common;
-
 /// kcp-tunnel against kcptun on loopback: throughput and CPU per MiB
 #[derive(Parser, Debug)]
-#[command(name = "tunnel_bench")]
+#[command(name = "kcptun")]
 struct Args {
     /// MiB per run and direction (split over the connections)
     #[arg(long, default_value_t = 64)]
@@ -35,7 +38,7 @@ struct Args {
     /// Runs per case
     #[arg(long, default_value_t = 5)]
     repeat: usize,
-    /// Our binary (default: kcp-tunnel next to this program's directory)
+    /// Our binary (default: the kcp-tunnel this benchmark was built with)
     #[arg(long)]
     ours: Option<PathBuf>,
     /// A third pair's client binary (kcptun-client flags)
@@ -50,6 +53,12 @@ struct Args {
     /// Connection counts to run
     #[arg(long, value_delimiter = ',', default_value = "1,8")]
     conns: Vec<u64>,
+    /// One short run of each case (2 MiB, one connection), as a check
+    #[arg(long)]
+    test: bool,
+    /// Passed by `cargo bench`; no effect
+    #[arg(long, hide = true)]
+    bench: bool,
 }
 
 /// A tunnel implementation: how to start its client and server.
@@ -250,14 +259,14 @@ fn worst(v: &[f64]) -> f64 {
 }
 
 fn main() {
-    let args: Args = common::parse_args("tunnel_bench");
-    let ours = args.ours.clone().unwrap_or_else(|| {
-        let exe = std::env::current_exe().unwrap();
-        exe.parent()
-            .and_then(Path::parent)
-            .unwrap()
-            .join("kcp-tunnel")
-    });
+    let mut args: Args = kcp_tunnel::cli::parse_go_style(Args::command(), std::env::args_os());
+    if args.test {
+        (args.mib, args.repeat, args.conns) = (2, 1, vec![1]);
+    }
+    let ours = args
+        .ours
+        .clone()
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_kcp-tunnel").into());
     let mut pairs = vec![
         Pair {
             name: "kcp-tunnel".into(),
@@ -283,7 +292,7 @@ fn main() {
         .unwrap();
     // 1 MiB of splitmix64 output, repeated: incompressible within snappy's 64 KiB blocks.
     let mut data = vec![0u8; 1 << 20];
-    kcp_examples::payload::SplitMix::new(7).fill(&mut data);
+    kcp_testkit::sim::Rng::new(7).fill(&mut data);
     let data = Arc::new(data);
     let total = args.mib << 20;
     println!(
