@@ -4,7 +4,7 @@
 #
 #   kcp-go/EchoSpeed4K ... kcp-go/SinkSpeed1M
 #       kcp-go's own BenchmarkEchoSpeed* / BenchmarkSinkSpeed* (sess_test.go), run through
-#       scripts/kcpgo-bench.sh (Debian's golang-github-xtaci-kcp-dev sources, offline). Go
+#       scripts/kcpgo-bench.sh (kcp-go 5.6.1 as peers/go.mod pins it, offline). Go
 #       reports MB/s (10^6); they are converted to MiB/s here. Note that v5.6.1's echo
 #       benchmark is lock-step: it writes one message and reads it back before the next.
 #   kcp-go-peer/sink-<N>MiB, kcp-go-peer/echo-<N>MiB
@@ -41,10 +41,8 @@ echo "$go_lines" | awk '{
   }'
 
 # --- peers/session against itself --------------------------------------------------------
-# Built exactly as kcp-testkit's gopeer::build builds it (GOPATH mode, offline).
-(cd "$root/peers/session" && GO111MODULE=off GOPATH=/usr/share/gocode GOPROXY=off GOFLAGS= \
-  GOCACHE="$out/cache" go build -o "$out/session" .) >&2
-peer="$out/session"
+# Built exactly as kcp-testkit's gopeer::build builds it (module mode, offline).
+peer=$("$root/scripts/go-peer.sh" session)
 scratch=$(mktemp -d)
 pids=()
 cleanup() {

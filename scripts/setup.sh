@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Installs what the kcp-rs test suite needs on a fresh Debian machine; safe to re-run.
 #  - libclang-dev: kcp-sys runs bindgen to build the real C ikcp 1.7.1 (the oracle);
-#  - golang-go + golang-github-xtaci-kcp-dev (kcp-go 5.6.1) and kcptun: the real peers the
-#    interop tests talk to; testify lets kcp-go's own benchmarks compile;
+#  - kcptun (20210922): the real kcptun-client/kcptun-server the tunnel's interop tests
+#    talk to;
+#  - the Go modules peers/go.mod pins (kcp-go 5.6.1 and what it needs, test dependencies
+#    included, so kcp-go's own benchmarks compile), downloaded once through the Go module
+#    proxy; the tests then build the Go peers offline. Go itself (1.22 or newer) is the
+#    machine's: Debian's golang-go is too old for the module files;
 #  - iptables and bc: scripts/stall-check.sh drops datagrams in a network namespace;
 #  - iproute2: the network emulator (kcp-testkit's netem) configures its namespaces with `ip`;
 #  - shadowsocks-libev and simple-obfs: kcp-tunnel's SIP003 plugin tests run ss-local,
@@ -14,9 +18,7 @@
 #    kcp-fec's tests (the NEON kernel) as aarch64 binaries under qemu-aarch64.
 set -euo pipefail
 
-packages=(libclang-dev golang-go golang-github-xtaci-kcp-dev golang-github-xtaci-smux-dev
-          golang-github-stretchr-testify-dev kcptun iptables bc iproute2 g++ cmake
-          shadowsocks-libev simple-obfs)
+packages=(libclang-dev kcptun iptables bc iproute2 g++ cmake shadowsocks-libev simple-obfs)
 packages+=(qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
 missing=()
 for p in "${packages[@]}"; do
@@ -39,3 +41,15 @@ fi
 for c in rustfmt clippy; do
   rustup component list --installed | grep -q "^$c" || rustup component add "$c"
 done
+
+# The Go peers: Go 1.22 or newer (module files, toolchain lines), then the pinned modules.
+command -v go >/dev/null || {
+  echo "setup: no Go toolchain on PATH; install Go 1.22 or newer (https://go.dev/dl/)" >&2
+  exit 1
+}
+go_minor=$(go env GOVERSION | sed -n 's/^go1\.\([0-9]*\).*/\1/p')
+if [ -z "$go_minor" ] || [ "$go_minor" -lt 22 ]; then
+  echo "setup: $(go env GOVERSION) is too old for peers/go.mod; install Go 1.22 or newer" >&2
+  exit 1
+fi
+(cd "$(dirname "$0")/../peers" && GOFLAGS=-mod=readonly go mod download all)

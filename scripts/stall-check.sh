@@ -33,11 +33,8 @@ cd "$root"
 target=${CARGO_TARGET_DIR:-$root/target}
 cargo build -q --release -p kcp-examples --example "$proto"
 rs_bin=$target/release/examples/$proto
-# The kcp-go peer, built as kcp-testkit's gopeer::build builds it (GOPATH mode, offline).
-mkdir -p "$target/go-peers"
-(cd peers/session && GO111MODULE=off GOPATH=/usr/share/gocode GOPROXY=off GOFLAGS= \
-  GOCACHE="$target/go-peers/cache" go build -o "$target/go-peers/session" .)
-go_bin=$target/go-peers/session
+# The kcp-go peer, built as kcp-testkit's gopeer::build builds it (module mode, offline).
+go_bin=$(scripts/go-peer.sh session)
 
 ns=kcpstall$$
 scratch=$(mktemp -d)

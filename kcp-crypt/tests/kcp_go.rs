@@ -1,4 +1,4 @@
-//! Interoperability with the real kcp-go 5.6.1 (Debian's golang-github-xtaci-kcp-dev):
+//! Interoperability with the real kcp-go 5.6.1 (pinned in peers/go.mod):
 //! the Go program in `peers/crypt` seals datagrams exactly as kcp-go's UDPSession sends
 //! them and opens ours as its packetInput does. A missing Go toolchain fails these tests.
 

@@ -1,4 +1,4 @@
-//! Cross-check with the real kcp-go 5.6.1 (Debian's golang-github-xtaci-kcp-dev), through
+//! Cross-check with the real kcp-go 5.6.1 (pinned in peers/go.mod), through
 //! the Go program `peers/fec`, which runs kcp-go UDPSessions with FEC over an in-memory
 //! packet connection. For 10/3, 7/2, 3/1 and 1/1, without a cipher (`null`) and behind
 //! kcp-go's 20-byte nonce + CRC32 header (`none`):

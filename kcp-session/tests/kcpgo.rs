@@ -1,4 +1,4 @@
-//! Interop with the real kcp-go 5.6.1 (Debian's golang-github-xtaci-kcp-dev, through the
+//! Interop with the real kcp-go 5.6.1 (pinned in peers/go.mod, through the
 //! Go peer in `peers/session`) over UDP on 127.0.0.1, both directions: our client echoing
 //! 8 MiB through a kcp-go listener, and a kcp-go client echoing 8 MiB through ours, every
 //! byte verified on the side that wrote it. Plus 100 concurrent sessions from ours to one

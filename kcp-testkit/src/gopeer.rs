@@ -1,16 +1,14 @@
-//! Building and running the Go peer programs kept under `peers/` in this repository.
+//! Building the Go peer programs kept under `peers/` in this repository.
 //!
-//! The programs import `github.com/xtaci/kcp-go` (without `/v5`) and build in GOPATH mode
-//! against Debian's `golang-github-xtaci-kcp-dev` 5.6.1 sources in `/usr/share/gocode`,
-//! offline. A missing Go toolchain or kcp-go package is a test failure with instructions,
-//! never a silent skip: `scripts/setup.sh` installs both.
+//! `peers/` is a Go module (`peers/go.mod`) that pins the real kcp-go by version: 5.6.1,
+//! the release Debian packages and kcptun 20210922 was built with. Its programs build in
+//! module mode from the local module cache, offline: `scripts/setup.sh` downloads the
+//! pinned modules once through the Go module proxy (`go mod download`). A missing Go
+//! toolchain or module is a test failure with instructions, never a silent skip.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, OnceLock};
-
-/// Where Debian installs Go library sources (kcp-go 5.6.1 and its dependencies).
-pub const GOPATH: &str = "/usr/share/gocode";
 
 /// The workspace root (the parent of this crate's directory).
 pub fn workspace_root() -> PathBuf {
@@ -20,14 +18,20 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// The Go module of the kcp-go 5.6.1 peers (`peers/`).
+pub fn module_dir() -> PathBuf {
+    workspace_root().join("peers")
+}
+
 fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace_root().join("target"))
 }
 
-/// Builds `peers/<name>` (a Go `package main`) once per process and returns the binary's
-/// path. Panics with a clear message when Go or kcp-go is missing or the build fails.
+/// Builds `peers/<name>` (a Go `package main` of the peers module) once per process and
+/// returns the binary's path. Panics with a clear message when Go or a pinned module is
+/// missing or the build fails.
 pub fn build(name: &str) -> PathBuf {
     static BUILT: OnceLock<Mutex<Vec<(String, PathBuf)>>> = OnceLock::new();
     let built = BUILT.get_or_init(|| Mutex::new(Vec::new()));
@@ -35,41 +39,40 @@ pub fn build(name: &str) -> PathBuf {
     if let Some((_, path)) = built.iter().find(|(n, _)| n == name) {
         return path.clone();
     }
-    let src = workspace_root().join("peers").join(name);
-    assert!(src.is_dir(), "no Go peer program at {}", src.display());
-    let kcp_go = Path::new(GOPATH).join("src/github.com/xtaci/kcp-go");
+    let module = module_dir();
     assert!(
-        kcp_go.is_dir(),
-        "kcp-go 5.6.1 sources are missing ({}): run scripts/setup.sh \
-         (apt-get install golang-go golang-github-xtaci-kcp-dev)",
-        kcp_go.display()
+        module.join(name).is_dir(),
+        "no Go peer program at {}",
+        module.join(name).display()
     );
     let out_dir = target_dir().join("go-peers");
     std::fs::create_dir_all(&out_dir).expect("create target/go-peers");
     // Build under a per-process name, then rename: test binaries may build concurrently.
     let tmp = out_dir.join(format!("{name}.{}.tmp", std::process::id()));
     let out = out_dir.join(name);
-    let status = Command::new("go")
+    let output = Command::new("go")
         .arg("build")
         .arg("-o")
         .arg(&tmp)
-        .arg(".")
-        .current_dir(&src)
-        .env("GO111MODULE", "off")
-        .env("GOPATH", GOPATH)
+        .arg(format!("./{name}"))
+        .current_dir(&module)
+        .env("GO111MODULE", "on")
+        .env("GOFLAGS", "-mod=readonly -buildvcs=false")
         .env("GOPROXY", "off")
-        .env("GOFLAGS", "")
         .env("GOCACHE", out_dir.join("cache"))
-        .status()
+        .output()
         .unwrap_or_else(|e| {
             panic!(
-                "cannot run `go` ({e}): the Go toolchain is missing; run scripts/setup.sh \
-                 (apt-get install golang-go golang-github-xtaci-kcp-dev)"
+                "cannot run `go` ({e}): the Go toolchain is missing; install Go 1.22 or \
+                 newer, then run scripts/setup.sh"
             )
         });
     assert!(
-        status.success(),
-        "go build of peers/{name} failed: {status}"
+        output.status.success(),
+        "go build of peers/{name} failed ({}); if a module is missing from the module \
+         cache, run scripts/setup.sh (it runs `go mod download` in peers/):\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
     );
     std::fs::rename(&tmp, &out).expect("move the built Go peer into place");
     built.push((name.to_owned(), out.clone()));

@@ -46,7 +46,7 @@ import (
 	"sync"
 	"time"
 
-	kcp "github.com/xtaci/kcp-go"
+	kcp "github.com/xtaci/kcp-go/v5"
 )
 
 const (
