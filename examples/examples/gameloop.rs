@@ -24,9 +24,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use kcp_tunnel::cli::parse_mode;
 use kcp_session::{Config, Endpoint, Event, Handle, Mode, Settings};
 use kcp_testkit::relay::{Relay, RelayConfig};
+use kcp_tunnel::cli::parse_mode;
 
 #[path = "common/mod.rs"]
 mod common;

@@ -25,11 +25,11 @@
 pub mod alloc;
 pub mod gopeer;
 pub mod goproc;
-pub mod payload;
 #[cfg(feature = "c-ikcp")]
 pub mod ikcp;
 #[cfg(all(feature = "netem", target_os = "linux"))]
 pub mod netem;
+pub mod payload;
 #[cfg(feature = "relay")]
 pub mod relay;
 pub mod sim;

@@ -102,9 +102,11 @@ pub fn parse_go_style<T: clap::FromArgMatches>(
         .get_subcommands()
         .map(|s| s.get_name().to_owned())
         .collect();
-    let mut cmd = names.iter().fold(cmd.args_override_self(true), |cmd, name| {
-        cmd.mut_subcommand(name, |c| c.args_override_self(true))
-    });
+    let mut cmd = names
+        .iter()
+        .fold(cmd.args_override_self(true), |cmd, name| {
+            cmd.mut_subcommand(name, |c| c.args_override_self(true))
+        });
     let args = go_style(&cmd, args);
     let matches = cmd.clone().get_matches_from(args);
     T::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut cmd).exit())

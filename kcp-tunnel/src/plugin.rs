@@ -212,7 +212,8 @@ pub fn setup(env: &PluginEnv, role: Option<Role>) -> Result<PluginSetup, String>
             "datashard" | "ds" => o.kcp.datashard = num(&v)? as usize,
             "parityshard" | "ps" => o.kcp.parityshard = num(&v)? as usize,
             "dscp" => {
-                o.kcp.dscp = u8::try_from(num(&v)?).map_err(|_| "plugin option dscp is too large")?;
+                o.kcp.dscp =
+                    u8::try_from(num(&v)?).map_err(|_| "plugin option dscp is too large")?;
             }
             "nocomp" => o.nocomp = flag(&v)?,
             "acknodelay" => o.kcp.acknodelay = flag(&v)?,
@@ -313,7 +314,11 @@ mod tests {
             .unwrap();
         assert_eq!(p[1].1.as_deref(), Some("obfs=http;host=www.example.com"));
         let p = parse_options("a=%zz&b").unwrap();
-        assert_eq!(p[0].1.as_deref(), Some("%zz"), "not an escape: kept as written");
+        assert_eq!(
+            p[0].1.as_deref(),
+            Some("%zz"),
+            "not an escape: kept as written"
+        );
         assert!(parse_options("a=%ff&b").is_err(), "not UTF-8");
         assert!(parse_options("a=b\\").is_err());
         assert_eq!(parse_options("").unwrap(), []);

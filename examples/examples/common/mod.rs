@@ -17,11 +17,11 @@ use std::process::ExitCode;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use kcp_crypt::CipherKind;
+use kcp_session::{Config, Mode, Settings};
 use kcp_tunnel::cli::{
     Limit, go_style, parse_bool, parse_crypt, parse_limit, parse_mode, parse_size,
 };
 use kcp_tunnel::config::is_loopback;
-use kcp_session::{Config, Mode, Settings};
 
 /// Parses the process's arguments into `T` (Go-style flags rewritten first) under the
 /// program name `name`; a usage error exits 2, `--help` exits 0.

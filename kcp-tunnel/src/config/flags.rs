@@ -195,7 +195,10 @@ mod tests {
             (c.crypt, &c.key, c.data_shards, c.parity_shards),
             (k.crypt, &k.key, k.data_shards, k.parity_shards)
         );
-        assert_eq!((c.mode, c.mtu, c.snd_wnd, c.rcv_wnd), (Mode::Fast, 1350, 1024, 1024));
+        assert_eq!(
+            (c.mode, c.mtu, c.snd_wnd, c.rcv_wnd),
+            (Mode::Fast, 1350, 1024, 1024)
+        );
         assert!(c.stream && !c.write_delay && !c.ack_nodelay);
     }
 

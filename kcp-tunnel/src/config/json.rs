@@ -91,4 +91,3 @@ impl JsonConfig {
         serde_json::from_value(serde_json::Value::Object(lower)).map_err(|e| e.to_string())
     }
 }
-

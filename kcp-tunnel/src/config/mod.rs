@@ -369,7 +369,10 @@ mod tests {
             "--interval",
             "15",
         ]);
-        assert!(matches!(o.kcp.kcp_mode(), Mode::Manual { interval: 15, .. }));
+        assert!(matches!(
+            o.kcp.kcp_mode(),
+            Mode::Manual { interval: 15, .. }
+        ));
     }
 
     #[test]

@@ -57,6 +57,5 @@ pub fn counters() -> &'static MuxCounters {
     &C
 }
 
-
 #[cfg(test)]
 mod tests;

@@ -10,10 +10,10 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::config::{MAX_FRAME, MuxConfig, WRITE_QUEUE};
 use super::frame::{Cmd, HEADER_LEN};
-use crate::snappy::Compressor;
 use super::state::{Shared, State, StreamState, wait_closed};
 use super::stream::Stream;
 use super::tasks::{keepalive, read_loop, write_loop};
+use crate::snappy::Compressor;
 
 /// One smux session over a transport. Cheap to clone; the session lives until it is
 /// closed (explicitly, by the peer's transport ending, a protocol error or a keepalive
@@ -150,4 +150,3 @@ impl Session {
         wait_closed(&self.shared).await
     }
 }
-

@@ -170,4 +170,3 @@ pub(super) async fn wait_closed(shared: &Shared) -> io::Error {
     })
     .await
 }
-

@@ -194,4 +194,3 @@ impl AsyncWrite for Stream {
         Poll::Ready(Ok(()))
     }
 }
-

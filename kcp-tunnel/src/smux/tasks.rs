@@ -13,8 +13,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use super::config::{ACCEPT_BACKLOG, MAX_FRAME, MAX_STREAMS, WRITE_QUEUE};
 use super::counters;
 use super::frame::{self, Cmd, HEADER_LEN, Header, UPD_LEN};
-use crate::snappy::Compressor;
 use super::state::{Shared, StreamState, wait_closed};
+use crate::snappy::Compressor;
 
 /// Sends what the streams queue, in batches, until the session ends or the transport
 /// fails.
@@ -212,4 +212,3 @@ pub(super) async fn keepalive(shared: Arc<Shared>) {
         }
     }
 }
-

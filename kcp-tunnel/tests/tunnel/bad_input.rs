@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use kcp_tunnel::snappy::Compressor;
 use kcp_session::{Config, KcpStream};
+use kcp_tunnel::snappy::Compressor;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 

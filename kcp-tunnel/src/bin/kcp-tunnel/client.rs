@@ -7,11 +7,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use kcp_session::Settings;
 use kcp_tunnel::config::{Options, host_port, port_range};
 use kcp_tunnel::pipe::pipe;
 use kcp_tunnel::smux::Session;
 use kcp_tunnel::snappy::SnappyReader;
-use kcp_session::Settings;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::time::Instant;

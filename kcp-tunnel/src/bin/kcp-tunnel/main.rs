@@ -31,9 +31,9 @@ use std::pin::Pin;
 use std::process::ExitCode;
 
 use clap::CommandFactory;
+use kcp_session::Settings;
 use kcp_tunnel::config::{Cli, JsonConfig, Options, Role};
 use kcp_tunnel::plugin::{self, PluginEnv, Secondary};
-use kcp_session::Settings;
 use tokio::net::TcpListener;
 
 use crate::log::log;

@@ -6,8 +6,8 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use kcp_tunnel::config::Options;
 use kcp_session::{KcpStream, Settings};
+use kcp_tunnel::config::Options;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpStream, UnixStream};
 

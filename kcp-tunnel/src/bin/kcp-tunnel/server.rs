@@ -5,11 +5,11 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use kcp_session::{KcpListener, KcpStream, Settings};
 use kcp_tunnel::config::{Options, host_port, port_range};
 use kcp_tunnel::pipe::pipe;
 use kcp_tunnel::smux::{Session, Stream};
 use kcp_tunnel::snappy::SnappyReader;
-use kcp_session::{KcpListener, KcpStream, Settings};
 
 use crate::log::{log, log_stream};
 use crate::net::Target;
