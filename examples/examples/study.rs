@@ -16,8 +16,7 @@
 //! see `scripts/setup.sh`). Every random decision of the link comes from `--seed`, the
 //! same for every contestant on the same path and workload.
 
-#[path = "common/mod.rs"]
-mod common;
+use kcp_examples as common;
 #[path = "study/contest.rs"]
 mod contest;
 #[path = "study/plot.rs"]

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, WriteHalf};
 use tokio::sync::oneshot;
 
-use crate::common::wire::{self, SplitMix};
+use kcp_examples::wire::{self, SplitMix};
 
 /// Bytes per game frame.
 const FRAME: usize = 32;

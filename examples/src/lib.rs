@@ -7,10 +7,7 @@
 //! `=true`/`=false`. `--help` prints the usage and exits 0; an unknown flag or a bad value
 //! prints an error and exits 2.
 
-// Each example includes this module and uses only part of it.
-#![allow(dead_code)]
-
-pub(crate) mod wire;
+pub mod wire;
 
 use std::fmt::Display;
 use std::process::ExitCode;
@@ -25,12 +22,12 @@ use kcp_tunnel::config::is_loopback;
 
 /// Parses the process's arguments into `T` (Go-style flags rewritten first) under the
 /// program name `name`; a usage error exits 2, `--help` exits 0.
-pub(crate) fn parse_args<T: CommandFactory + FromArgMatches>(name: &'static str) -> T {
+pub fn parse_args<T: CommandFactory + FromArgMatches>(name: &'static str) -> T {
     parse_args_with(T::command().name(name))
 }
 
 /// [`parse_args`] with a command adjusted by the caller (usage, about text).
-pub(crate) fn parse_args_with<T: FromArgMatches>(cmd: clap::Command) -> T {
+pub fn parse_args_with<T: FromArgMatches>(cmd: clap::Command) -> T {
     let args = go_style(&cmd, std::env::args_os());
 
     // Go's flag package lets a later flag override an earlier one.
@@ -40,7 +37,7 @@ pub(crate) fn parse_args_with<T: FromArgMatches>(cmd: clap::Command) -> T {
 }
 
 /// A count that must be at least 1.
-pub(crate) fn at_least_one(s: &str) -> Result<usize, String> {
+pub fn at_least_one(s: &str) -> Result<usize, String> {
     match s.parse::<usize>() {
         Ok(0) => Err("must be at least 1".to_owned()),
         Ok(n) => Ok(n),
@@ -52,39 +49,39 @@ pub(crate) fn at_least_one(s: &str) -> Result<usize, String> {
 /// both sides must agree). [`Kcptun::settings`] builds them.
 #[derive(Args, Clone, Debug)]
 #[command(next_help_heading = "Session flags (kcptun's names and defaults; both sides must agree)")]
-pub(crate) struct Kcptun {
+pub struct Kcptun {
     /// Pre-shared secret, stretched with PBKDF2
     #[arg(long, global = true, value_name = "STRING", allow_hyphen_values = true,
           default_value = kcp_crypt::KCPTUN_DEFAULT_PASSPHRASE)]
-    pub(crate) key: String,
+    pub key: String,
     /// aes aes-128 aes-192 salsa20 blowfish twofish cast5 3des tea xtea xor sm4 none null
     /// aes-128-gcm; null: no crypto layer
     #[arg(long, global = true, value_name = "NAME", default_value = "aes", value_parser = parse_crypt)]
-    pub(crate) crypt: CipherKind,
+    pub crypt: CipherKind,
     /// fast3 fast2 fast normal manual
     #[arg(long, global = true, value_name = "NAME", default_value = "fast", value_parser = parse_mode)]
-    pub(crate) mode: Mode,
+    pub mode: Mode,
     /// --mode manual only: 0, 1 or 2
     #[arg(long, global = true, value_name = "N", default_value_t = 0)]
-    pub(crate) nodelay: u32,
+    pub nodelay: u32,
     /// --mode manual only: flush interval in ms, 10..=5000
     #[arg(long, global = true, value_name = "MS", default_value_t = 50)]
-    pub(crate) interval: u32,
+    pub interval: u32,
     /// --mode manual only: fast resend after N skipping ACKs
     #[arg(long, global = true, value_name = "N", default_value_t = 0)]
-    pub(crate) resend: u32,
+    pub resend: u32,
     /// --mode manual only: 1 turns the congestion window off
     #[arg(long, global = true, value_name = "N", default_value_t = 0)]
-    pub(crate) nc: u32,
+    pub nc: u32,
     /// Largest datagram, headers included
     #[arg(long, global = true, value_name = "BYTES", default_value_t = 1350)]
-    pub(crate) mtu: usize,
+    pub mtu: usize,
     /// Send window in segments
     #[arg(long, global = true, value_name = "N", default_value_t = 1024)]
-    pub(crate) sndwnd: u32,
+    pub sndwnd: u32,
     /// Receive window in segments
     #[arg(long, global = true, value_name = "N", default_value_t = 1024)]
-    pub(crate) rcvwnd: u32,
+    pub rcvwnd: u32,
     /// FEC data shards; 0 with --parityshard 0 turns FEC off
     #[arg(
         long,
@@ -93,7 +90,7 @@ pub(crate) struct Kcptun {
         value_name = "N",
         default_value_t = 10
     )]
-    pub(crate) datashard: usize,
+    pub datashard: usize,
     /// FEC parity shards
     #[arg(
         long,
@@ -102,28 +99,28 @@ pub(crate) struct Kcptun {
         value_name = "N",
         default_value_t = 3
     )]
-    pub(crate) parityshard: usize,
+    pub parityshard: usize,
     /// Flush acknowledgements at once
     #[arg(long, global = true, num_args = 0..=1, require_equals = true,
           default_value = "false", default_missing_value = "true", value_parser = parse_bool)]
-    pub(crate) acknodelay: bool,
+    pub acknodelay: bool,
     /// DSCP of outgoing datagrams, 0..=63
     #[arg(long, global = true, value_name = "N", default_value_t = 0)]
-    pub(crate) dscp: u8,
+    pub dscp: u8,
     /// Socket send and receive buffer
     #[arg(long, global = true, value_name = "BYTES", default_value_t = 4_194_304)]
-    pub(crate) sockbuf: usize,
+    pub sockbuf: usize,
     /// Clients: limit for the whole run; servers: a session that hears nothing this long is
     /// closed; 0 = none
     #[arg(long, global = true, value_name = "SECONDS", default_value = "60", value_parser = parse_limit)]
-    pub(crate) timeout: Limit,
+    pub timeout: Limit,
 }
 
 impl Kcptun {
     /// The [`Config`] these flags describe: `--mode manual` takes its knobs from
     /// `--nodelay --interval --resend --nc` (ignored for the named modes, as kcptun does),
     /// and `--timeout` is the idle timeout.
-    pub(crate) fn config(&self) -> Config {
+    pub fn config(&self) -> Config {
         let mode = match self.mode {
             Mode::Manual { .. } => Mode::Manual {
                 nodelay: self.nodelay,
@@ -151,7 +148,7 @@ impl Kcptun {
 
     /// Checks the combination and derives the key; a bad combination is a usage error
     /// (exit 2).
-    pub(crate) fn settings(&self, program: &str) -> Settings {
+    pub fn settings(&self, program: &str) -> Settings {
         match self.config().build() {
             Ok(s) => s,
             Err(e) => usage_error(program, format_args!("invalid session flags: {e}")),
@@ -160,7 +157,7 @@ impl Kcptun {
 }
 
 /// Prints `program: message` and a hint on stderr, and exits 2 (a usage error).
-pub(crate) fn usage_error(program: &str, message: impl Display) -> ! {
+pub fn usage_error(program: &str, message: impl Display) -> ! {
     eprintln!("{program}: {message}\nrun `{program} --help` for the usage");
     std::process::exit(2)
 }
@@ -220,7 +217,7 @@ fn chunk(s: &str) -> Result<usize, String> {
 
 /// The whole program of the `echo` and `sink` examples (they differ only in `proto`):
 /// `NAME server --listen ADDR [flags]` or `NAME client --remote ADDR --bytes N [flags]`.
-pub(crate) fn tool_main(name: &'static str, about: &'static str, proto: wire::Proto) -> ExitCode {
+pub fn tool_main(name: &'static str, about: &'static str, proto: wire::Proto) -> ExitCode {
     let usage = format!(
         "{name} server [--listen ADDR] [session flags]\n       \
          {name} client --remote ADDR [--bytes N] [--conns K] [session flags]"
@@ -297,7 +294,7 @@ pub(crate) fn tool_main(name: &'static str, about: &'static str, proto: wire::Pr
 }
 
 /// Prints `error: ...` on stderr; the exit code of a failed run.
-pub(crate) fn error(message: impl Display) -> ExitCode {
+pub fn error(message: impl Display) -> ExitCode {
     eprintln!("error: {message}");
     ExitCode::FAILURE
 }

@@ -25,7 +25,7 @@ const READ_BUF: usize = 65_536;
 
 /// Which protocol.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Proto {
+pub enum Proto {
     /// Everything read is written back.
     Echo,
     /// Length-prefixed requests answered with the count.
@@ -34,10 +34,10 @@ pub(crate) enum Proto {
 
 // ------------------------------------------------------------------------------ payload
 
-pub(crate) use kcp_testkit::payload::SplitMix;
+pub use kcp_testkit::payload::SplitMix;
 
 /// Writes `n` bytes of `payload` to `w` in writes of at most `chunk` bytes.
-pub(crate) async fn write_stream(
+pub async fn write_stream(
     w: &mut (impl AsyncWrite + Unpin),
     payload: &mut SplitMix,
     n: u64,
@@ -58,7 +58,7 @@ pub(crate) async fn write_stream(
 
 /// Echo client session: writes `n` bytes while reading the echo back and checking it.
 /// Returns the stream for its read-outs.
-pub(crate) async fn echo_session(
+pub async fn echo_session(
     stream: KcpStream,
     n: u64,
     seed: u64,
@@ -102,7 +102,7 @@ pub(crate) async fn echo_session(
 }
 
 /// Sink client session: sends the length header and `n` bytes, then checks the reply.
-pub(crate) async fn sink_session(
+pub async fn sink_session(
     mut stream: KcpStream,
     n: u64,
     seed: u64,
@@ -129,17 +129,17 @@ pub(crate) async fn sink_session(
 
 /// What a client run asks for.
 #[derive(Clone, Debug)]
-pub(crate) struct ClientRun {
+pub struct ClientRun {
     /// The server's address.
-    pub(crate) remote: String,
+    pub remote: String,
     /// Bytes per session (per direction for echo).
-    pub(crate) bytes: u64,
+    pub bytes: u64,
     /// Concurrent sessions.
-    pub(crate) conns: usize,
+    pub conns: usize,
     /// Payload seed of session 0; session i uses `seed + i`.
-    pub(crate) seed: u64,
+    pub seed: u64,
     /// Bytes per write call.
-    pub(crate) chunk: usize,
+    pub chunk: usize,
 }
 
 /// Runs `run.conns` client sessions of `proto` at once and returns the one-line summary:
@@ -150,7 +150,7 @@ pub(crate) struct ClientRun {
 /// the last session's completion, retransmitted segments and FEC-recovered shards of the
 /// whole process), plus the sessions' mean smoothed RTT in ms at the end. Fails on the
 /// first session error, or when `timeout` passes first.
-pub(crate) async fn run_clients(
+pub async fn run_clients(
     proto: Proto,
     run: &ClientRun,
     settings: &Settings,
@@ -213,15 +213,15 @@ pub(crate) async fn run_clients(
 
 /// Byte counts of a served session.
 #[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Counts {
+pub struct Counts {
     /// Bytes read from the client.
-    pub(crate) read: u64,
+    pub read: u64,
     /// Bytes written to the client.
-    pub(crate) written: u64,
+    pub written: u64,
 }
 
 /// Echoes until the session fails; returns why it ended.
-pub(crate) async fn handle_echo(stream: &mut KcpStream, counts: &mut Counts) -> io::Error {
+pub async fn handle_echo(stream: &mut KcpStream, counts: &mut Counts) -> io::Error {
     let mut buf = vec![0u8; READ_BUF];
     loop {
         let n = match stream.read(&mut buf).await {
@@ -239,7 +239,7 @@ pub(crate) async fn handle_echo(stream: &mut KcpStream, counts: &mut Counts) -> 
 
 /// Serves sink requests until the session fails; calls `served` with each request's
 /// length; returns why it ended.
-pub(crate) async fn handle_sink(
+pub async fn handle_sink(
     stream: &mut (impl AsyncRead + AsyncWrite + Unpin),
     counts: &mut Counts,
     mut served: impl FnMut(u64),
@@ -293,7 +293,7 @@ async fn read_counted(
 ///
 /// A session over the limit is closed at once and counted; the first ten refusals and
 /// then every thousandth are printed.
-pub(crate) async fn serve(listener: KcpListener, proto: Proto, limit: usize) -> io::Error {
+pub async fn serve(listener: KcpListener, proto: Proto, limit: usize) -> io::Error {
     let active = Arc::new(AtomicUsize::new(0));
     let mut refused = 0u64;
     loop {
@@ -336,7 +336,7 @@ pub(crate) async fn serve(listener: KcpListener, proto: Proto, limit: usize) -> 
 }
 
 /// Binds `listen` and prints `listening <addr>` (the bound address, so port 0 works).
-pub(crate) async fn bind(listen: &str, settings: &Settings) -> Result<KcpListener, String> {
+pub async fn bind(listen: &str, settings: &Settings) -> Result<KcpListener, String> {
     let listener = KcpListener::bind(listen, settings)
         .await
         .map_err(|e| format!("listen {listen}: {e}"))?;
