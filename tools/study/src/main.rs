@@ -6,24 +6,19 @@
 //! plots.
 //!
 //! ```text
-//! cargo run --release -p kcp-examples --example study            # the default subset
-//! cargo run --release -p kcp-examples --example study -- --full  # the whole grid (hours)
+//! cargo run --release -p kcp-study            # the default subset
+//! cargo run --release -p kcp-study -- --full  # the whole grid (hours)
 //! ```
 //!
 //! Linux, as root: every measurement gets a fresh pair of network namespaces joined by
 //! kcp-testkit's emulator (TUN devices and a forwarder), so KCP and TCP cross the same
-//! path. The kcp-go contestant is the `peers/session` program (Go and Debian's kcp-go 5.6.1,
-//! see `scripts/setup.sh`). Every random decision of the link comes from `--seed`, the
+//! path. The kcp-go contestant is the `peers/session` program (the `peers/` Go module,
+//! kcp-go 5.6.1, see `scripts/setup.sh`). Every random decision of the link comes from `--seed`, the
 //! same for every contestant on the same path and workload.
 
-use kcp_examples as common;
-#[path = "study/contest.rs"]
 mod contest;
-#[path = "study/plot.rs"]
 mod plot;
-#[path = "study/proto.rs"]
 mod proto;
-#[path = "study/table.rs"]
 mod table;
 
 use std::path::{Path, PathBuf};
@@ -229,23 +224,23 @@ fn main() -> ExitCode {
     }
     let out = args.out.clone().unwrap_or_else(|| {
         Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("..")
+            .join("../..")
             .join("docs")
             .join("study")
     });
     if let Err(e) = std::fs::create_dir_all(&out) {
-        return common::error(format_args!("{}: {e}", out.display()));
+        return error(format_args!("{}: {e}", out.display()));
     }
     let csv = out.join("study.csv");
     let samples_csv = out.join("study-samples.csv");
     if !args.plot_only
         && let Err(e) = run(&args, &csv, &samples_csv)
     {
-        return common::error(e);
+        return error(e);
     }
     let rows = match table::read(&csv) {
         Ok(r) => r,
-        Err(e) => return common::error(format_args!("{}: {e}", csv.display())),
+        Err(e) => return error(format_args!("{}: {e}", csv.display())),
     };
     let samples = table::read_samples(&samples_csv).unwrap_or_default();
     match plot::draw_all(&out, &rows, &samples, args.cdf_loss / 100.0) {
@@ -254,7 +249,7 @@ fn main() -> ExitCode {
                 println!("wrote {}", f.display());
             }
         }
-        Err(e) => return common::error(format_args!("plots: {e}")),
+        Err(e) => return error(format_args!("plots: {e}")),
     }
     summary(&rows);
     ExitCode::SUCCESS
@@ -271,7 +266,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, String> {
 fn cross_check() -> ExitCode {
     let rt = match runtime() {
         Ok(rt) => rt,
-        Err(e) => return common::error(e),
+        Err(e) => return error(e),
     };
     match contest::cross_check(&rt, &kcp_testkit::goproc::session_peer()) {
         Ok(lines) => {
@@ -280,7 +275,7 @@ fn cross_check() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Err(e) => common::error(format_args!("cross-check: {e}")),
+        Err(e) => error(format_args!("cross-check: {e}")),
     }
 }
 
@@ -467,4 +462,10 @@ fn summary(rows: &[Row]) {
             best("tcp")
         );
     }
+}
+
+/// Prints `error: ...` on stderr; the exit code of a failed run.
+fn error(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::FAILURE
 }

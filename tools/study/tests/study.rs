@@ -1,4 +1,4 @@
-//! Runs the `study` example: its cross-check (our workloads against the kcp-go peer's,
+//! Runs the `study` program: its cross-check (our workloads against the kcp-go peer's,
 //! each client against the other's server over the emulated link) and a small grid of
 //! every kind of contestant, checking the CSV rows and the plots it writes.
 //!
@@ -6,45 +6,14 @@
 //! root); without them the study fails and so do these tests. Every child is killed if it
 //! overruns its limit.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 use std::thread;
 use std::time::{Duration, Instant};
 
-/// The study example, built once with this test binary's profile and target directory.
+/// The study program, built by cargo for this test.
 fn study() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let exe = std::env::current_exe().expect("test executable path");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("the test runs from <target>/<profile>/deps");
-        let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
-            Some("debug") => "test",
-            Some(other) => other,
-            None => panic!("unexpected target layout: {}", exe.display()),
-        };
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let status = Command::new(cargo)
-            .args([
-                "build",
-                "--quiet",
-                "--example",
-                "study",
-                "--profile",
-                profile,
-            ])
-            .arg("--manifest-path")
-            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
-            .arg("--target-dir")
-            .arg(profile_dir.parent().expect("target directory"))
-            .status()
-            .expect("run cargo build");
-        assert!(status.success(), "building the study example failed");
-        profile_dir.join("examples").join("study")
-    })
+    Path::new(env!("CARGO_BIN_EXE_study"))
 }
 
 /// Runs the study with `args`, killing it after `limit`; returns its stdout and stderr.
