@@ -17,7 +17,7 @@
 //! - writes wait while more than [`WRITE_QUEUE`] bytes are queued for the transport.
 //!
 //! A malformed frame (wrong version, unknown command, a length that does not fit the
-//! command) ends the session with an [`io::ErrorKind::InvalidData`] error; every stream
+//! command) ends the session with an [`std::io::ErrorKind::InvalidData`] error; every stream
 //! then reads and writes that error.
 
 mod config;

@@ -36,7 +36,7 @@ impl std::fmt::Debug for Session {
 impl Session {
     /// The client end (opens odd stream ids from 3, as Go's smux). `compress` puts
     /// kcptun's snappy framing on the write side; the read side is given already
-    /// decoded (wrap it in [`SnappyReader`](super::snappy::SnappyReader)). Spawns the
+    /// decoded (wrap it in [`SnappyReader`](crate::snappy::SnappyReader)). Spawns the
     /// session's tasks on the current tokio runtime.
     pub fn client<R, W>(reader: R, writer: W, config: MuxConfig, compress: bool) -> Session
     where

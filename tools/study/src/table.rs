@@ -206,7 +206,7 @@ pub(crate) fn write(path: &Path, rows: &[Row]) -> io::Result<()> {
     std::fs::write(path, text)
 }
 
-/// Reads a file written by [`write`].
+/// Reads a file written by [`write()`].
 pub(crate) fn read(path: &Path) -> io::Result<Vec<Row>> {
     let text = std::fs::read_to_string(path)?;
     let mut lines = text.lines();
