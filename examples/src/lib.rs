@@ -13,11 +13,9 @@ use std::fmt::Display;
 use std::process::ExitCode;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
-use kcp_crypt::CipherKind;
-use kcp_session::{Config, Mode, Settings};
-use kcp_tunnel::cli::{
-    Limit, go_style, parse_bool, parse_crypt, parse_limit, parse_mode, parse_size,
-};
+use kcp_session::{Config, Settings};
+use kcp_tunnel::KcpFlags;
+use kcp_tunnel::cli::{Limit, go_style, parse_limit, parse_size};
 use kcp_tunnel::config::is_loopback;
 
 /// Parses the process's arguments into `T` (Go-style flags rewritten first) under the
@@ -45,110 +43,34 @@ pub fn at_least_one(s: &str) -> Result<usize, String> {
     }
 }
 
-/// kcptun's session flags plus `--timeout` (named as kcptun's, with kcptun's defaults;
-/// both sides must agree). [`Kcptun::settings`] builds them.
+/// kcptun's session flags ([`KcpFlags`], the tunnel's own, so both read them alike) plus
+/// `--timeout`; both sides must agree on them. [`Kcptun::settings`] builds them.
 #[derive(Args, Clone, Debug)]
-#[command(next_help_heading = "Session flags (kcptun's names and defaults; both sides must agree)")]
 pub struct Kcptun {
-    /// Pre-shared secret, stretched with PBKDF2
-    #[arg(long, global = true, value_name = "STRING", allow_hyphen_values = true,
-          default_value = kcp_crypt::KCPTUN_DEFAULT_PASSPHRASE)]
-    pub key: String,
-    /// aes aes-128 aes-192 salsa20 blowfish twofish cast5 3des tea xtea xor sm4 none null
-    /// aes-128-gcm; null: no crypto layer
-    #[arg(long, global = true, value_name = "NAME", default_value = "aes", value_parser = parse_crypt)]
-    pub crypt: CipherKind,
-    /// fast3 fast2 fast normal manual
-    #[arg(long, global = true, value_name = "NAME", default_value = "fast", value_parser = parse_mode)]
-    pub mode: Mode,
-    /// --mode manual only: 0, 1 or 2
-    #[arg(long, global = true, value_name = "N", default_value_t = 0)]
-    pub nodelay: u32,
-    /// --mode manual only: flush interval in ms, 10..=5000
-    #[arg(long, global = true, value_name = "MS", default_value_t = 50)]
-    pub interval: u32,
-    /// --mode manual only: fast resend after N skipping ACKs
-    #[arg(long, global = true, value_name = "N", default_value_t = 0)]
-    pub resend: u32,
-    /// --mode manual only: 1 turns the congestion window off
-    #[arg(long, global = true, value_name = "N", default_value_t = 0)]
-    pub nc: u32,
-    /// Largest datagram, headers included
-    #[arg(long, global = true, value_name = "BYTES", default_value_t = 1350)]
-    pub mtu: usize,
-    /// Send window in segments
-    #[arg(long, global = true, value_name = "N", default_value_t = 1024)]
-    pub sndwnd: u32,
-    /// Receive window in segments
-    #[arg(long, global = true, value_name = "N", default_value_t = 1024)]
-    pub rcvwnd: u32,
-    /// FEC data shards; 0 with --parityshard 0 turns FEC off
-    #[arg(
-        long,
-        global = true,
-        alias = "ds",
-        value_name = "N",
-        default_value_t = 10
-    )]
-    pub datashard: usize,
-    /// FEC parity shards
-    #[arg(
-        long,
-        global = true,
-        alias = "ps",
-        value_name = "N",
-        default_value_t = 3
-    )]
-    pub parityshard: usize,
-    /// Flush acknowledgements at once
-    #[arg(long, global = true, num_args = 0..=1, require_equals = true,
-          default_value = "false", default_missing_value = "true", value_parser = parse_bool)]
-    pub acknodelay: bool,
-    /// DSCP of outgoing datagrams, 0..=63
-    #[arg(long, global = true, value_name = "N", default_value_t = 0)]
-    pub dscp: u8,
-    /// Socket send and receive buffer
-    #[arg(long, global = true, value_name = "BYTES", default_value_t = 4_194_304)]
-    pub sockbuf: usize,
+    /// The KCP session flags, with kcptun's names and defaults.
+    #[command(flatten)]
+    pub kcp: KcpFlags,
     /// Clients: limit for the whole run; servers: a session that hears nothing this long is
     /// closed; 0 = none
-    #[arg(long, global = true, value_name = "SECONDS", default_value = "60", value_parser = parse_limit)]
+    #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = parse_limit)]
     pub timeout: Limit,
 }
 
 impl Kcptun {
-    /// The [`Config`] these flags describe: `--mode manual` takes its knobs from
-    /// `--nodelay --interval --resend --nc` (ignored for the named modes, as kcptun does),
-    /// and `--timeout` is the idle timeout.
+    /// The [`Config`] these flags describe ([`KcpFlags::config`]), with `--timeout` as the
+    /// idle timeout.
     pub fn config(&self) -> Config {
-        let mode = match self.mode {
-            Mode::Manual { .. } => Mode::Manual {
-                nodelay: self.nodelay,
-                interval: self.interval,
-                resend: self.resend,
-                nc: self.nc != 0,
-            },
-            named => named,
-        };
-        let mut c = Config::kcptun();
-        c.key = self.key.clone().into_bytes();
-        c.crypt = self.crypt;
-        c.mode = mode;
-        c.mtu = self.mtu;
-        c.snd_wnd = self.sndwnd;
-        c.rcv_wnd = self.rcvwnd;
-        c.data_shards = self.datashard;
-        c.parity_shards = self.parityshard;
-        c.ack_nodelay = self.acknodelay;
-        c.dscp = self.dscp;
-        c.sockbuf = self.sockbuf;
+        let mut c = self.kcp.config();
         c.idle_timeout = self.timeout.0;
         c
     }
 
-    /// Checks the combination and derives the key; a bad combination is a usage error
-    /// (exit 2).
+    /// Refuses a `--crypt` or `--mode` name kcptun does not know, checks the combination
+    /// and derives the key; a bad flag is a usage error (exit 2).
     pub fn settings(&self, program: &str) -> Settings {
+        if let Err(e) = self.kcp.check_names() {
+            usage_error(program, e);
+        }
         match self.config().build() {
             Ok(s) => s,
             Err(e) => usage_error(program, format_args!("invalid session flags: {e}")),
@@ -224,6 +146,16 @@ pub fn tool_main(name: &'static str, about: &'static str, proto: wire::Proto) ->
     );
     let cli: ToolCli = parse_args_with(
         ToolCli::command()
+            // The session flags may come before or after the subcommand, and the manual
+            // mode's knobs, hidden in the tunnel, are listed.
+            .mut_args(|a| a.global(true).hide(false))
+            // Here an unknown cipher name is refused, not taken for aes.
+            .mut_arg("crypt", |a| {
+                a.help(
+                    "aes, aes-128, aes-192, salsa20, blowfish, twofish, cast5, 3des, tea, \
+                     xtea, xor, sm4, none, null, aes-128-gcm",
+                )
+            })
             .name(name)
             .about(about)
             .override_usage(usage),
@@ -234,7 +166,7 @@ pub fn tool_main(name: &'static str, about: &'static str, proto: wire::Proto) ->
         allow_default_key: false,
         ..
     } = &cli.role
-        && cli.kcptun.key == kcp_crypt::KCPTUN_DEFAULT_PASSPHRASE
+        && cli.kcptun.kcp.key == kcp_crypt::KCPTUN_DEFAULT_PASSPHRASE
         && !is_loopback(listen)
     {
         usage_error(

@@ -12,8 +12,8 @@ use crate::cli::parse_bool;
 /// The send and receive windows default to kcptun's server values (1024/1024); the
 /// tunnel's client gives them kcptun's client defaults (128/512). [`KcpFlags::config`] is
 /// the one place where these flags become a [`kcp_session::Config`]: the tunnel builds its
-/// sessions from it, and any program that takes kcptun's flags can flatten this struct
-/// into its own `clap` command:
+/// sessions from it, and any program that takes kcptun's flags (the workspace's `echo` and
+/// `sink` examples do) can flatten this struct into its own `clap` command:
 ///
 /// ```
 /// use clap::Parser;
