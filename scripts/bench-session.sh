@@ -26,7 +26,7 @@ runs=${RUNS:-3}
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 
-(cd "$root" && cargo bench -q -p kcp-benches --bench session --no-run 2>/dev/null)
+(cd "$root" && cargo bench -q -p kcp-benches --bench session --no-run)
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 for ack in 0 1; do
@@ -39,8 +39,20 @@ for ack in 0 1; do
     filters=("kcp-rs sink" "kcp-rs echo")
     [ "$ack" = 0 ] && filters+=("tokio_kcp")
     (cd "$root" && KCP_BENCH_ACKNODELAY=$ack KCP_BENCH_SINK_MIB=$mib KCP_BENCH_ECHO_MIB=$mib \
-      cargo bench -q -p kcp-benches --bench session -- "${filters[@]}" 2>/dev/null)
+      cargo bench -q -p kcp-benches --bench session -- "${filters[@]}") || exit 1
   done | tee "$scratch/rs$ack"
+done
+
+# Every run must have printed its rows: a failed run is an error, not a missing cell.
+for ack in 0 1; do
+  for row in "kcp-rs sink" "kcp-rs echo salsa20 fec" "kcp-rs echo kcptun"; do
+    n=$(grep -c "^$row" "$scratch/rs$ack" || true)
+    [ "$n" -ge "$runs" ] || { echo "bench-session: $n of $runs runs printed '$row' (acknodelay=$ack)" >&2; exit 1; }
+  done
+  for row in sink echo echo-kcptun; do
+    n=$(grep -c "^kcp-go-peer/$row-" "$scratch/go$ack" || true)
+    [ "$n" -ge "$runs" ] || { echo "bench-session: $n of $runs kcp-go runs printed '$row' (acknodelay=$ack)" >&2; exit 1; }
+  done
 done
 
 # The figures before "MiB/s" (or "ms") on the rows of FILE named ROW, median.
@@ -70,7 +82,7 @@ for ack in 0 1; do
 done
 
 echo "== idle sessions" >&2
-(cd "$root" && KCP_BENCH_IDLE_SECS=10 cargo bench -q -p kcp-benches --bench session -- idle 2>/dev/null)
+(cd "$root" && KCP_BENCH_IDLE_SECS=10 cargo bench -q -p kcp-benches --bench session -- idle)
 
 if [ "$(id -u)" -eq 0 ]; then
   for proto in sink echo; do

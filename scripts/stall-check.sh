@@ -46,13 +46,20 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# One client run inside the namespace: prints its wall time in seconds (120 = timed out).
+# One client run inside the namespace: prints its wall time in seconds (120 = timed out, a
+# stall). A client that fails any other way (crash, wrong bytes) stops the script with its
+# log: that is a bug, not a slow transfer.
 timed() {
-  local start end
+  local start end rc=0
   start=$(date +%s.%N)
-  if ! ip netns exec "$ns" timeout 120 "$@" >"$scratch/client.log" 2>&1; then
+  ip netns exec "$ns" timeout 120 "$@" >"$scratch/client.log" 2>&1 || rc=$?
+  if [ "$rc" -eq 124 ]; then
     echo 120
     return
+  elif [ "$rc" -ne 0 ]; then
+    echo "stall-check: client failed (exit $rc): $*" >&2
+    cat "$scratch/client.log" >&2
+    exit 1
   fi
   end=$(date +%s.%N)
   echo "$end - $start" | bc

@@ -83,6 +83,11 @@ pub enum InputError {
     BadLength,
     /// A segment's command is not PUSH, ACK, WASK or WINS. ikcp returns -3.
     UnknownCommand,
+    /// A data segment announces a message of more fragments than the receive window can
+    /// ever hold (`frg >= rcv_wnd`); refused only with
+    /// [`Kcp::set_strict_input`](crate::Kcp::set_strict_input). ikcp accepts it and
+    /// wedges; [`code`](InputError::code) gives -4, a value ikcp never returns.
+    TooManyFragments,
 }
 
 impl InputError {
@@ -92,6 +97,7 @@ impl InputError {
             InputError::Truncated | InputError::ConvMismatch => -1,
             InputError::BadLength => -2,
             InputError::UnknownCommand => -3,
+            InputError::TooManyFragments => -4,
         }
     }
 }
@@ -103,6 +109,9 @@ impl fmt::Display for InputError {
             InputError::ConvMismatch => f.write_str("segment of another conversation"),
             InputError::BadLength => f.write_str("segment length exceeds the datagram"),
             InputError::UnknownCommand => f.write_str("unknown segment command"),
+            InputError::TooManyFragments => {
+                f.write_str("message of more fragments than the receive window holds")
+            }
         }
     }
 }

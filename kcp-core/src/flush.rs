@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 
 use crate::OVERHEAD;
 use crate::kcp::{ASK_SEND, ASK_TELL, Kcp, THRESH_INIT};
-use crate::segment::{Command, Header};
+use crate::segment::{Command, Header, Segment};
 use crate::stats::Stats;
 use crate::time::diff;
 
@@ -209,6 +209,7 @@ impl Kcp {
         if !self.nocwnd {
             cwnd = cwnd.min(self.cwnd);
         }
+        cwnd = cwnd.min(self.inflight_cap);
         let mut admitted = 0usize;
         while diff(self.snd_nxt, self.snd_una.wrapping_add(cwnd)) < 0 {
             let Some(mut seg) = self.snd_queue.pop_front() else {
@@ -241,7 +242,14 @@ impl Kcp {
         };
         let mut change = false;
         let mut lost = false;
+        // Retransmissions ACKs may still trigger at this flush, where that is bounded.
+        let mut credit = self.ack_credit;
+        self.ack_credit = 0;
+        let within_fast_limit = |seg: &Segment, limit: i32| seg.xmit as i32 <= limit || limit <= 0;
         for seg in self.snd_buf.iter_mut().filter(|s| !s.acked) {
+            if self.send_quota == 0 {
+                break;
+            }
             if seg.xmit == 0 {
                 seg.xmit = 1;
                 seg.rto = self.rx_rto as u32;
@@ -269,15 +277,22 @@ impl Kcp {
                 seg.resendts = current.wrapping_add(seg.rto);
                 lost = true;
             } else if seg.fastack >= resent
-                && (seg.xmit as i32 <= self.fastlimit || self.fastlimit <= 0)
+                && within_fast_limit(seg, self.fastlimit)
+                && (!self.strict_acks || credit > 0)
             {
                 seg.xmit = seg.xmit.wrapping_add(1);
                 seg.fastack = 0;
                 seg.resendts = current.wrapping_add(seg.rto);
                 change = true;
+                credit = credit.saturating_sub(1);
                 out.stats.fast_retransmits += 1;
                 out.stats.retransmits += 1;
-            } else if self.early_retransmit && seg.fastack > 0 && admitted == 0 {
+            } else if self.early_retransmit
+                && seg.skipped
+                && admitted == 0
+                && credit > 0
+                && within_fast_limit(seg, self.fastlimit)
+            {
                 // kcp-go: a later segment was acknowledged and nothing new went out that
                 // could bring the acknowledgements a fast retransmission waits for.
                 seg.xmit = seg.xmit.wrapping_add(1);
@@ -285,15 +300,20 @@ impl Kcp {
                 seg.rto = self.rx_rto as u32;
                 seg.resendts = current.wrapping_add(seg.rto);
                 change = true;
+                credit -= 1;
                 out.stats.early_retransmits += 1;
                 out.stats.retransmits += 1;
             } else {
                 continue;
             }
+            seg.skipped = false;
             seg.ts = current;
             seg.wnd = wnd;
             seg.una = self.rcv_nxt;
             out.push(&seg.header(self.conv, Command::Push), &seg.data);
+            if self.send_quota != usize::MAX {
+                self.send_quota = self.send_quota.saturating_sub(OVERHEAD + seg.data.len());
+            }
             if seg.xmit >= self.dead_link {
                 self.state = u32::MAX;
             }

@@ -26,6 +26,8 @@ impl Kcp {
     fn input_inner(&mut self, data: &[u8]) -> Result<(), InputError> {
         let prev_una = self.snd_una;
         let mut ack: Option<(u32, u32)> = None;
+        // The same mark over the ACKs that newly acknowledged a segment.
+        let mut fresh: Option<(u32, u32)> = None;
 
         if data.len() < OVERHEAD {
             return Err(InputError::Truncated);
@@ -54,20 +56,16 @@ impl Kcp {
                     if rtt >= 0 {
                         self.update_rtt(rtt);
                     }
-                    self.parse_ack(h.sn);
-                    // IKCP_FASTACK_CONSERVE: a later ACK raises the fast-ack mark only if
-                    // its segment left after the mark's (strictly newer timestamp).
-                    ack = match ack {
-                        None => Some((h.sn, h.ts)),
-                        Some((maxack, latest_ts))
-                            if diff(h.sn, maxack) > 0 && diff(h.ts, latest_ts) > 0 =>
-                        {
-                            Some((h.sn, h.ts))
-                        }
-                        keep => keep,
-                    };
+                    let new = self.parse_ack(h.sn);
+                    ack = raise_mark(ack, h.sn, h.ts);
+                    if new {
+                        fresh = raise_mark(fresh, h.sn, h.ts);
+                    }
                 }
                 Command::Push => {
+                    if self.strict_input && u32::from(h.frg) >= self.rcv_wnd {
+                        return Err(InputError::TooManyFragments);
+                    }
                     if diff(h.sn, self.rcv_nxt.wrapping_add(self.rcv_wnd)) < 0 {
                         if self.acklist.len() < self.ack_limit {
                             self.acklist.push((h.sn, h.ts));
@@ -90,8 +88,14 @@ impl Kcp {
             }
         }
 
-        if let Some((maxack, latest_ts)) = ack {
+        let fast_mark = if self.strict_acks { fresh } else { ack };
+        if let Some((maxack, latest_ts)) = fast_mark {
             self.parse_fastack(maxack, latest_ts);
+        }
+        if self.early_retransmit
+            && let Some((maxack, latest_ts)) = fresh
+        {
+            self.mark_skipped(maxack, latest_ts);
         }
 
         if diff(self.snd_una, prev_una) > 0 && self.cwnd < self.rmt_wnd {
@@ -131,6 +135,9 @@ impl Kcp {
             if let Some(seg) = self.snd_buf.pop_front() {
                 if !seg.acked {
                     self.snd_buf_live -= 1;
+                    self.ack_credit = self.ack_credit.saturating_add(1);
+                    self.stats.delivered_segs += 1;
+                    self.stats.delivered_bytes += seg.data.len() as u64;
                 }
                 self.recycle(seg.data);
             }
@@ -147,22 +154,29 @@ impl Kcp {
         self.snd_una = self.snd_buf.front().map_or(self.snd_nxt, |s| s.sn);
     }
 
-    /// Marks the in-flight segment `sn` acknowledged (`ikcp_parse_ack`). The send buffer
+    /// Marks the in-flight segment `sn` acknowledged (`ikcp_parse_ack`) and returns
+    /// whether that is news (it was in flight and not yet acknowledged). The send buffer
     /// holds one slot per sequence number from `snd_una`, so this is a lookup, not a scan.
-    fn parse_ack(&mut self, sn: u32) {
+    fn parse_ack(&mut self, sn: u32) -> bool {
         if diff(sn, self.snd_una) < 0 || diff(sn, self.snd_nxt) >= 0 {
-            return;
+            return false;
         }
         let index = sn.wrapping_sub(self.snd_una) as usize;
+        let mut new = false;
         if let Some(seg) = self.snd_buf.get_mut(index)
             && !seg.acked
         {
             seg.acked = true;
             let data = core::mem::take(&mut seg.data);
             self.snd_buf_live -= 1;
+            self.ack_credit = self.ack_credit.saturating_add(1);
+            self.stats.delivered_segs += 1;
+            self.stats.delivered_bytes += data.len() as u64;
             self.recycle(data);
+            new = true;
         }
         self.shrink_buf();
+        new
     }
 
     /// Counts a skip for every live segment older than `maxack` sent no later than
@@ -175,6 +189,21 @@ impl Kcp {
         for seg in self.snd_buf.iter_mut().take(below) {
             if !seg.acked && diff(latest_ts, seg.ts) >= 0 {
                 seg.fastack = seg.fastack.wrapping_add(1);
+            }
+        }
+    }
+
+    /// Marks for early retransmission every live segment older than `maxack` sent no
+    /// later than `latest_ts`, as [`parse_fastack`](Kcp::parse_fastack) counts them, for
+    /// a mark made of ACKs that newly acknowledged something.
+    fn mark_skipped(&mut self, maxack: u32, latest_ts: u32) {
+        if diff(maxack, self.snd_una) < 0 || diff(maxack, self.snd_nxt) >= 0 {
+            return;
+        }
+        let below = maxack.wrapping_sub(self.snd_una) as usize;
+        for seg in self.snd_buf.iter_mut().take(below) {
+            if !seg.acked && diff(latest_ts, seg.ts) >= 0 {
+                seg.skipped = true;
             }
         }
     }
@@ -227,5 +256,18 @@ impl Kcp {
             self.cwnd = self.rmt_wnd;
             self.incr = self.rmt_wnd.wrapping_mul(mss);
         }
+    }
+}
+
+/// Raises a fast-ack mark `(maxack, latest_ts)` with the ACK of `sn` echoing `ts`, as ikcp
+/// does with `IKCP_FASTACK_CONSERVE`: a later ACK raises the mark only if its segment left
+/// after the mark's (strictly newer timestamp).
+fn raise_mark(mark: Option<(u32, u32)>, sn: u32, ts: u32) -> Option<(u32, u32)> {
+    match mark {
+        None => Some((sn, ts)),
+        Some((maxack, latest_ts)) if diff(sn, maxack) > 0 && diff(ts, latest_ts) > 0 => {
+            Some((sn, ts))
+        }
+        keep => keep,
     }
 }

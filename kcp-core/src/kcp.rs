@@ -71,6 +71,19 @@ pub struct Kcp {
     pub(crate) linear_backoff: bool,
     /// Opt-in early retransmission (see [`Kcp::set_early_retransmit`]).
     pub(crate) early_retransmit: bool,
+    /// Opt-in ACK accounting (see [`Kcp::set_strict_acks`]).
+    pub(crate) strict_acks: bool,
+    /// Opt-in refusal of undeliverable segments (see [`Kcp::set_strict_input`]).
+    pub(crate) strict_input: bool,
+    /// Segments newly acknowledged (by ACK or `una`) since the last flush: how many
+    /// retransmissions ACKs may trigger at the next one, where that is bounded.
+    pub(crate) ack_credit: u32,
+    /// Opt-in cap on segments in flight (see [`Kcp::set_inflight_cap`]); `u32::MAX` for
+    /// none.
+    pub(crate) inflight_cap: u32,
+    /// Opt-in budget of data bytes flushes may still send (see [`Kcp::set_send_quota`]);
+    /// `usize::MAX` for none.
+    pub(crate) send_quota: usize,
     /// Opt-in bound on `acklist` (see [`Kcp::set_ack_limit`]); `usize::MAX` for none.
     pub(crate) ack_limit: usize,
     /// A segment advertising a zero receive window went out, and no open one since.
@@ -147,6 +160,11 @@ impl Kcp {
             window_recovery: false,
             linear_backoff: false,
             early_retransmit: false,
+            strict_acks: false,
+            strict_input: false,
+            ack_credit: 0,
+            inflight_cap: u32::MAX,
+            send_quota: usize::MAX,
             ack_limit: usize::MAX,
             zero_wnd_sent: false,
             tell_left: 0,
@@ -342,15 +360,70 @@ impl Kcp {
         self.linear_backoff = on;
     }
 
-    /// Opt-in early retransmission, as kcp-go does: at a flush that puts no new segment in
-    /// flight, a segment that a later acknowledgement skipped at least once is sent again
-    /// at once, without waiting for the `resend` skips of a fast retransmission (which need
-    /// later segments to be acknowledged, and at the end of a transfer or a burst there
-    /// are none) or for its timeout. Off by default, which is ikcp's behaviour byte for
-    /// byte. It costs some duplicate segments and shortens the tail of transfers through
-    /// loss; `kcp-session` turns it on by default.
+    /// Opt-in early retransmission, after kcp-go: at a flush that puts no new segment in
+    /// flight, a segment that a later acknowledgement skipped is sent again at once,
+    /// without waiting for the `resend` skips of a fast retransmission (which need later
+    /// segments to be acknowledged, and at the end of a transfer or a burst there are
+    /// none) or for its timeout. Off by default, which is ikcp's behaviour byte for byte.
+    /// It costs some duplicate segments and shortens the tail of transfers through loss;
+    /// `kcp-session` turns it on by default.
+    ///
+    /// Unlike kcp-go's, it is bounded, so that ACKs cannot make the sender amplify:
+    ///
+    /// - only an ACK that newly acknowledges a segment marks the segments below it as
+    ///   skipped (kcp-go counts every ACK in flight, repeats of an acknowledged one
+    ///   included: counted that way, 8 KB of one repeated ACK over 10 s made a sender
+    ///   with 1024 segments in flight resend half its window per ACK, 239 MB in all);
+    /// - a segment is sent early only while it has been transmitted at most
+    ///   [`fast_limit`](Kcp::fast_limit) times, as fast retransmission is;
+    /// - one flush sends at most as many early (and, with
+    ///   [`set_strict_acks`](Kcp::set_strict_acks), fast) retransmissions as segments were
+    ///   newly acknowledged since the previous flush, oldest first (packet conservation:
+    ///   each segment that left the network lets one enter). A tail that lost two
+    ///   segments behind one that arrived resends the first at the next flush and the
+    ///   second when the first is acknowledged.
     pub fn set_early_retransmit(&mut self, on: bool) {
         self.early_retransmit = on;
+    }
+
+    /// Opt-in accounting of ACKs for fast retransmission that a flood cannot exploit. Off
+    /// by default, which is ikcp's behaviour byte for byte: every input datagram carrying
+    /// an ACK of any segment in flight counts as one skip of every earlier segment, so a
+    /// peer (or a forger who knows the conversation) repeating one ACK makes the sender
+    /// fast-retransmit everything below it, up to [`fast_limit`](Kcp::fast_limit) times
+    /// per segment. On:
+    ///
+    /// - only ACKs that newly acknowledge a segment count as skips (a duplicate ACK
+    ///   carries no news: the segment it names was already known to have arrived);
+    /// - one flush fast-retransmits at most as many segments as were newly acknowledged
+    ///   (by ACK or `una`) since the previous flush, sharing that budget with early
+    ///   retransmission (see [`set_early_retransmit`](Kcp::set_early_retransmit)).
+    ///
+    /// An ACK flood then triggers at most one retransmission per ACK that acknowledges
+    /// something new, and none for the rest. Recovery from a burst of losses in a full
+    /// window proceeds at the rate ACKs arrive instead of resending the whole burst at
+    /// once, which is also what a congested bottleneck can take. The wire format is
+    /// unchanged; `kcp-session` turns it on by default. Costs nothing per packet.
+    pub fn set_strict_acks(&mut self, on: bool) {
+        self.strict_acks = on;
+    }
+
+    /// Opt-in refusal of data segments that can never be delivered: a fragment announcing
+    /// a message of more segments than the receive window holds (`frg >= rcv_wnd`, which
+    /// only a window below 256 makes possible) is refused with
+    /// [`InputError::TooManyFragments`](crate::InputError::TooManyFragments), counted in
+    /// [`Stats::in_errors`](crate::Stats::in_errors), neither stored nor acknowledged.
+    ///
+    /// Off by default, which is ikcp's behaviour: the fragments fill the receive queue up
+    /// to the window, the message can never complete, the window stays shut and reads
+    /// are wedged for good. ikcp and kcp-go never send more than 127 fragments in a message
+    /// of their own, but kcp-go's `Send` accepts up to 255 and a hostile peer may send any
+    /// `frg`. On, the conversation still cannot get past the refused segment (data is
+    /// delivered in order), but the error says so, and the peer's retransmissions of it
+    /// end in its dead-link limit instead of a silent, eternal stall. `kcp-session` turns
+    /// it on by default. Costs one comparison per data segment.
+    pub fn set_strict_input(&mut self, on: bool) {
+        self.strict_input = on;
     }
 
     /// Opt-in bound on the acknowledgements waiting for the next flush. ikcp queues one
@@ -364,6 +437,47 @@ impl Kcp {
     /// `None` (the default) is ikcp's behaviour.
     pub fn set_ack_limit(&mut self, limit: Option<usize>) {
         self.ack_limit = limit.unwrap_or(usize::MAX);
+    }
+
+    /// Opt-in hook for a congestion controller outside this crate: caps the segments in
+    /// flight (`snd_nxt - snd_una`, as ikcp's windows count them) at `cap`, on top of the
+    /// send window, the peer's window and (unless [`set_nocwnd`](Kcp::set_nocwnd)) ikcp's
+    /// own congestion window. A controller that estimates the path's bandwidth-delay
+    /// product (from [`Stats::delivered_bytes`](crate::Stats::delivered_bytes) over time
+    /// and [`srtt`](Kcp::srtt), say) sets it before each [`update`](Kcp::update); no new
+    /// segment enters flight while the cap is reached, retransmissions still go. A cap of
+    /// 0 counts as 1, so a conversation can always make progress. `None` (the default) is
+    /// ikcp's behaviour. Costs one comparison per flush.
+    pub fn set_inflight_cap(&mut self, cap: Option<u32>) {
+        self.inflight_cap = cap.map_or(u32::MAX, |c| c.max(1));
+    }
+
+    /// The cap set with [`set_inflight_cap`](Kcp::set_inflight_cap), if any.
+    pub fn inflight_cap(&self) -> Option<u32> {
+        (self.inflight_cap != u32::MAX).then_some(self.inflight_cap)
+    }
+
+    /// Opt-in hook for a pacer outside this crate: a budget, in bytes on the wire (header
+    /// included), of data segments (first transmissions and retransmissions) that flushes
+    /// may still send. Each data segment sent takes its size from the budget; a flush
+    /// stops sending data once the budget is spent, oldest segments first, and the rest
+    /// wait for a later flush, unchanged (acknowledgements and window probes always go).
+    /// The last segment may overshoot the budget by at most one segment: a segment is sent
+    /// while any budget is left. A pacer refills it from its rate and its clock before each
+    /// [`update`](Kcp::update) or [`flush`](Kcp::flush), and reads what was spent from
+    /// [`send_quota`](Kcp::send_quota).
+    ///
+    /// While segments wait for budget, [`check`](Kcp::check) reports them due at once: the
+    /// pacer, not `check`, decides when the next flush is worth it. `None` (the default)
+    /// is ikcp's behaviour. Costs one comparison per data segment sent.
+    pub fn set_send_quota(&mut self, bytes: Option<usize>) {
+        self.send_quota = bytes.unwrap_or(usize::MAX);
+    }
+
+    /// What is left of the budget set with [`set_send_quota`](Kcp::set_send_quota), or
+    /// `None` without one.
+    pub fn send_quota(&self) -> Option<usize> {
+        (self.send_quota != usize::MAX).then_some(self.send_quota)
     }
 
     /// Moves the clock and the flush timer to `current` as [`update`](Kcp::update) called

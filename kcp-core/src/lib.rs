@@ -47,6 +47,33 @@
 //!     now += 10;
 //! }
 //! ```
+//!
+//! # Opt-ins beyond ikcp
+//!
+//! Everything ikcp does not do is off by default, so a fresh [`Kcp`] stays byte-identical
+//! to ikcp 1.7.1. Each is one setter, changes nothing on the wire that an ikcp or kcp-go
+//! peer could notice, and costs at most a comparison or a short scan per segment;
+//! `kcp-session` turns them all on. Turn them on when the peer may be hostile (anything
+//! reachable from an open network) or the link lossy:
+//!
+//! - [`Kcp::set_ack_limit`]: bounds the acknowledgements queued between two flushes, so a
+//!   flood of tiny segments cannot grow memory without limit.
+//! - [`Kcp::set_strict_acks`]: only ACKs that newly acknowledge a segment count toward
+//!   fast retransmission, and one flush resends at most one segment per segment newly
+//!   acknowledged. A flood of repeated or forged ACKs then gets out at most a small
+//!   constant times its own bytes (ikcp: hundreds of times, up to its fast-resend limit).
+//! - [`Kcp::set_strict_input`]: refuses a message of more fragments than the receive
+//!   window holds ([`InputError::TooManyFragments`]), which with a window below 256 would
+//!   otherwise wedge reads for good.
+//! - [`Kcp::set_early_retransmit`]: resends a segment a later ACK skipped when a flush has
+//!   nothing new to send (kcp-go's early retransmission, bounded like fast retransmission).
+//! - [`Kcp::set_window_recovery`] and [`Kcp::set_linear_backoff`]: recover from a lost
+//!   window update in one RTO instead of 7 s, and back the RTO off linearly as kcp-go does.
+//!
+//! For a congestion controller or a pacer of your own, [`Kcp::set_inflight_cap`] caps the
+//! segments in flight, [`Kcp::set_send_quota`] gives flushes a budget of bytes to send,
+//! and [`Stats::delivered_bytes`] counts what the peer acknowledged, to sample the
+//! delivery rate from. Unset, they cost one comparison per flush or segment sent.
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(

@@ -108,6 +108,9 @@ pub(crate) struct Segment {
     pub(crate) rto: u32,
     pub(crate) fastack: u32,
     pub(crate) xmit: u32,
+    /// Skipped, since its last transmission, by an ACK that newly acknowledged a later
+    /// segment: what early retransmission acts on.
+    pub(crate) skipped: bool,
     /// In the send buffer: acknowledged out of order, waiting for the head to catch up.
     /// Keeping the slot makes the send buffer indexable by `sn - snd_una`.
     pub(crate) acked: bool,

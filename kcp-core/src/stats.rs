@@ -31,4 +31,9 @@ pub struct Stats {
     /// ([`Kcp::set_ack_limit`](crate::Kcp::set_ack_limit)); the peer retransmits those
     /// segments and they are acknowledged then.
     pub dropped_acks: u64,
+    /// Segments of ours newly acknowledged by the peer (by ACK or `una`), each counted
+    /// once: what a congestion controller samples the delivery rate from.
+    pub delivered_segs: u64,
+    /// Payload bytes of those segments.
+    pub delivered_bytes: u64,
 }

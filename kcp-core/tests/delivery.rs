@@ -91,6 +91,8 @@ struct Settings {
     snd_wnd: u32,
     rcv_wnd: u32,
     mtu: usize,
+    /// The opt-ins beyond ikcp, one bit each (see `endpoint`).
+    opt_ins: u8,
 }
 
 fn settings() -> impl Strategy<Value = Settings> {
@@ -102,9 +104,10 @@ fn settings() -> impl Strategy<Value = Settings> {
         1u32..=256,
         0u32..=512,
         prop_oneof![Just(1400usize), 50usize..=1500],
+        prop_oneof![Just(0u8), Just(0x3f), 0u8..0x40],
     )
         .prop_map(
-            |(nodelay, interval, resend, nc, snd_wnd, rcv_wnd, mtu)| Settings {
+            |(nodelay, interval, resend, nc, snd_wnd, rcv_wnd, mtu, opt_ins)| Settings {
                 nodelay,
                 interval,
                 resend,
@@ -112,6 +115,7 @@ fn settings() -> impl Strategy<Value = Settings> {
                 snd_wnd,
                 rcv_wnd,
                 mtu,
+                opt_ins,
             },
         )
 }
@@ -166,6 +170,15 @@ fn endpoint(conv: u32, s: &Settings, stream: bool, fresh_clock: bool) -> App {
         .expect("window in range");
     kcp.set_nodelay(s.nodelay, s.interval, s.resend, s.nc);
     kcp.set_stream(stream);
+    let on = |bit: u8| s.opt_ins & (1 << bit) != 0;
+    kcp.set_window_recovery(on(0));
+    kcp.set_linear_backoff(on(1));
+    kcp.set_early_retransmit(on(2));
+    kcp.set_strict_acks(on(3));
+    kcp.set_strict_input(on(4));
+    if on(5) {
+        kcp.set_ack_limit(Some(2 * kcp.rcv_wnd() as usize));
+    }
     App {
         kcp,
         sent: Vec::new(),
@@ -318,37 +331,42 @@ proptest! {
 }
 
 /// The worst case of the properties, pinned: 30% loss, duplication and heavy reordering
-/// both ways, default (slowest) mode, a tiny MTU and large messages.
+/// both ways, default (slowest) mode, a tiny MTU and large messages; as ikcp and with
+/// every opt-in on.
 #[test]
 fn worst_path_still_delivers() {
-    let slow = Settings {
-        nodelay: 0,
-        interval: 100,
-        resend: 0,
-        nc: false,
-        snd_wnd: 32,
-        rcv_wnd: 128,
-        mtu: 50,
-    };
-    let path = LinkConfig::new()
-        .delay(20, 120)
-        .loss(0.3)
-        .duplicate(0.1)
-        .reorder(0.2, 200);
-    let sizes: Vec<Option<usize>> = (0..20)
-        .map(|i| if i % 5 == 0 { None } else { Some(i * 97) })
-        .collect();
-    let case = Case {
-        seed: 7,
-        start: u32::MAX - 5_000,
-        a: slow.clone(),
-        b: slow,
-        ab: path.clone(),
-        ba: path,
-        sizes_a: sizes.clone(),
-        sizes_b: sizes,
-    };
-    for stream in [false, true] {
-        converse(stream, &case).unwrap_or_else(|e| panic!("stream={stream}: {e}"));
+    for opt_ins in [0, 0x3f] {
+        let slow = Settings {
+            nodelay: 0,
+            interval: 100,
+            resend: 0,
+            nc: false,
+            snd_wnd: 32,
+            rcv_wnd: 128,
+            mtu: 50,
+            opt_ins,
+        };
+        let path = LinkConfig::new()
+            .delay(20, 120)
+            .loss(0.3)
+            .duplicate(0.1)
+            .reorder(0.2, 200);
+        let sizes: Vec<Option<usize>> = (0..20)
+            .map(|i| if i % 5 == 0 { None } else { Some(i * 97) })
+            .collect();
+        let case = Case {
+            seed: 7,
+            start: u32::MAX - 5_000,
+            a: slow.clone(),
+            b: slow,
+            ab: path.clone(),
+            ba: path,
+            sizes_a: sizes.clone(),
+            sizes_b: sizes,
+        };
+        for stream in [false, true] {
+            converse(stream, &case)
+                .unwrap_or_else(|e| panic!("opt-ins {opt_ins:#x}, stream={stream}: {e}"));
+        }
     }
 }

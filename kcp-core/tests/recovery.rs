@@ -266,15 +266,83 @@ fn early_retransmit_resends_a_skipped_tail_segment_at_the_next_flush() {
         ack[8..12].copy_from_slice(&30u32.to_le_bytes());
         kcp.set_current(35);
         kcp.input(&ack).unwrap();
-        let out = run(&mut kcp, 36, 400);
-        let resent = count(&out, Command::Push);
-        if early {
-            assert_eq!(resent.first(), Some(&60), "at the next flush: {resent:?}");
-            assert_eq!(kcp.stats().early_retransmits, 2);
-        } else {
+        if !early {
             // ikcp waits for the timeout: RTO 200 ms plus RTO/8 after the first send.
+            let resent = count(&run(&mut kcp, 36, 400), Command::Push);
             assert!(resent.first().is_some_and(|&t| t >= 225), "{resent:?}");
             assert_eq!(kcp.stats().early_retransmits, 0);
+            continue;
+        }
+        // One ACK reported one segment delivered: one segment goes again at the next
+        // flush, the oldest (packet conservation).
+        let out = run(&mut kcp, 36, 70);
+        assert_eq!(count(&out, Command::Push), [60], "at the next flush");
+        assert_eq!(kcp.stats().early_retransmits, 1);
+        assert_eq!(sns(&out), [0]);
+        // Its ACK releases the other skipped one at the next flush.
+        let mut ack = segment(Command::Ack, 0, 0, 128, &[]);
+        ack[8..12].copy_from_slice(&60u32.to_le_bytes());
+        kcp.set_current(70);
+        kcp.input(&ack).unwrap();
+        let out = run(&mut kcp, 70, 100);
+        assert_eq!(count(&out, Command::Push), [90]);
+        assert_eq!(sns(&out), [1]);
+        assert_eq!(kcp.stats().early_retransmits, 2);
+    }
+}
+
+/// The sequence numbers of the data segments in `out`.
+fn sns(out: &[(u32, Vec<u8>)]) -> Vec<u32> {
+    let mut sns = Vec::new();
+    for (_, d) in out {
+        let mut rest = &d[..];
+        while let Some(h) = Header::parse(rest) {
+            if h.cmd == Command::Push as u8 {
+                sns.push(h.sn);
+            }
+            rest = &rest[OVERHEAD + h.len as usize..];
+        }
+    }
+    sns
+}
+
+#[test]
+fn strict_acks_resend_a_burst_of_losses_at_the_pace_acks_arrive() {
+    for strict in [false, true] {
+        let mut kcp = Kcp::new(CONV);
+        kcp.set_nodelay(1, 10, 2, true);
+        kcp.set_strict_acks(strict);
+        kcp.update(0, |_: &mut [u8]| {});
+        for _ in 0..12 {
+            kcp.send(&[7; 1000]).unwrap();
+        }
+        run(&mut kcp, 1, 11);
+        assert_eq!(kcp.snd_buf_len(), 12);
+        // Segments 0..10 are lost; 10 and 11 arrive, each acknowledged in a datagram of
+        // its own, and the ACK of 11 is repeated.
+        kcp.set_current(15);
+        for sn in [10, 11, 11, 11] {
+            let mut ack = segment(Command::Ack, sn, 0, 128, &[]);
+            ack[8..12].copy_from_slice(&10u32.to_le_bytes());
+            kcp.input(&ack).unwrap();
+        }
+        let out = run(&mut kcp, 15, 25);
+        if strict {
+            // Two segments newly acknowledged: two resent, the oldest.
+            assert_eq!(sns(&out), [0, 1]);
+        } else {
+            // ikcp: every ACK counts; all ten reached the resend threshold.
+            assert_eq!(sns(&out), (0..10).collect::<Vec<_>>());
+        }
+        // With strict ACKs the repeats did not count: segments 0..10 were skipped twice,
+        // by the ACKs of 10 and 11; the two resent ones start over.
+        if strict {
+            let mut ack = segment(Command::Ack, 0, 0, 128, &[]);
+            ack[8..12].copy_from_slice(&20u32.to_le_bytes());
+            kcp.set_current(25);
+            kcp.input(&ack).unwrap();
+            let out = run(&mut kcp, 25, 35);
+            assert_eq!(sns(&out), [2], "one more ACK, one more resend");
         }
     }
 }

@@ -167,6 +167,14 @@ pub struct Config {
     /// loss for a few duplicate segments; invisible on the wire. Off gives ikcp's timing
     /// exactly. Default on.
     pub early_retransmit: bool,
+    /// Count only acknowledgements that acknowledge something new toward fast
+    /// retransmission, and retransmit at most one segment per newly acknowledged one at
+    /// each flush (see `kcp_core::Kcp::set_strict_acks`). A flood of repeated or forged
+    /// ACKs then triggers at most one retransmission per segment it reports delivered,
+    /// where ikcp and kcp-go resend everything below the acknowledged segment, up to five
+    /// times. Recovery from a burst of losses follows the ACKs. Invisible on the wire.
+    /// Off gives ikcp's and kcp-go's fast retransmission exactly. Default on.
+    pub strict_acks: bool,
     /// Hold written data until the next scheduled flush instead of flushing on every
     /// write (kcp-go `SetWriteDelay`). Default off, as kcptun.
     pub write_delay: bool,
@@ -214,6 +222,7 @@ impl Default for Config {
             window_recovery: true,
             linear_backoff: true,
             early_retransmit: true,
+            strict_acks: true,
             write_delay: false,
             dscp: 0,
             sockbuf: 4 << 20,

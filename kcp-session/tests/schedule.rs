@@ -365,6 +365,7 @@ fn plain(mode: Mode) -> Config {
         c.window_recovery = false;
         c.linear_backoff = false;
         c.early_retransmit = false;
+        c.strict_acks = false;
         c.linger = Duration::from_secs(1);
         c
     }

@@ -104,6 +104,9 @@ impl Session {
         kcp.set_window_recovery(cfg.window_recovery);
         kcp.set_linear_backoff(cfg.linear_backoff);
         kcp.set_early_retransmit(cfg.early_retransmit);
+        kcp.set_strict_acks(cfg.strict_acks);
+        // A message longer than the receive window would wedge reads for good: refuse it.
+        kcp.set_strict_input(true);
         // Acknowledgements leave at every poll; more than two windows' worth between two
         // polls is a flood (see `Kcp::set_ack_limit`).
         kcp.set_ack_limit(Some(2 * cfg.rcv_wnd as usize));
