@@ -24,12 +24,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use kcp_examples::cli::parse_mode;
 use kcp_session::{Config, Endpoint, Event, Handle, Mode, Settings};
 use kcp_testkit::relay::{Relay, RelayConfig};
+use kcp_tunnel::cli::parse_mode;
 
-#[path = "common/mod.rs"]
-mod common;
+use kcp_examples as common;
 
 /// A game server on a sans-io Endpoint and a plain UDP socket, ticking at 60 Hz, serving
 /// clients through a lossy relay (round trips, retransmissions, CPU per tick)
