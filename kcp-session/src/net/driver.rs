@@ -17,7 +17,7 @@ use tokio::time::Instant;
 use crate::config::Settings;
 use crate::endpoint::{Endpoint, Event, Handle, TransmitQueue};
 
-use super::udp::{LISTENER_SLOTS, Udp};
+use super::batch::{LISTENER_SLOTS, Udp};
 
 /// Datagrams read per wake-up of the driver before it runs timers and sends again.
 const RECV_BURST: usize = 256;
@@ -310,7 +310,7 @@ impl Driver {
 
     /// Reads what the socket holds (bounded), handing every datagram to the endpoint.
     /// Errors that only report an earlier send's ICMP are not fatal.
-    fn receive(&mut self, bufs: &mut super::udp::RecvBuffers) -> io::Result<()> {
+    fn receive(&mut self, bufs: &mut super::batch::RecvBuffers) -> io::Result<()> {
         let shared = &self.shared;
         let mut got = 0;
         while got < RECV_BURST {

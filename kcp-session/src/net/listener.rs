@@ -8,8 +8,8 @@ use tokio::net::{ToSocketAddrs, UdpSocket, lookup_host};
 
 use crate::config::Settings;
 
+use super::bind;
 use super::driver::Shared;
-use super::socket;
 use super::stream::KcpStream;
 
 /// Accepts KCP sessions on one UDP socket, like kcp-go 5.6.1's `Listener`.
@@ -41,7 +41,7 @@ impl KcpListener {
             .await?
             .next()
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address to bind"))?;
-        Self::serve(socket::bind(addr, settings)?, settings)
+        Self::serve(bind::bind(addr, settings)?, settings)
     }
 
     /// Serves an already bound socket (kcp-go's `ServeConn`).

@@ -15,8 +15,8 @@ use crate::endpoint::Handle;
 use crate::session::{DeadReason, RecvError, SendError, State};
 use crate::snmp::Snmp;
 
+use super::bind;
 use super::driver::Shared;
-use super::socket;
 
 /// One KCP session over UDP as an async byte stream, wire-compatible with kcp-go's
 /// `UDPSession`. Get one from [`KcpStream::connect`] or [`KcpListener::accept`].
@@ -108,7 +108,7 @@ impl KcpStream {
         } else {
             (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
         };
-        let socket = socket::bind(local, settings)?;
+        let socket = bind::bind(local, settings)?;
         Self::dial(socket, settings, |endpoint, now| {
             endpoint
                 .connect(now, remote)

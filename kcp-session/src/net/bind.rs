@@ -1,4 +1,5 @@
-//! Opening UDP sockets with the configured buffer sizes and DSCP.
+//! Binding a UDP socket with the configured buffer sizes and DSCP (the batched I/O over it
+//! is in `batch`).
 
 use std::io;
 use std::net::SocketAddr;
