@@ -147,7 +147,7 @@ mod test_rng {
 }
 
 mod cfb;
-mod crypt;
+mod dispatch;
 mod error;
 mod framing;
 mod gcm;
@@ -163,7 +163,7 @@ mod twofish_fk;
 mod xor;
 
 pub use cfb::Cfb;
-pub use crypt::Crypt;
+pub use dispatch::Crypt;
 pub use error::{KeyError, OpenError, SealError};
 pub use framing::{BlockCrypt, PacketCipher};
 pub use gcm::Aes128GcmCrypt;

@@ -1,4 +1,4 @@
-//! `Crypt`: any cipher kcptun names, chosen at run time.
+//! `Crypt`: the run-time dispatch to any cipher kcptun names.
 
 use alloc::boxed::Box;
 use core::fmt;
