@@ -89,8 +89,8 @@ mod error;
 mod flush;
 mod input;
 mod kcp;
-mod queue;
 mod segment;
+mod send_recv;
 mod stats;
 mod time;
 
