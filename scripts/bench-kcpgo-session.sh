@@ -41,7 +41,7 @@ echo "$go_lines" | awk '{
   }'
 
 # --- peers/session against itself --------------------------------------------------------
-# Built exactly as kcp-testkit's gopeer::build builds it (module mode, offline).
+# Built exactly as kcp-testkit's go_peer::build builds it (module mode, offline).
 peer=$("$root/scripts/go-peer.sh" session)
 scratch=$(mktemp -d)
 pids=()

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds a program of the Go peers module (peers/go.mod: kcp-go 5.6.1, pinned) into
-# target/go-peers, exactly as kcp-testkit's gopeer::build does for the tests (module mode,
+# target/go-peers, exactly as kcp-testkit's go_peer::build does for the tests (module mode,
 # offline, from the module cache `scripts/setup.sh` fills), and prints the binary's path.
 #
 #   scripts/go-peer.sh session          the peers/session program

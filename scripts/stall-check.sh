@@ -33,7 +33,7 @@ cd "$root"
 target=${CARGO_TARGET_DIR:-$root/target}
 cargo build -q --release -p kcp-examples --example "$proto"
 rs_bin=$target/release/examples/$proto
-# The kcp-go peer, built as kcp-testkit's gopeer::build builds it (module mode, offline).
+# The kcp-go peer, built as kcp-testkit's go_peer::build builds it (module mode, offline).
 go_bin=$(scripts/go-peer.sh session)
 
 ns=kcpstall$$

@@ -18,7 +18,7 @@ use kcp_testkit::ikcp::CKcp;
 
 /// Counts allocations (on the measuring thread), to report allocations per packet.
 #[global_allocator]
-static GLOBAL: kcp_testkit::alloc::Counting = kcp_testkit::alloc::Counting;
+static GLOBAL: kcp_testkit::counting_alloc::Counting = kcp_testkit::counting_alloc::Counting;
 
 const CONV: u32 = 0x1122_3344;
 const WINDOW: u32 = 1024;
@@ -183,7 +183,7 @@ fn allocations_per_datagram() -> (u64, u64) {
     };
     run(200, &mut datagrams); // warm-up: buffers and queues reach their working size
     datagrams = 0;
-    let ((), usage) = kcp_testkit::alloc::measure(|| run(500, &mut datagrams));
+    let ((), usage) = kcp_testkit::counting_alloc::measure(|| run(500, &mut datagrams));
     (usage.allocations, datagrams)
 }
 

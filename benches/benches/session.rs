@@ -323,7 +323,7 @@ async fn ours_idle(n: usize, secs: u64) {
 /// echo goroutine per session, as a kcp-go server does).
 async fn kcp_go_idle(n: usize, secs: u64) {
     let s = idle_settings(n);
-    let peer = kcp_testkit::goproc::session_peer();
+    let peer = kcp_testkit::go_process::session_peer();
     let args = [
         "echo-server",
         "-listen",
@@ -339,7 +339,7 @@ async fn kcp_go_idle(n: usize, secs: u64) {
         "-timeout",
         "3600",
     ];
-    let server = kcp_testkit::goproc::GoServer::start(&peer, &args);
+    let server = kcp_testkit::go_process::GoServer::start(&peer, &args);
     let (_, rss0) = proc_usage(&server.pid().to_string());
     let socks = idle_peers(server.addr(), n, &s, |k| {
         let server = &server;

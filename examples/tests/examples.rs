@@ -436,8 +436,8 @@ fn lossy_relay(
 /// 5% loss, with kcptun's defaults on both sides.
 #[test]
 fn our_clients_against_kcp_go_servers_through_loss() {
-    use kcp_testkit::goproc::{self, GoServer};
-    let peer = goproc::session_peer();
+    use kcp_testkit::go_process::{self, GoServer};
+    let peer = go_process::session_peer();
     for (name, sub) in [("echo", "echo-server"), ("sink", "sink-server")] {
         let server = GoServer::start(&peer, &[sub, "-listen", "127.0.0.1:0"]);
         let (_rt, relay) = lossy_relay(server.addr());
@@ -459,13 +459,13 @@ fn our_clients_against_kcp_go_servers_through_loss() {
 /// kcp-go 5.6.1's echo and sink clients against our servers, through 5% loss.
 #[test]
 fn kcp_go_clients_against_our_servers_through_loss() {
-    use kcp_testkit::goproc;
-    let peer = goproc::session_peer();
+    use kcp_testkit::go_process;
+    let peer = go_process::session_peer();
     for (name, sub) in [("echo", "echo-client"), ("sink", "sink-client")] {
         let server = Server::start(&example(name), &[]);
         let (_rt, relay) = lossy_relay(server.addr.parse().expect("an address"));
         let remote = relay.addr().to_string();
-        let out = goproc::run_client(
+        let out = go_process::run_client(
             &peer,
             &[sub, "-remote", &remote, "-bytes", "2097152"],
             CLIENT_LIMIT,

@@ -2,7 +2,7 @@
 
 use kcp_crypt::rand_core::SeedableRng;
 use kcp_crypt::{CipherKind, Crypt, NonceRng, PacketCipher};
-use kcp_testkit::alloc::{self, Counting};
+use kcp_testkit::counting_alloc::{self, Counting};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -18,7 +18,7 @@ fn seal_and_open_allocate_nothing() {
     let mut buf = vec![0u8; 1500];
     let mut opened = 0;
 
-    let ((), usage) = alloc::measure(|| {
+    let ((), usage) = counting_alloc::measure(|| {
         for crypt in &crypts {
             for size in [0, 1, 17, 500, 1472] {
                 let len = crypt.seal(&mut buf, size, &mut rng).unwrap();
@@ -39,8 +39,8 @@ fn seal_and_open_allocate_nothing() {
 #[test]
 fn the_counter_sees_allocations() {
     // Guards the test above against a counter that never counts.
-    assert!(alloc::installed());
-    let (v, usage) = alloc::measure(|| std::hint::black_box(vec![1u8; 10]));
+    assert!(counting_alloc::installed());
+    let (v, usage) = counting_alloc::measure(|| std::hint::black_box(vec![1u8; 10]));
     drop(v);
     assert!(usage.allocations > 0);
 }

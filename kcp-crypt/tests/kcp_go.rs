@@ -19,7 +19,7 @@ type Reply = Result<Vec<u8>, String>;
 
 /// Sends every request line to a fresh Go peer and returns its replies, in order.
 fn go(requests: &[String]) -> Vec<Reply> {
-    let bin = kcp_testkit::gopeer::build("crypt");
+    let bin = kcp_testkit::go_peer::build("crypt");
     let mut child = Command::new(&bin)
         .arg("-key")
         .arg(PASSPHRASE)

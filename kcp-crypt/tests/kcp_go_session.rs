@@ -19,7 +19,7 @@ use common::{GO_KINDS, TestRng};
 use kcp_core::Kcp;
 use kcp_crypt::rand_core::SeedableRng;
 use kcp_crypt::{CipherKind, Crypt, NonceRng, PacketCipher};
-use kcp_testkit::goproc::{self, GoServer};
+use kcp_testkit::go_process::{self, GoServer};
 
 /// The passphrase both sides derive their key from (kcptun's PBKDF2).
 const PASSPHRASE: &str = "kcp-rs real session";
@@ -141,7 +141,7 @@ fn echo(crypt: &Crypt, server: &GoServer, conv: u32, data: &[u8], seed: u64) -> 
 
 #[test]
 fn every_cipher_echoes_through_a_real_kcp_go_session() {
-    let peer = goproc::session_peer();
+    let peer = go_process::session_peer();
     let mut data = TestRng::new(99);
     for (i, kind) in GO_KINDS.into_iter().enumerate() {
         let name = kind.name();

@@ -5,7 +5,7 @@
 use kcp_fec::{
     Decoder, DecoderConfig, Encoder, EncoderConfig, Kernel, Shards, TYPE_DATA, TYPE_PARITY,
 };
-use kcp_testkit::alloc::{Counting, installed, measure};
+use kcp_testkit::counting_alloc::{Counting, installed, measure};
 
 #[global_allocator]
 static ALLOC: Counting = Counting;

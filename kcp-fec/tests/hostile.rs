@@ -6,7 +6,7 @@ use kcp_fec::{
     DecodeError, Decoder, DecoderConfig, Encoder, EncoderConfig, MTU_LIMIT, Shards, TYPE_DATA,
     TYPE_PARITY,
 };
-use kcp_testkit::alloc::{Counting, installed, measure};
+use kcp_testkit::counting_alloc::{Counting, installed, measure};
 use kcp_testkit::sim::Rng;
 
 #[global_allocator]

@@ -38,7 +38,7 @@ fn crypto_offset(crypt: &str) -> usize {
 }
 
 fn run_go(args: &[String], stdin: &[u8]) -> Vec<u8> {
-    let bin = kcp_testkit::gopeer::build("fec");
+    let bin = kcp_testkit::go_peer::build("fec");
     let mut child = Command::new(&bin)
         .args(args)
         .stdin(Stdio::piped())

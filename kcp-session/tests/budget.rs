@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use kcp_session::{Config, Endpoint, Session, Settings};
 
 #[global_allocator]
-static ALLOC: kcp_testkit::alloc::Counting = kcp_testkit::alloc::Counting;
+static ALLOC: kcp_testkit::counting_alloc::Counting = kcp_testkit::counting_alloc::Counting;
 
 const HOSTS: u8 = 8;
 const PORTS: u16 = 16;
@@ -50,7 +50,7 @@ fn flood(s: &Settings) -> (i64, Endpoint) {
             traffic.push((from, out_of_order(s, conv)));
         }
     }
-    let (_, usage) = kcp_testkit::alloc::measure(|| {
+    let (_, usage) = kcp_testkit::counting_alloc::measure(|| {
         let mut now = 0u32;
         // Round-robin over the addresses, as a flood from many hosts arrives.
         let longest = traffic.iter().map(|t| t.1.len()).max().unwrap();
@@ -78,7 +78,7 @@ fn flood(s: &Settings) -> (i64, Endpoint) {
 
 #[test]
 fn a_flood_of_well_formed_segments_stays_within_the_memory_budget() {
-    assert!(kcp_testkit::alloc::installed());
+    assert!(kcp_testkit::counting_alloc::installed());
     let (free_peak, free) = flood(&settings(None));
     let (peak, ep) = flood(&settings(Some(BUDGET)));
     println!(

@@ -427,7 +427,7 @@ fn an_amplification_limit_of_zero_is_refused() {
 }
 
 #[global_allocator]
-static ALLOC: kcp_testkit::alloc::Counting = kcp_testkit::alloc::Counting;
+static ALLOC: kcp_testkit::counting_alloc::Counting = kcp_testkit::counting_alloc::Counting;
 
 /// `n` random datagrams from `sources` addresses (plausible KCP sizes), built in `buf`.
 fn flood(ep: &mut Endpoint, n: usize, sources: u16, rng: &mut Rng, buf: &mut [u8]) {
@@ -442,13 +442,13 @@ fn flood(ep: &mut Endpoint, n: usize, sources: u16, rng: &mut Rng, buf: &mut [u8
 
 #[test]
 fn a_flood_costs_no_memory_behind_a_cipher_and_bounded_memory_without() {
-    assert!(kcp_testkit::alloc::installed());
+    assert!(kcp_testkit::counting_alloc::installed());
     let (mut rng, mut buf) = (Rng::new(7), vec![0u8; 1400]);
     // Behind a cipher nothing opens, and dropping a datagram allocates nothing.
     let mut ep = listening(&settings());
     flood(&mut ep, 1000, 500, &mut rng, &mut buf); // warm-up: queues reach their working size
     let ((), usage) =
-        kcp_testkit::alloc::measure(|| flood(&mut ep, 100_000, 500, &mut rng, &mut buf));
+        kcp_testkit::counting_alloc::measure(|| flood(&mut ep, 100_000, 500, &mut rng, &mut buf));
     assert_eq!(ep.len(), 0);
     assert_eq!(usage.allocations, 0, "{usage:?}");
     assert_eq!(ep.stats().crypt_errors, 101_000);
@@ -459,10 +459,10 @@ fn a_flood_costs_no_memory_behind_a_cipher_and_bounded_memory_without() {
     c.accept_backlog = 1000;
     let mut ep = listening(&c.build().unwrap());
     let ((), first) =
-        kcp_testkit::alloc::measure(|| flood(&mut ep, 20_000, 500, &mut rng, &mut buf));
+        kcp_testkit::counting_alloc::measure(|| flood(&mut ep, 20_000, 500, &mut rng, &mut buf));
     assert_eq!(ep.len(), 40);
     let ((), more) =
-        kcp_testkit::alloc::measure(|| flood(&mut ep, 20_000, 500, &mut rng, &mut buf));
+        kcp_testkit::counting_alloc::measure(|| flood(&mut ep, 20_000, 500, &mut rng, &mut buf));
     assert_eq!(ep.len(), 40);
     assert!(
         first.peak_bytes < 40 * 64 * 1024,

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use kcp_session::{Config, KcpListener, Settings};
-use kcp_testkit::goproc::{self, GoServer};
+use kcp_testkit::go_process::{self, GoServer};
 use kcp_testkit::sim::Rng;
 use tokio::time::timeout;
 
@@ -102,7 +102,7 @@ async fn echo_through(settings: Settings, addr: SocketAddr, data: Vec<u8>) -> kc
 }
 
 async fn ours_to_kcp_go(case: &Case) {
-    let peer = goproc::session_peer();
+    let peer = go_process::session_peer();
     let mut args: Vec<String> = vec!["echo-server".into(), "-listen".into(), "127.0.0.1:0".into()];
     args.extend(go_flags(case));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -136,7 +136,7 @@ async fn kcp_go_to_ours(case: &Case) {
     let listener = KcpListener::bind("127.0.0.1:0", &settings).await.unwrap();
     let addr = listener.local_addr().unwrap();
     let server = common::spawn_echo(listener, 1);
-    let peer = goproc::session_peer();
+    let peer = go_process::session_peer();
     let mut args: Vec<String> = vec![
         "echo-client".into(),
         "-remote".into(),
@@ -149,7 +149,7 @@ async fn kcp_go_to_ours(case: &Case) {
     args.extend(go_flags(case));
     let out = tokio::task::spawn_blocking(move || {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        goproc::run_client(&peer, &args, Duration::from_secs(120))
+        go_process::run_client(&peer, &args, Duration::from_secs(120))
     })
     .await
     .unwrap();
@@ -180,7 +180,7 @@ async fn a_kcp_go_client_through_our_listener() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hundred_sessions_from_ours_to_one_kcp_go_listener() {
     let case = &MATRIX[0];
-    let peer = goproc::session_peer();
+    let peer = go_process::session_peer();
     let mut args: Vec<String> = vec!["echo-server".into(), "-listen".into(), "127.0.0.1:0".into()];
     args.extend(go_flags(case));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();

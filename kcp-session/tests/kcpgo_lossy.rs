@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use kcp_session::{Config, KcpListener, Mode, Settings};
-use kcp_testkit::goproc::{self, GoServer};
+use kcp_testkit::go_process::{self, GoServer};
 use kcp_testkit::relay::{Relay, RelayConfig};
 use kcp_testkit::sim::Rng;
 use tokio::time::timeout;
@@ -117,7 +117,7 @@ fn lossy(seed: u64) -> RelayConfig {
 }
 
 async fn ours_to_kcp_go(row: usize, c: &Case) {
-    let peer = goproc::session_peer();
+    let peer = go_process::session_peer();
     let mut args: Vec<String> = vec!["echo-server".into(), "-listen".into(), "127.0.0.1:0".into()];
     args.extend(c.go_flags());
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -148,7 +148,7 @@ async fn kcp_go_to_ours(row: usize, c: &Case) {
         .await
         .unwrap();
     let server = common::spawn_echo(listener, 1);
-    let peer = goproc::session_peer();
+    let peer = go_process::session_peer();
     let mut args: Vec<String> = vec![
         "echo-client".into(),
         "-remote".into(),
@@ -163,7 +163,7 @@ async fn kcp_go_to_ours(row: usize, c: &Case) {
     args.extend(c.go_flags());
     let out = tokio::task::spawn_blocking(move || {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        goproc::run_client(&peer, &args, Duration::from_secs(120))
+        go_process::run_client(&peer, &args, Duration::from_secs(120))
     })
     .await
     .unwrap();

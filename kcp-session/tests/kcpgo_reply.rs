@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use kcp_session::{Config, KcpListener};
-use kcp_testkit::goproc;
+use kcp_testkit::go_process;
 use kcp_testkit::sim::Rng;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -47,7 +47,7 @@ async fn requests(limit: Option<u32>) -> String {
         }
         stream
     });
-    let peer = goproc::session_peer();
+    let peer = go_process::session_peer();
     let args: Vec<String> = [
         "request-client",
         "-remote",
@@ -74,7 +74,7 @@ async fn requests(limit: Option<u32>) -> String {
     .collect();
     let out = tokio::task::spawn_blocking(move || {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        goproc::run_client(&peer, &args, Duration::from_secs(90))
+        go_process::run_client(&peer, &args, Duration::from_secs(90))
     })
     .await
     .unwrap();

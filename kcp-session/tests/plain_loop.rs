@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use kcp_session::{Config, Endpoint, Event, Handle, Settings};
-use kcp_testkit::goproc::{self, GoServer};
+use kcp_testkit::go_process::{self, GoServer};
 use kcp_testkit::sim::Rng;
 
 const BYTES: usize = 4 << 20;
@@ -92,7 +92,7 @@ fn a_kcp_go_client_echoes_through_a_plain_loop_server() {
         }
         (echoed, sessions.len())
     });
-    let peer = goproc::session_peer();
+    let peer = go_process::session_peer();
     let mut args = vec![
         "echo-client".to_string(),
         "-remote".into(),
@@ -104,7 +104,7 @@ fn a_kcp_go_client_echoes_through_a_plain_loop_server() {
     ];
     args.extend(GO_FLAGS.iter().map(|s| s.to_string()));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = goproc::run_client(&peer, &args, Duration::from_secs(120));
+    let out = go_process::run_client(&peer, &args, Duration::from_secs(120));
     done.store(true, Ordering::Relaxed);
     assert!(
         out.success,
@@ -117,7 +117,7 @@ fn a_kcp_go_client_echoes_through_a_plain_loop_server() {
 
 #[test]
 fn a_plain_loop_client_echoes_through_a_kcp_go_listener() {
-    let peer = goproc::session_peer();
+    let peer = go_process::session_peer();
     let mut args = vec!["echo-server", "-listen", "127.0.0.1:0"];
     args.extend(GO_FLAGS);
     let server = GoServer::start(&peer, &args);

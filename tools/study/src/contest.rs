@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use kcp_crypt::CipherKind;
 use kcp_session::{Config, KcpListener, KcpStream, Mode, Settings};
-use kcp_testkit::goproc::{self, GoServer};
+use kcp_testkit::go_process::{self, GoServer};
 use kcp_testkit::netem::{ADDR_A, ADDR_B, Emulator, Stats};
 use kcp_testkit::sim::{GilbertElliott, LinkConfig, Rng};
 use socket2::{Domain, Protocol, Socket, Type};
@@ -552,7 +552,7 @@ fn go_client(
     }
     let out = emu
         .a()
-        .run(|| goproc::run_client(peer, &args, sizes.limit + Duration::from_secs(20)))?;
+        .run(|| go_process::run_client(peer, &args, sizes.limit + Duration::from_secs(20)))?;
     Ok(parse_go(&out, cell.workload, sizes))
 }
 
@@ -640,7 +640,7 @@ pub(crate) fn cross_check(rt: &Runtime, peer: &Path) -> Result<Vec<String>, Stri
 }
 
 /// Reads the Go client's measurement lines.
-fn parse_go(out: &goproc::ClientOutcome, workload: Workload, sizes: &Sizes) -> Measured {
+fn parse_go(out: &go_process::ClientOutcome, workload: Workload, sizes: &Sizes) -> Measured {
     let mut m = Measured::default();
     let numbers = |rest: &str| -> Vec<f64> {
         rest.split_whitespace()

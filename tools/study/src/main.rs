@@ -268,7 +268,7 @@ fn cross_check() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return error(e),
     };
-    match contest::cross_check(&rt, &kcp_testkit::goproc::session_peer()) {
+    match contest::cross_check(&rt, &kcp_testkit::go_process::session_peer()) {
         Ok(lines) => {
             for l in lines {
                 println!("{l}");
@@ -288,7 +288,7 @@ fn run(args: &Args, csv: &Path, samples_csv: &Path) -> Result<(), String> {
     }
     let go_peer = if cells.iter().any(|c| c.who.imp == Impl::KcpGo) {
         // Panics with instructions when Go or kcp-go is missing.
-        kcp_testkit::goproc::session_peer()
+        kcp_testkit::go_process::session_peer()
     } else {
         PathBuf::new()
     };

@@ -5,9 +5,9 @@
 //!
 //! ```ignore
 //! #[global_allocator]
-//! static ALLOC: kcp_testkit::alloc::Counting = kcp_testkit::alloc::Counting;
+//! static ALLOC: kcp_testkit::counting_alloc::Counting = kcp_testkit::counting_alloc::Counting;
 //!
-//! let (value, usage) = kcp_testkit::alloc::measure(|| build_and_run());
+//! let (value, usage) = kcp_testkit::counting_alloc::measure(|| build_and_run());
 //! assert_eq!(usage.allocations, 0);
 //! ```
 //!

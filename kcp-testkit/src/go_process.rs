@@ -12,12 +12,12 @@
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use kcp_testkit::goproc::{self, GoServer};
+//! use kcp_testkit::go_process::{self, GoServer};
 //!
-//! let peer = goproc::session_peer();
+//! let peer = go_process::session_peer();
 //! let server = GoServer::start(&peer, &["echo-server", "-listen", "127.0.0.1:0"]);
 //! let remote = server.addr().to_string();
-//! let out = goproc::run_client(
+//! let out = go_process::run_client(
 //!     &peer,
 //!     &["echo-client", "-remote", &remote, "-bytes", "1048576"],
 //!     Duration::from_secs(60),
@@ -37,9 +37,9 @@ use std::time::{Duration, Instant};
 /// How long [`GoServer::start`] waits for the `listening <addr>` line.
 pub const START_LIMIT: Duration = Duration::from_secs(30);
 
-/// Builds `peers/session` (see [`crate::gopeer::build`]) and returns the binary's path.
+/// Builds `peers/session` (see [`crate::go_peer::build`]) and returns the binary's path.
 pub fn session_peer() -> PathBuf {
-    crate::gopeer::build("session")
+    crate::go_peer::build("session")
 }
 
 /// Text shared between a reader thread and its owner, with a condition variable that is
@@ -355,7 +355,7 @@ pub fn run_client(program: &Path, args: &[&str], timeout: Duration) -> ClientOut
             err.push('\n');
         }
         err.push_str(&format!(
-            "goproc: killed {} after the {timeout:?} limit\n",
+            "go_process: killed {} after the {timeout:?} limit\n",
             program.display()
         ));
     }

@@ -1,4 +1,4 @@
-//! Runs the kcp-go 5.6.1 session peer (`peers/session`) through `kcp_testkit::goproc`: a
+//! Runs the kcp-go 5.6.1 session peer (`peers/session`) through `kcp_testkit::go_process`: a
 //! real kcp-go echo client against a real kcp-go echo server over loopback, with kcptun's
 //! default AES and FEC 10/3. This checks the peer program and the process helpers that the
 //! interop tests and benchmarks build on. It fails (never skips) when Go or kcp-go is
@@ -6,11 +6,11 @@
 
 use std::time::Duration;
 
-use kcp_testkit::goproc::{self, GoServer};
+use kcp_testkit::go_process::{self, GoServer};
 
 #[test]
 fn kcp_go_echo_client_against_kcp_go_echo_server() {
-    let peer = goproc::session_peer();
+    let peer = go_process::session_peer();
     let flags = ["-crypt", "aes", "-datashard", "10", "-parityshard", "3"];
     let mut args = vec!["echo-server", "-listen", "127.0.0.1:0"];
     args.extend(flags);
@@ -20,7 +20,7 @@ fn kcp_go_echo_client_against_kcp_go_echo_server() {
     let remote = server.addr().to_string();
     let mut args = vec!["echo-client", "-remote", &remote, "-bytes", "1048576"];
     args.extend(flags);
-    let out = goproc::run_client(&peer, &args, Duration::from_secs(60));
+    let out = go_process::run_client(&peer, &args, Duration::from_secs(60));
     assert!(
         out.success,
         "echo-client failed: {out:?}; server stderr: {}",
@@ -41,7 +41,7 @@ fn kcp_go_echo_client_against_kcp_go_echo_server() {
 
 #[test]
 fn kcp_go_sink_client_against_kcp_go_sink_server_many_sessions() {
-    let peer = goproc::session_peer();
+    let peer = go_process::session_peer();
     let flags = ["-crypt", "null", "-datashard", "0", "-parityshard", "0"];
     let mut args = vec!["sink-server", "-listen", "127.0.0.1:0"];
     args.extend(flags);
@@ -58,7 +58,7 @@ fn kcp_go_sink_client_against_kcp_go_sink_server_many_sessions() {
         "4",
     ];
     args.extend(flags);
-    let out = goproc::run_client(&peer, &args, Duration::from_secs(60));
+    let out = go_process::run_client(&peer, &args, Duration::from_secs(60));
     assert!(
         out.success,
         "sink-client failed: {out:?}; server stderr: {}",

@@ -1,6 +1,6 @@
 //! The counting allocator counts what it should, per thread, nested or not.
 
-use kcp_testkit::alloc::{Counting, Usage, installed, measure};
+use kcp_testkit::counting_alloc::{Counting, Usage, installed, measure};
 
 #[global_allocator]
 static ALLOC: Counting = Counting;
