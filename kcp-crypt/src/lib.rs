@@ -98,11 +98,11 @@
 //!
 //! | cipher | own code | ours | crate | speed-up | kept |
 //! | --- | --- | --- | --- | --- | --- |
-//! | `twofish` | key-dependent tables ([`KeyedTwofish`]) | 27 µs | 2,410 µs (`twofish`) | 89x | yes |
+//! | `twofish` | key-dependent tables ([`Twofish`]) | 27 µs | 2,410 µs (`twofish`) | 89x | yes |
 //! | `3des` | table-driven rounds ([`TripleDes`]) | 128 µs | 448 µs (`des`) | 3.6x | yes |
 //! | `salsa20` | 8 blocks in AVX2, 4 in SSE2 ([`Salsa20Crypt`]) | 2.8 µs | 8.6 µs (`salsa20`) | 2.8x | yes |
-//! | `sm4` | S-box and L in tables ([`Sm4Tables`]) | 28 µs | 57 µs (`sm4`) | 2.1x | yes |
-//! | `tea` | 8 cycles, 4 blocks at once ([`Tea8`]) | | no crate | | yes |
+//! | `sm4` | S-box and L in tables ([`Sm4`]) | 28 µs | 57 µs (`sm4`) | 2.1x | yes |
+//! | `tea` | 8 cycles, 4 blocks at once ([`Tea`]) | | no crate | | yes |
 //! | `aes-128` / `-192` / `aes` | AES-NI CFB, keys in registers | 1.7 / 2.0 / 2.4 µs | 2.2 / 2.5 / 3.2 µs (`aes`) | 1.31 / 1.26 / 1.30x | no |
 //! | `xtea` | big-endian words, 4 blocks at once | 42 µs | 59 µs (`xtea`, words swapped) | 1.39x | no |
 //! | `blowfish` | 4 blocks per call | 33 µs | 35 µs (`blowfish`) | 1.07x | no |
@@ -176,10 +176,10 @@ pub use plain::{NoneCrypt, NullCrypt};
 pub use rand_core;
 pub use rng::NonceRng;
 pub use salsa::Salsa20Crypt;
-pub use sm4_tables::Sm4Tables;
+pub use sm4_tables::Sm4;
 pub use tdes::TripleDes;
-pub use tea::{Tea8, XteaBe};
-pub use twofish_fk::KeyedTwofish;
+pub use tea::{Tea, Xtea};
+pub use twofish_fk::Twofish;
 pub use xor::XorCrypt;
 
 /// The CRC32-IEEE kcp-go's framing stores at bytes 16..20 (over bytes 20.. of the
@@ -216,14 +216,14 @@ pub type Aes192Cfb = Cfb<aes::Aes192>;
 /// `blowfish` in kcp-go's CFB framing.
 pub type BlowfishCfb = Cfb<blowfish::Blowfish>;
 /// `twofish` in kcp-go's CFB framing.
-pub type TwofishCfb = Cfb<KeyedTwofish>;
+pub type TwofishCfb = Cfb<Twofish>;
 /// `cast5` in kcp-go's CFB framing.
 pub type Cast5Cfb = Cfb<cast5::Cast5>;
 /// `3des` in kcp-go's CFB framing.
 pub type TripleDesCfb = Cfb<TripleDes>;
 /// `tea` (8 cycles) in kcp-go's CFB framing.
-pub type TeaCfb = Cfb<Tea8>;
+pub type TeaCfb = Cfb<Tea>;
 /// `xtea` in kcp-go's CFB framing.
-pub type XteaCfb = Cfb<XteaBe>;
+pub type XteaCfb = Cfb<Xtea>;
 /// `sm4` in kcp-go's CFB framing.
-pub type Sm4Cfb = Cfb<Sm4Tables>;
+pub type Sm4Cfb = Cfb<Sm4>;

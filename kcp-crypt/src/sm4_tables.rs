@@ -90,15 +90,15 @@ fn t(x: u32) -> u32 {
 
 /// SM4 (GB/T 32907), encryption only (CFB never runs the block cipher backwards).
 #[derive(Clone)]
-pub struct Sm4Tables {
+pub struct Sm4 {
     rk: [u32; 32],
 }
 
-impl KeySizeUser for Sm4Tables {
+impl KeySizeUser for Sm4 {
     type KeySize = U16;
 }
 
-impl KeyInit for Sm4Tables {
+impl KeyInit for Sm4 {
     fn new(key: &Key<Self>) -> Self {
         let mut k: [u32; 4] = core::array::from_fn(|i| {
             u32::from_be_bytes([key[4 * i], key[4 * i + 1], key[4 * i + 2], key[4 * i + 3]]) ^ FK[i]
@@ -121,18 +121,18 @@ fn sbox_word(x: u32) -> u32 {
     u32::from_be_bytes(x.to_be_bytes().map(|b| SBOX[usize::from(b)]))
 }
 
-impl BlockSizeUser for Sm4Tables {
+impl BlockSizeUser for Sm4 {
     type BlockSize = U16;
 }
 
-impl ParBlocksSizeUser for Sm4Tables {
+impl ParBlocksSizeUser for Sm4 {
     type ParBlocksSize = U4;
 }
 
 /// Blocks interleaved when CFB decryption hands over several.
 const LANES: usize = 4;
 
-fn words(block: &Block<Sm4Tables>) -> [u32; 4] {
+fn words(block: &Block<Sm4>) -> [u32; 4] {
     core::array::from_fn(|i| {
         u32::from_be_bytes([
             block[4 * i],
@@ -143,14 +143,14 @@ fn words(block: &Block<Sm4Tables>) -> [u32; 4] {
     })
 }
 
-fn write(block: &mut Block<Sm4Tables>, x: [u32; 4]) {
+fn write(block: &mut Block<Sm4>, x: [u32; 4]) {
     // The output is the last four words in reverse order.
     for (i, word) in x.iter().rev().enumerate() {
         block[4 * i..4 * i + 4].copy_from_slice(&word.to_be_bytes());
     }
 }
 
-impl BlockCipherEncBackend for Sm4Tables {
+impl BlockCipherEncBackend for Sm4 {
     #[inline]
     fn encrypt_block(&self, mut block: InOut<'_, '_, Block<Self>>) {
         let mut x = words(block.get_in());
@@ -176,27 +176,27 @@ impl BlockCipherEncBackend for Sm4Tables {
     }
 }
 
-impl BlockCipherEncrypt for Sm4Tables {
+impl BlockCipherEncrypt for Sm4 {
     fn encrypt_with_backend(&self, f: impl BlockCipherEncClosure<BlockSize = Self::BlockSize>) {
         f.call(self);
     }
 }
 
-impl AlgorithmName for Sm4Tables {
+impl AlgorithmName for Sm4 {
     fn write_alg_name(f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("SM4")
     }
 }
 
-impl fmt::Debug for Sm4Tables {
+impl fmt::Debug for Sm4 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Sm4Tables { .. }")
+        f.write_str("Sm4 { .. }")
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::Sm4Tables;
+    use super::Sm4;
     use cipher::{Array, BlockCipherEncrypt, KeyInit};
 
     #[test]
@@ -207,7 +207,7 @@ mod tests {
             0x32, 0x10,
         ];
         let mut block = Array::from(bytes);
-        Sm4Tables::new(&bytes.into()).encrypt_block(&mut block);
+        Sm4::new(&bytes.into()).encrypt_block(&mut block);
         let expected = [
             0x68, 0x1e, 0xdf, 0x34, 0xd2, 0x06, 0x96, 0x5e, 0x86, 0xb3, 0xe9, 0x4f, 0x53, 0x6e,
             0x42, 0x46,
@@ -220,7 +220,7 @@ mod tests {
         let mut next = crate::test_rng::bytes(0x5EED_1234_ABCD_0042u64);
         for _ in 0..crate::test_rng::trials(50) {
             let key: [u8; 16] = core::array::from_fn(|_| next());
-            let ours = Sm4Tables::new(&key.into());
+            let ours = Sm4::new(&key.into());
             let reference = sm4::Sm4::new(&key.into());
             let plain: [[u8; 16]; 4] = core::array::from_fn(|_| core::array::from_fn(|_| next()));
             let mut four = plain.map(Array::from);

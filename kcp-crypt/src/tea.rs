@@ -28,7 +28,7 @@ const LANES: usize = 4;
 type Lanes = [u32; LANES];
 
 /// A 16-byte key as four big-endian words.
-fn key_words(key: &Key<Tea8>) -> [u32; 4] {
+fn key_words(key: &Key<Tea>) -> [u32; 4] {
     core::array::from_fn(|i| {
         u32::from_be_bytes([key[4 * i], key[4 * i + 1], key[4 * i + 2], key[4 * i + 3]])
     })
@@ -56,7 +56,7 @@ fn four_blocks(
 
 /// Runs `cipher` on the two big-endian halves of one 8-byte block.
 #[inline(always)]
-fn one_block(mut block: InOut<'_, '_, Block<Tea8>>, cipher: impl Fn(&mut u32, &mut u32)) {
+fn one_block(mut block: InOut<'_, '_, Block<Tea>>, cipher: impl Fn(&mut u32, &mut u32)) {
     let b = block.get_in();
     let mut v0 = u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
     let mut v1 = u32::from_be_bytes([b[4], b[5], b[6], b[7]]);
@@ -69,11 +69,11 @@ fn one_block(mut block: InOut<'_, '_, Block<Tea8>>, cipher: impl Fn(&mut u32, &m
 /// The TEA block cipher reduced to 8 cycles, with big-endian words, as kcp-go's `tea`
 /// cipher. Only for talking to kcptun `--crypt tea` peers: 8 cycles are weak.
 #[derive(Clone)]
-pub struct Tea8 {
+pub struct Tea {
     k: [u32; 4],
 }
 
-impl Tea8 {
+impl Tea {
     #[inline(always)]
     fn encrypt_halves(&self, v0: &mut u32, v1: &mut u32) {
         let [k0, k1, k2, k3] = self.k;
@@ -92,25 +92,25 @@ impl Tea8 {
     }
 }
 
-impl KeySizeUser for Tea8 {
+impl KeySizeUser for Tea {
     type KeySize = U16;
 }
 
-impl KeyInit for Tea8 {
+impl KeyInit for Tea {
     fn new(key: &Key<Self>) -> Self {
         Self { k: key_words(key) }
     }
 }
 
-impl BlockSizeUser for Tea8 {
+impl BlockSizeUser for Tea {
     type BlockSize = U8;
 }
 
-impl ParBlocksSizeUser for Tea8 {
+impl ParBlocksSizeUser for Tea {
     type ParBlocksSize = U4;
 }
 
-impl BlockCipherEncBackend for Tea8 {
+impl BlockCipherEncBackend for Tea {
     #[inline]
     fn encrypt_block(&self, block: InOut<'_, '_, Block<Self>>) {
         one_block(block, |v0, v1| self.encrypt_halves(v0, v1));
@@ -144,8 +144,8 @@ impl BlockCipherEncBackend for Tea8 {
     }
 }
 
-/// Block decryption: CFB never needs it, but it makes `Tea8` a complete block cipher.
-impl BlockCipherDecBackend for Tea8 {
+/// Block decryption: CFB never needs it, but it makes `Tea` a complete block cipher.
+impl BlockCipherDecBackend for Tea {
     #[inline]
     fn decrypt_block(&self, block: InOut<'_, '_, Block<Self>>) {
         let [k0, k1, k2, k3] = self.k;
@@ -166,27 +166,27 @@ impl BlockCipherDecBackend for Tea8 {
     }
 }
 
-impl BlockCipherEncrypt for Tea8 {
+impl BlockCipherEncrypt for Tea {
     fn encrypt_with_backend(&self, f: impl BlockCipherEncClosure<BlockSize = Self::BlockSize>) {
         f.call(self);
     }
 }
 
-impl BlockCipherDecrypt for Tea8 {
+impl BlockCipherDecrypt for Tea {
     fn decrypt_with_backend(&self, f: impl BlockCipherDecClosure<BlockSize = Self::BlockSize>) {
         f.call(self);
     }
 }
 
-impl AlgorithmName for Tea8 {
+impl AlgorithmName for Tea {
     fn write_alg_name(f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("TEA-8")
     }
 }
 
-impl fmt::Debug for Tea8 {
+impl fmt::Debug for Tea {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Tea8 { .. }")
+        f.write_str("Tea { .. }")
     }
 }
 
@@ -194,7 +194,7 @@ impl fmt::Debug for Tea8 {
 /// and so kcp-go's `xtea` cipher: the `xtea` crate (which reads little-endian words) with
 /// the bytes of every word reversed on the way in and out. Encryption only: CFB never
 /// runs the block cipher backwards.
-pub struct XteaBe(xtea::Xtea);
+pub struct Xtea(xtea::Xtea);
 
 /// Reverses the bytes of each 32-bit word: big-endian words to little-endian ones.
 #[inline(always)]
@@ -204,11 +204,11 @@ fn swap_words(bytes: &mut [u8]) {
     }
 }
 
-impl KeySizeUser for XteaBe {
+impl KeySizeUser for Xtea {
     type KeySize = U16;
 }
 
-impl KeyInit for XteaBe {
+impl KeyInit for Xtea {
     fn new(key: &Key<Self>) -> Self {
         let mut key = *key;
         swap_words(&mut key);
@@ -216,15 +216,15 @@ impl KeyInit for XteaBe {
     }
 }
 
-impl BlockSizeUser for XteaBe {
+impl BlockSizeUser for Xtea {
     type BlockSize = U8;
 }
 
-impl ParBlocksSizeUser for XteaBe {
+impl ParBlocksSizeUser for Xtea {
     type ParBlocksSize = U1;
 }
 
-impl BlockCipherEncBackend for XteaBe {
+impl BlockCipherEncBackend for Xtea {
     #[inline]
     fn encrypt_block(&self, mut block: InOut<'_, '_, Block<Self>>) {
         let mut b = block.clone_in();
@@ -235,31 +235,31 @@ impl BlockCipherEncBackend for XteaBe {
     }
 }
 
-impl BlockCipherEncrypt for XteaBe {
+impl BlockCipherEncrypt for Xtea {
     fn encrypt_with_backend(&self, f: impl BlockCipherEncClosure<BlockSize = Self::BlockSize>) {
         f.call(self);
     }
 }
 
-impl AlgorithmName for XteaBe {
+impl AlgorithmName for Xtea {
     fn write_alg_name(f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("XTEA (big-endian words)")
     }
 }
 
-impl fmt::Debug for XteaBe {
+impl fmt::Debug for Xtea {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("XteaBe { .. }")
+        f.write_str("Xtea { .. }")
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{Tea8, XteaBe};
+    use super::{Tea, Xtea};
     use cipher::{Array, BlockCipherEncrypt, KeyInit};
 
     /// XTEA as its authors published it (Needham and Wheeler, 1997), on Go's big-endian
-    /// words: the reference `XteaBe` is checked against.
+    /// words: the reference `Xtea` is checked against.
     fn xtea_reference(key: &[u8; 16], block: [u8; 8]) -> [u8; 8] {
         let word = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
         let k: [u32; 4] = core::array::from_fn(|i| word(&key[4 * i..]));
@@ -287,7 +287,7 @@ mod tests {
         let mut next = crate::test_rng::bytes(0xA5A5_5A5A_1234_4321);
         for _ in 0..crate::test_rng::trials(50) {
             let key: [u8; 16] = core::array::from_fn(|_| next());
-            let ours = XteaBe::new(&key.into());
+            let ours = Xtea::new(&key.into());
             for _ in 0..4 {
                 let plain: [u8; 8] = core::array::from_fn(|_| next());
                 let mut block = Array::from(plain);
@@ -303,7 +303,7 @@ mod tests {
         let mut next = crate::test_rng::bytes(0x0BAD_F00D_DEAD_BEEF);
         for _ in 0..crate::test_rng::trials(50) {
             let key: [u8; 16] = core::array::from_fn(|_| next());
-            let tea = Tea8::new(&key.into());
+            let tea = Tea::new(&key.into());
             let plain: [[u8; 8]; 4] = core::array::from_fn(|_| core::array::from_fn(|_| next()));
             let mut four: [Array<u8, _>; 4] = plain.map(Array::from);
             tea.encrypt_blocks(&mut four);

@@ -154,12 +154,12 @@ fn h(x: u32, l: &[[u8; 4]]) -> u32 {
 /// Twofish (128-, 192- or 256-bit keys) with fully key-dependent tables, encryption only
 /// (CFB never runs the block cipher backwards). 4 KiB of tables per key.
 #[derive(Clone)]
-pub struct KeyedTwofish {
+pub struct Twofish {
     k: [u32; 40],
     t: [[u32; 256]; 4],
 }
 
-impl KeyedTwofish {
+impl Twofish {
     #[inline(always)]
     fn g(&self, x: u32) -> u32 {
         let b = x.to_le_bytes();
@@ -170,11 +170,11 @@ impl KeyedTwofish {
     }
 }
 
-impl KeySizeUser for KeyedTwofish {
+impl KeySizeUser for Twofish {
     type KeySize = U16;
 }
 
-impl KeyInit for KeyedTwofish {
+impl KeyInit for Twofish {
     fn new(key: &Key<Self>) -> Self {
         Self::new_from_slice(key).unwrap_or_else(|_| unreachable!("16 bytes is a Twofish key"))
     }
@@ -215,15 +215,15 @@ impl KeyInit for KeyedTwofish {
     }
 }
 
-impl BlockSizeUser for KeyedTwofish {
+impl BlockSizeUser for Twofish {
     type BlockSize = U16;
 }
 
-impl ParBlocksSizeUser for KeyedTwofish {
+impl ParBlocksSizeUser for Twofish {
     type ParBlocksSize = U1;
 }
 
-impl BlockCipherEncBackend for KeyedTwofish {
+impl BlockCipherEncBackend for Twofish {
     #[inline]
     fn encrypt_block(&self, mut block: InOut<'_, '_, Block<Self>>) {
         let input = block.get_in();
@@ -261,27 +261,27 @@ impl BlockCipherEncBackend for KeyedTwofish {
     }
 }
 
-impl BlockCipherEncrypt for KeyedTwofish {
+impl BlockCipherEncrypt for Twofish {
     fn encrypt_with_backend(&self, f: impl BlockCipherEncClosure<BlockSize = Self::BlockSize>) {
         f.call(self);
     }
 }
 
-impl AlgorithmName for KeyedTwofish {
+impl AlgorithmName for Twofish {
     fn write_alg_name(f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Twofish")
     }
 }
 
-impl fmt::Debug for KeyedTwofish {
+impl fmt::Debug for Twofish {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("KeyedTwofish { .. }")
+        f.write_str("Twofish { .. }")
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::KeyedTwofish;
+    use super::Twofish;
     use cipher::{BlockCipherEncrypt, KeyInit};
 
     #[test]
@@ -290,7 +290,7 @@ mod tests {
         for key_len in [16, 24, 32] {
             for _ in 0..crate::test_rng::trials(20) {
                 let key: [u8; 32] = core::array::from_fn(|_| next());
-                let ours = KeyedTwofish::new_from_slice(&key[..key_len]).unwrap();
+                let ours = Twofish::new_from_slice(&key[..key_len]).unwrap();
                 let reference = twofish::Twofish::new_from_slice(&key[..key_len]).unwrap();
                 for _ in 0..5 {
                     let plain: [u8; 16] = core::array::from_fn(|_| next());
@@ -301,6 +301,6 @@ mod tests {
                 }
             }
         }
-        assert!(KeyedTwofish::new_from_slice(&[0; 20]).is_err());
+        assert!(Twofish::new_from_slice(&[0; 20]).is_err());
     }
 }
