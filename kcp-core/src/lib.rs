@@ -101,6 +101,11 @@ pub use stats::Stats;
 
 /// Size of the KCP segment header in bytes (`IKCP_OVERHEAD`).
 pub const OVERHEAD: usize = 24;
+/// The longest datagram kcp-go 5.6.1 sends or reads (its `mtuLimit`; its reader truncates
+/// longer ones). ikcp has no such limit and [`Kcp`] does not check it: it is the bound the
+/// layers around a KCP frame (kcp-fec, kcp-crypt, kcp-session) share, defined once here
+/// because all of them depend on this crate.
+pub const MTU_LIMIT: usize = 1500;
 /// Default MTU: the largest KCP frame [`Kcp`] emits, headroom not included (`IKCP_MTU_DEF`).
 pub const DEFAULT_MTU: usize = 1400;
 /// Smallest MTU [`Kcp::set_mtu`] accepts.

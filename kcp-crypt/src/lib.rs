@@ -200,8 +200,8 @@ pub const AEAD_NONCE_LEN: usize = 12;
 /// Bytes of AES-GCM tag after the payload.
 pub const AEAD_TAG_LEN: usize = 16;
 /// kcp-go's receive buffer size: it truncates longer datagrams, and the XOR pad is this long.
-/// Keep sealed datagrams at or below it.
-pub const MTU_LIMIT: usize = 1500;
+/// Keep sealed datagrams at or below it. The same constant as kcp-core's, re-exported.
+pub use kcp_core::MTU_LIMIT;
 /// kcp-go's fixed CFB initial vector (64-bit block ciphers use its first 8 bytes).
 pub const KCP_GO_IV: [u8; 16] = [
     0xA7, 0x73, 0x4F, 0x9C, 0x12, 0xAC, 0x1B, 0x01, 0xA4, 0x15, 0xF2, 0xC1, 0xFC, 0x78, 0xE6, 0x6B,

@@ -21,11 +21,11 @@
 //!
 //! The generator matrix is klauspost/reedsolomon's Vandermonde-derived matrix, computed
 //! here, so parity bytes equal kcp-go's (known-answer vectors from kcp-go and a test
-//! against a live kcp-go peer check it); the crate depends on nothing but `cpufeatures`. The GF(2^8) arithmetic runs on
-//! the fastest [`Kernel`] the CPU has, chosen at run time with no feature to enable and no
-//! C compiler: AVX2 or SSSE3 on x86_64, NEON on aarch64, and a portable table-driven
-//! kernel everywhere else (`no_std` targets included). Steady-state encoding and decoding
-//! allocate nothing.
+//! against a live kcp-go peer check it); the crate depends on nothing but `cpufeatures`
+//! and kcp-core (for [`MTU_LIMIT`]). The GF(2^8) arithmetic runs on the fastest
+//! [`Kernel`] the CPU has, chosen at run time with no feature to enable and no C compiler:
+//! AVX2 or SSSE3 on x86_64, NEON on aarch64, and a portable table-driven kernel everywhere
+//! else (`no_std` targets included). Steady-state encoding and decoding allocate nothing.
 //!
 //! # Performance
 //!

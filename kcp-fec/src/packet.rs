@@ -21,8 +21,8 @@ pub const TYPE_DATA: u16 = 0xF1;
 pub const TYPE_PARITY: u16 = 0xF2;
 /// kcp-go's `mtuLimit`: it never sends, and never reads, more than this many bytes per
 /// datagram. The default size limit of [`Encoder`](crate::Encoder) and
-/// [`Decoder`](crate::Decoder).
-pub const MTU_LIMIT: usize = 1500;
+/// [`Decoder`](crate::Decoder). The same constant as kcp-core's, re-exported.
+pub use kcp_core::MTU_LIMIT;
 
 /// The largest datagram size the encoder and decoder can be configured for (UDP's limit,
 /// which also keeps the u16 size field from overflowing).
