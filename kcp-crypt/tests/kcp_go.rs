@@ -7,7 +7,7 @@ mod common;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
-use common::{GO_KINDS, TestRng, hex, sizes, unhex};
+use common::{GO_KINDS, TestRng, sizes};
 use kcp_crypt::rand_core::SeedableRng;
 use kcp_crypt::{CipherKind, Crypt, NonceRng, OpenError, PacketCipher};
 
@@ -38,7 +38,7 @@ fn go(requests: &[String]) -> Vec<Reply> {
             let line = line.expect("read the Go peer's reply");
             match line.split_once(' ') {
                 Some(("ok", "-")) => Ok(Vec::new()),
-                Some(("ok", data)) => Ok(unhex(data)),
+                Some(("ok", data)) => Ok(hex::decode(data).unwrap()),
                 Some(("err", reason)) => Err(reason.to_owned()),
                 _ => panic!("unexpected reply from the Go peer: {line:?}"),
             }
@@ -58,7 +58,7 @@ fn hex_arg(bytes: &[u8]) -> String {
     if bytes.is_empty() {
         "-".to_owned()
     } else {
-        hex(bytes)
+        hex::encode(bytes)
     }
 }
 
@@ -148,8 +148,8 @@ fn block_encryption_is_byte_identical_to_kcp_go() {
         let mut mine = data.clone();
         ours.block_crypt().unwrap().encrypt(&mut mine);
         assert_eq!(
-            hex(&mine),
-            hex(&reply.unwrap()),
+            hex::encode(&mine),
+            hex::encode(reply.unwrap()),
             "{kind}, {} bytes",
             data.len()
         );

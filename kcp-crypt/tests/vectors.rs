@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{CounterRng, FixedRng, hex, unhex};
+use common::{CounterRng, FixedRng};
 use kcp_crypt::{
     Aes128GcmCrypt, CipherKind, Crypt, KCPTUN_DEFAULT_PASSPHRASE, OpenError, PacketCipher,
     XorCrypt, derive_key,
@@ -16,11 +16,11 @@ fn default_key() -> [u8; 32] {
 #[test]
 fn kcptun_key_derivation() {
     assert_eq!(
-        hex(&default_key()),
+        hex::encode(default_key()),
         "25d7d7bd51050742d8d791f2b653c6c8b2366b7e25a124cf7a2e12eaf4ffa444"
     );
     assert_eq!(
-        hex(&derive_key(b"test")),
+        hex::encode(derive_key(b"test")),
         "fc0327c66699e5622be3b108e336991375ba429750939d57003dc89d9fed8859"
     );
 }
@@ -32,7 +32,7 @@ fn xor_pad_prefix() {
     let mut zeros = [0u8; 32];
     kcp_crypt::BlockCrypt::encrypt(&xor, &mut zeros);
     assert_eq!(
-        hex(&zeros),
+        hex::encode(zeros),
         "0ffe8987ad94757154791bc8fa01b62c6bce0106b2954013cd523fbc1f7aac8c"
     );
 }
@@ -104,7 +104,7 @@ fn encrypt_matches_kcp_go_for_every_cipher() {
         let crypt = Crypt::new(name.parse().unwrap(), &key).unwrap();
         let mut data: Vec<u8> = (0..37).collect();
         block_of(&crypt).encrypt(&mut data);
-        assert_eq!(hex(&data), expected, "{name}");
+        assert_eq!(hex::encode(&data), expected, "{name}");
         block_of(&crypt).decrypt(&mut data);
         assert_eq!(data, (0..37).collect::<Vec<u8>>(), "{name} decrypt");
     }
@@ -118,7 +118,7 @@ fn longer_inputs_extend_the_vectors() {
         let crypt = Crypt::new(name.parse().unwrap(), &key).unwrap();
         let mut data: Vec<u8> = (0..64).collect();
         block_of(&crypt).encrypt(&mut data);
-        assert_eq!(hex(&data[..37]), expected, "{name}");
+        assert_eq!(hex::encode(&data[..37]), expected, "{name}");
     }
 }
 
@@ -146,15 +146,15 @@ fn full_pipeline_vector_aes_fec() {
     ];
     let mut rng = CounterRng(0);
     for (payload, crc, wire) in cases {
-        let payload = unhex(&payload);
+        let payload = hex::decode(&payload).unwrap();
         let mut buf = vec![0u8; 20 + payload.len()];
         buf[20..].copy_from_slice(&payload);
         let len = crypt.seal(&mut buf, payload.len(), &mut rng).unwrap();
         assert_eq!(len, buf.len());
-        assert_eq!(hex(&buf), wire);
+        assert_eq!(hex::encode(&buf), wire);
         let range = crypt.open(&mut buf).unwrap();
         assert_eq!(range, 20..len);
-        assert_eq!(hex(&buf[16..20]), crc);
+        assert_eq!(hex::encode(&buf[16..20]), crc);
         assert_eq!(&buf[range], &payload[..]);
     }
 }
@@ -188,16 +188,20 @@ const GCM_VECTORS: [(&str, &str, &str, &str, &str); 3] = [
 #[test]
 fn aes_128_gcm_standard_vectors_in_kcp_go_framing() {
     for (key, iv, plain, cipher, tag) in GCM_VECTORS {
-        let gcm = Aes128GcmCrypt::new(&unhex(key).try_into().unwrap());
-        let plain = unhex(plain);
+        let gcm = Aes128GcmCrypt::new(&hex::decode(key).unwrap().try_into().unwrap());
+        let plain = hex::decode(plain).unwrap();
         let mut buf = vec![0u8; 12 + plain.len() + 16];
         buf[12..12 + plain.len()].copy_from_slice(&plain);
         let len = gcm
-            .seal(&mut buf, plain.len(), &mut FixedRng(unhex(iv)))
+            .seal(
+                &mut buf,
+                plain.len(),
+                &mut FixedRng(hex::decode(iv).unwrap()),
+            )
             .unwrap();
         // kcp-go 5.6.49+ layout: nonce(12) | ciphertext | tag(16); no CRC.
         assert_eq!(len, 12 + plain.len() + 16);
-        assert_eq!(hex(&buf), format!("{iv}{cipher}{tag}"));
+        assert_eq!(hex::encode(&buf), format!("{iv}{cipher}{tag}"));
         let range = gcm.open(&mut buf).unwrap();
         assert_eq!(range, 12..12 + plain.len());
         assert_eq!(&buf[range], &plain[..]);

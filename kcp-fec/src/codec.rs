@@ -247,13 +247,6 @@ mod tests {
             .collect()
     }
 
-    fn hex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
-
     /// Every kernel this CPU runs.
     fn kernels() -> Vec<Gf> {
         crate::Kernel::available().filter_map(Gf::new).collect()
@@ -264,12 +257,15 @@ mod tests {
         for gf in kernels() {
             let codec = Codec::new(Shards::new(3, 2).unwrap(), gf);
             let data = [
-                hex("0102030405060708"),
-                hex("1112131415161718"),
-                hex("2122232425262728"),
+                hex::decode("0102030405060708").unwrap(),
+                hex::decode("1112131415161718").unwrap(),
+                hex::decode("2122232425262728").unwrap(),
             ];
             let parity = encode(&codec, &data);
-            let want = [hex("3132333435363738"), hex("4142434445464748")];
+            let want = [
+                hex::decode("3132333435363738").unwrap(),
+                hex::decode("4142434445464748").unwrap(),
+            ];
             assert_eq!(parity, want, "{:?}", gf.kernel());
         }
     }
@@ -280,7 +276,11 @@ mod tests {
             let codec = Codec::new(Shards::new(10, 3).unwrap(), gf);
             let data: Vec<Vec<u8>> = (0..10u8).map(|i| (4 * i..4 * i + 4).collect()).collect();
             let parity = encode(&codec, &data);
-            let want = [hex("28292a2b"), hex("2c2d2e2f"), hex("30313233")];
+            let want = [
+                hex::decode("28292a2b").unwrap(),
+                hex::decode("2c2d2e2f").unwrap(),
+                hex::decode("30313233").unwrap(),
+            ];
             assert_eq!(parity, want, "{:?}", gf.kernel());
         }
     }

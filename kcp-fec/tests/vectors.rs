@@ -10,12 +10,9 @@ fn kernels() -> impl Iterator<Item = Kernel> {
     Kernel::available()
 }
 
+/// Decodes hex written in groups (`"00000000 f100 0700"`, a field a group).
 fn hex(s: &str) -> Vec<u8> {
-    let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
+    hex::decode(s.replace(' ', "")).unwrap()
 }
 
 /// Encodes `frames` behind `offset` bytes of crypto header; returns the datagrams in send

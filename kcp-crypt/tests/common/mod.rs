@@ -24,20 +24,6 @@ pub const GO_KINDS: [CipherKind; 14] = [
     CipherKind::Null,
 ];
 
-/// Decodes a hex string (panics on bad input: test data only).
-pub fn unhex(s: &str) -> Vec<u8> {
-    assert!(s.len().is_multiple_of(2), "odd hex length");
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex digit"))
-        .collect()
-}
-
-/// Encodes bytes as lowercase hex.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Yields 0, 1, 2, ... as bytes, so sealed datagrams are reproducible (the spec's
 /// pipeline vectors force the nonce to such a counter). Not random: tests only.
 pub struct CounterRng(pub u8);
