@@ -35,7 +35,7 @@ fn burst(block: &dyn BlockCrypt, data: &mut [u8], iters: u32) -> f64 {
 /// The `q`-quantile (0..=1) of `values`, which it sorts.
 fn quantile(values: &mut [f64], q: f64) -> f64 {
     values.sort_by(f64::total_cmp);
-    values[((values.len() - 1) as f64 * q).round() as usize]
+    kcp_testkit::stats::quantile(values, q)
 }
 
 fn main() {

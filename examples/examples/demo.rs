@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 use kcp_crypt::CipherKind;
 use kcp_session::{Config, KcpListener, KcpStream, Mode, Settings, snmp};
 use kcp_testkit::relay::{Relay, RelayConfig};
+use kcp_testkit::stats::quantile;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::task::JoinSet;
 
@@ -187,9 +188,9 @@ fn main() -> ExitCode {
         println!(
             "{name:<36} {:>6.2} {:>8.0} {:>5.0} {:>6.0} {:>7} {:>7} {:>7} {:>9}",
             row.mibps,
-            percentile(&row.rtts, 0.50),
-            percentile(&row.rtts, 0.90),
-            percentile(&row.rtts, 0.99),
+            quantile(&row.rtts, 0.50),
+            quantile(&row.rtts, 0.90),
+            quantile(&row.rtts, 0.99),
             row.retrans,
             row.fec_recovered,
             row.dropped,
@@ -205,15 +206,6 @@ fn main() -> ExitCode {
     );
     println!("total time {:.1} s", wall.elapsed().as_secs_f64());
     ExitCode::SUCCESS
-}
-
-/// The `q` quantile of sorted samples (nearest rank).
-fn percentile(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = (q * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
 /// Runs one configuration: servers, relays, the bulk transfer and the pinger.

@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 
 use kcp_session::{Config, Endpoint, Event, Handle, Mode, Settings};
 use kcp_testkit::relay::{Relay, RelayConfig};
+use kcp_testkit::stats::quantile;
 use kcp_tunnel::cli::parse_mode;
 
 use kcp_examples as common;
@@ -300,14 +301,6 @@ fn clients(
     })
 }
 
-fn percentile(sorted: &[u64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
-    sorted[i] as f64 / 1000.0
-}
-
 fn main() -> ExitCode {
     let opts: Options = common::parse_args("gameloop");
     if !(0.0..0.9).contains(&opts.loss) {
@@ -363,8 +356,8 @@ fn main() -> ExitCode {
     };
     let dropped = relay.stats().lost.load(Ordering::Relaxed);
 
-    let mut rtts = c.rtts_us;
-    rtts.sort_unstable();
+    let mut rtts: Vec<f64> = c.rtts_us.iter().map(|&us| us as f64 / 1000.0).collect();
+    rtts.sort_by(f64::total_cmp);
     println!(
         "gameloop: {} clients, {} Hz, {} s, {:.0}% loss and {}+0..{} ms each way, mode {:?}",
         opts.clients,
@@ -377,11 +370,11 @@ fn main() -> ExitCode {
     );
     println!(
         "round trip ms: p50 {:.1}  p90 {:.1}  p99 {:.1}  p99.9 {:.1}  max {:.1}  ({} states for {} inputs)",
-        percentile(&rtts, 0.5),
-        percentile(&rtts, 0.9),
-        percentile(&rtts, 0.99),
-        percentile(&rtts, 0.999),
-        percentile(&rtts, 1.0),
+        quantile(&rtts, 0.5),
+        quantile(&rtts, 0.9),
+        quantile(&rtts, 0.99),
+        quantile(&rtts, 0.999),
+        quantile(&rtts, 1.0),
         rtts.len(),
         c.inputs
     );

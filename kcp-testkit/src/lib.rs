@@ -9,6 +9,8 @@
 //!   reference implementation for differential tests, examples and benchmarks.
 //! - [`go_peer`] builds the Go programs of the `peers/` module (kcp-go 5.6.1, pinned in
 //!   `peers/go.mod`), so tests can cross-check our wire format with the real peer.
+//! - [`stats`] summarises measured samples (nearest-rank quantiles, the median) for the
+//!   examples, benchmarks and the study.
 //! - [`payload`] is the deterministic, incompressible byte stream the examples and the
 //!   tunnel's tests send and check without storing it.
 //! - [`go_process`] runs the kcp-go session peer (`peers/session`) as child processes in tests.
@@ -33,3 +35,4 @@ pub mod payload;
 #[cfg(feature = "relay")]
 pub mod relay;
 pub mod sim;
+pub mod stats;

@@ -16,7 +16,9 @@ use std::path::{Path, PathBuf};
 use plotters::coord::ranged1d::ValueFormatter;
 use plotters::prelude::*;
 
-use crate::table::{Row, Samples, quantile};
+use kcp_testkit::stats::quantile;
+
+use crate::table::{Row, Samples};
 
 type Failure = Box<dyn std::error::Error>;
 /// A column of a figure: its name and how to read it from a row.

@@ -4,6 +4,8 @@ use std::fmt::Write as _;
 use std::io;
 use std::path::Path;
 
+use kcp_testkit::stats::quantile;
+
 use crate::contest::{Cell, Impl, Measured, Workload};
 
 /// The columns of `study.csv`, in order.
@@ -45,15 +47,6 @@ pub(crate) struct Row {
     pub(crate) wall_secs: f64,
     /// Why the run did not finish normally; empty if it did.
     pub(crate) failure: String,
-}
-
-/// The `q` quantile of sorted samples (nearest rank); NaN when there are none.
-pub(crate) fn quantile(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = (q * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
 impl Row {
