@@ -9,11 +9,12 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use kcp_session::{Config, KcpListener, Settings};
-use kcp_testkit::go_process::{self, GoServer};
 use kcp_testkit::sim::Rng;
 use tokio::time::timeout;
 
 mod common;
+
+use common::kcp_go;
 
 const BYTES: usize = 8 << 20;
 const KEY: &str = "interop key";
@@ -73,23 +74,9 @@ fn settings(case: &Case) -> Settings {
     .unwrap()
 }
 
-/// kcptun-style flags for the Go peer.
+/// The same settings as kcp-go peer flags (its side's shard counts).
 fn go_flags(case: &Case) -> Vec<String> {
-    [
-        "-crypt",
-        case.crypt,
-        "-key",
-        KEY,
-        "-mode",
-        "fast3",
-        "-datashard",
-        &case.theirs.0.to_string(),
-        "-parityshard",
-        &case.theirs.1.to_string(),
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
+    kcp_go::flags(case.crypt, KEY, "fast3", case.theirs)
 }
 
 /// Echoes `data` through `addr` and checks every byte; returns the session's counters.
@@ -102,11 +89,7 @@ async fn echo_through(settings: Settings, addr: SocketAddr, data: Vec<u8>) -> kc
 }
 
 async fn ours_to_kcp_go(case: &Case) {
-    let peer = go_process::session_peer();
-    let mut args: Vec<String> = vec!["echo-server".into(), "-listen".into(), "127.0.0.1:0".into()];
-    args.extend(go_flags(case));
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let server = GoServer::start(&peer, &args);
+    let server = kcp_go::echo_server(&go_flags(case));
     let snmp = timeout(
         Duration::from_secs(120),
         echo_through(settings(case), server.addr(), Rng::new(1).bytes(BYTES)),
@@ -136,23 +119,8 @@ async fn kcp_go_to_ours(case: &Case) {
     let listener = KcpListener::bind("127.0.0.1:0", &settings).await.unwrap();
     let addr = listener.local_addr().unwrap();
     let server = common::spawn_echo(listener, 1);
-    let peer = go_process::session_peer();
-    let mut args: Vec<String> = vec![
-        "echo-client".into(),
-        "-remote".into(),
-        addr.to_string(),
-        "-bytes".into(),
-        BYTES.to_string(),
-        "-timeout".into(),
-        "100".into(),
-    ];
-    args.extend(go_flags(case));
-    let out = tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        go_process::run_client(&peer, &args, Duration::from_secs(120))
-    })
-    .await
-    .unwrap();
+    let args = kcp_go::echo_client_args(addr, BYTES, &go_flags(case));
+    let out = kcp_go::run_async(args, Duration::from_secs(120)).await;
     assert!(
         out.success,
         "{}: kcp-go echo-client through ours failed: {out:?}",
@@ -180,11 +148,7 @@ async fn a_kcp_go_client_through_our_listener() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hundred_sessions_from_ours_to_one_kcp_go_listener() {
     let case = &MATRIX[0];
-    let peer = go_process::session_peer();
-    let mut args: Vec<String> = vec!["echo-server".into(), "-listen".into(), "127.0.0.1:0".into()];
-    args.extend(go_flags(case));
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let server = GoServer::start(&peer, &args);
+    let server = kcp_go::echo_server(&go_flags(case));
     let settings = settings(case);
     let mut clients = Vec::new();
     for i in 0..100u64 {

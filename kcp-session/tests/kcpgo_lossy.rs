@@ -10,12 +10,13 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use kcp_session::{Config, KcpListener, Mode, Settings};
-use kcp_testkit::go_process::{self, GoServer};
 use kcp_testkit::relay::{Relay, RelayConfig};
 use kcp_testkit::sim::Rng;
 use tokio::time::timeout;
 
 mod common;
+
+use common::kcp_go;
 
 const BYTES: usize = 2 << 20;
 const KEY: &str = "lossy interop";
@@ -82,21 +83,9 @@ impl Case {
 
     /// The same settings as kcp-go peer flags.
     fn go_flags(&self) -> Vec<String> {
-        let (d, p) = self.shards();
         let mode = if self.fast3 { "fast3" } else { "normal" };
-        let mut flags = vec![
-            "-crypt".into(),
-            "aes".into(),
-            "-key".into(),
-            KEY.into(),
-            "-mode".into(),
-            mode.into(),
-            "-datashard".into(),
-            d.to_string(),
-            "-parityshard".into(),
-            p.to_string(),
-            format!("-stream={}", self.stream),
-        ];
+        let mut flags = kcp_go::flags("aes", KEY, mode, self.shards());
+        flags.push(format!("-stream={}", self.stream));
         if self.ack_nodelay {
             flags.push("-acknodelay".into());
         }
@@ -117,11 +106,7 @@ fn lossy(seed: u64) -> RelayConfig {
 }
 
 async fn ours_to_kcp_go(row: usize, c: &Case) {
-    let peer = go_process::session_peer();
-    let mut args: Vec<String> = vec!["echo-server".into(), "-listen".into(), "127.0.0.1:0".into()];
-    args.extend(c.go_flags());
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let server = GoServer::start(&peer, &args);
+    let server = kcp_go::echo_server(&c.go_flags());
     let relay = Relay::start(server.addr(), lossy(row as u64))
         .await
         .unwrap();
@@ -148,25 +133,10 @@ async fn kcp_go_to_ours(row: usize, c: &Case) {
         .await
         .unwrap();
     let server = common::spawn_echo(listener, 1);
-    let peer = go_process::session_peer();
-    let mut args: Vec<String> = vec![
-        "echo-client".into(),
-        "-remote".into(),
-        relay.addr().to_string(),
-        "-bytes".into(),
-        BYTES.to_string(),
-        "-seed".into(),
-        row.to_string(),
-        "-timeout".into(),
-        "100".into(),
-    ];
-    args.extend(c.go_flags());
-    let out = tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        go_process::run_client(&peer, &args, Duration::from_secs(120))
-    })
-    .await
-    .unwrap();
+    let mut flags = vec!["-seed".to_string(), row.to_string()];
+    flags.extend(c.go_flags());
+    let args = kcp_go::echo_client_args(relay.addr(), BYTES, &flags);
+    let out = kcp_go::run_async(args, Duration::from_secs(120)).await;
     assert!(
         out.success,
         "row {row} {c:?}: kcp-go client failed: {out:?}"

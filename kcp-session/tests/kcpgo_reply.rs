@@ -8,9 +8,12 @@
 use std::time::Duration;
 
 use kcp_session::{Config, KcpListener};
-use kcp_testkit::go_process;
 use kcp_testkit::sim::Rng;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+mod common;
+
+use common::kcp_go;
 
 const SIZE: usize = 1 << 20;
 const REQUESTS: usize = 5;
@@ -47,8 +50,7 @@ async fn requests(limit: Option<u32>) -> String {
         }
         stream
     });
-    let peer = go_process::session_peer();
-    let args: Vec<String> = [
+    let mut args = [
         "request-client",
         "-remote",
         &addr.to_string(),
@@ -58,26 +60,11 @@ async fn requests(limit: Option<u32>) -> String {
         &SIZE.to_string(),
         "-timeout",
         "60",
-        "-crypt",
-        "aes",
-        "-key",
-        "reply key",
-        "-mode",
-        "fast3",
-        "-datashard",
-        "10",
-        "-parityshard",
-        "3",
     ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    let out = tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        go_process::run_client(&peer, &args, Duration::from_secs(90))
-    })
-    .await
-    .unwrap();
+    .map(String::from)
+    .to_vec();
+    args.extend(kcp_go::flags("aes", "reply key", "fast3", (10, 3)));
+    let out = kcp_go::run_async(args, Duration::from_secs(90)).await;
     assert!(out.success, "kcp-go request-client failed: {out:?}");
     assert!(out.stdout.lines().any(|l| l == "ok"), "{out:?}");
     drop(server.await.unwrap());

@@ -10,8 +10,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use kcp_session::{Config, Endpoint, Event, Handle, Settings};
-use kcp_testkit::go_process::{self, GoServer};
 use kcp_testkit::sim::Rng;
+
+mod common;
+
+use common::kcp_go;
 
 const BYTES: usize = 4 << 20;
 
@@ -92,19 +95,8 @@ fn a_kcp_go_client_echoes_through_a_plain_loop_server() {
         }
         (echoed, sessions.len())
     });
-    let peer = go_process::session_peer();
-    let mut args = vec![
-        "echo-client".to_string(),
-        "-remote".into(),
-        addr.to_string(),
-        "-bytes".into(),
-        BYTES.to_string(),
-        "-timeout".into(),
-        "100".into(),
-    ];
-    args.extend(GO_FLAGS.iter().map(|s| s.to_string()));
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = go_process::run_client(&peer, &args, Duration::from_secs(120));
+    let args = kcp_go::echo_client_args(addr, BYTES, &GO_FLAGS);
+    let out = kcp_go::run(&args, Duration::from_secs(120));
     done.store(true, Ordering::Relaxed);
     assert!(
         out.success,
@@ -117,10 +109,7 @@ fn a_kcp_go_client_echoes_through_a_plain_loop_server() {
 
 #[test]
 fn a_plain_loop_client_echoes_through_a_kcp_go_listener() {
-    let peer = go_process::session_peer();
-    let mut args = vec!["echo-server", "-listen", "127.0.0.1:0"];
-    args.extend(GO_FLAGS);
-    let server = GoServer::start(&peer, &args);
+    let server = kcp_go::echo_server(&GO_FLAGS);
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     let (clock, mut buf) = (Instant::now(), vec![0u8; 1500]);
     let mut ep = Endpoint::new(&settings(), [7; 32]);

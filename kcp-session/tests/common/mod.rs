@@ -1,4 +1,9 @@
-//! Echo helpers shared by the tests that run streams over real sockets.
+//! Echo helpers shared by the tests that run streams over real sockets, and the kcp-go
+//! peer's invocation.
+
+#![allow(dead_code)] // each test file uses part of it
+
+pub(crate) mod kcp_go;
 
 use std::net::SocketAddr;
 
