@@ -143,7 +143,7 @@ struct Entry {
     dirty: bool,
     /// A `Progress` event for it waits in `events`.
     progress_pending: bool,
-    /// Ended and accounted for (`finish` ran).
+    /// Ended and accounted for (`note_ended` ran).
     finished: bool,
     /// The application will not use the handle again: free it once the session ends.
     released: bool,
@@ -532,7 +532,7 @@ impl Endpoint {
             let freed = core::mem::replace(&mut entry.held, 0);
             self.held -= freed;
             self.stats.shed += 1;
-            self.finish(h);
+            self.note_ended(h);
         }
     }
 
@@ -564,7 +564,7 @@ impl Endpoint {
         if let Some(entry) = self.entry_mut(h) {
             entry.session.replace();
             self.stats.replaced += 1;
-            self.finish(h);
+            self.note_ended(h);
         }
     }
 
@@ -648,7 +648,7 @@ impl Endpoint {
         self.clock.extend(now);
         let entry = self.entry_mut(h).ok_or(SendError::Closed)?;
         let r = entry.session.send(now, data);
-        self.mark_dirty(h, true);
+        self.mark_dirty(h);
         r
     }
 
@@ -658,7 +658,9 @@ impl Endpoint {
         let r = entry.session.recv(buf);
         // A read changes the timers only when it reopens the window, which makes a
         // poll due.
-        self.mark_dirty(h, false);
+        if entry.session.poll_due() {
+            self.mark_dirty(h);
+        }
         r
     }
 
@@ -668,7 +670,7 @@ impl Endpoint {
         self.clock.extend(now);
         if let Some(entry) = self.entry_mut(h) {
             entry.session.flush();
-            self.mark_dirty(h, true);
+            self.mark_dirty(h);
         }
     }
 
@@ -678,7 +680,7 @@ impl Endpoint {
         self.clock.extend(now);
         if let Some(entry) = self.entry_mut(h) {
             entry.session.close(now);
-            self.mark_dirty(h, true);
+            self.mark_dirty(h);
         }
     }
 
@@ -698,7 +700,7 @@ impl Endpoint {
 
     /// Frees the slot of an ended session.
     fn release_ended(&mut self, h: Handle) {
-        self.finish(h);
+        self.note_ended(h);
         let slot = &mut self.slots[h.index as usize];
         if slot.generation == h.generation
             && let Some(entry) = slot.entry.take()
@@ -711,7 +713,7 @@ impl Endpoint {
 
     /// Accounts for a session that ended, once: it leaves the address map (a new datagram
     /// from that address opens a new session) and the gauges.
-    fn finish(&mut self, h: Handle) {
+    fn note_ended(&mut self, h: Handle) {
         let Some(entry) = self.entry_mut(h) else {
             return;
         };
@@ -738,7 +740,7 @@ impl Endpoint {
     /// Notes that session `h` took input: it polls at the next `poll_transmit` and reports
     /// progress.
     fn touch(&mut self, h: Handle) {
-        self.mark_dirty(h, true);
+        self.mark_dirty(h);
         if let Some(entry) = self.entry_mut(h)
             && !entry.progress_pending
         {
@@ -747,12 +749,10 @@ impl Endpoint {
         }
     }
 
-    /// Queues `h` for the next poll: always after an operation that may change its
-    /// deadline (`always`), else only if the operation made a poll due.
-    fn mark_dirty(&mut self, h: Handle, always: bool) {
+    /// Queues `h` for the next poll, after an operation that may have changed its deadline.
+    fn mark_dirty(&mut self, h: Handle) {
         if let Some(entry) = self.entry_mut(h)
             && !entry.dirty
-            && (always || entry.session.poll_due())
         {
             entry.dirty = true;
             self.dirty.push(h);
@@ -777,7 +777,7 @@ impl Endpoint {
             if released {
                 self.release_ended(h);
             } else {
-                self.finish(h);
+                self.note_ended(h);
             }
         } else {
             // A session just polled has nothing more due this millisecond: a deadline of

@@ -25,7 +25,7 @@ const RECV_BURST: usize = 256;
 /// What a socket's driver, streams and listener share.
 #[derive(Debug)]
 pub(crate) struct Shared {
-    state: Mutex<State>,
+    state: Mutex<EndpointState>,
     /// Wakes the driver: deadlines moved earlier, or a handle went away.
     driver: Notify,
     /// Wakes `accept` callers when a peer opened a session.
@@ -37,7 +37,7 @@ pub(crate) struct Shared {
 
 /// The endpoint and the tasks waiting on its sessions.
 #[derive(Debug)]
-pub(crate) struct State {
+pub(crate) struct EndpointState {
     pub(crate) endpoint: Endpoint,
     /// Per session (by handle index): its waiting reader and writer, and its handles.
     sessions: Vec<Waiters>,
@@ -79,7 +79,7 @@ impl Shared {
         let mut endpoint = Endpoint::new(settings, seed);
         endpoint.set_max_segments(udp.max_segments());
         let shared = Arc::new(Shared {
-            state: Mutex::new(State {
+            state: Mutex::new(EndpointState {
                 endpoint,
                 sessions: Vec::new(),
                 failed: None,
@@ -104,7 +104,7 @@ impl Shared {
         Ok((shared, handle))
     }
 
-    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, EndpointState> {
         // Endpoint calls leave it consistent even if one panicked: keep serving.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -116,7 +116,7 @@ impl Shared {
 
     /// After an operation on the endpoint: takes what it queued, releases the lock, sends
     /// it, and tells the driver if a deadline moved before the one it sleeps until.
-    pub(crate) fn finish(&self, mut st: MutexGuard<'_, State>) {
+    pub(crate) fn send_and_unlock(&self, mut st: MutexGuard<'_, EndpointState>) {
         let now = self.now();
         SPARE.with(|cell| {
             let mut fresh = TransmitQueue::default();
@@ -160,7 +160,7 @@ impl Shared {
         *w = Waiters::default();
         let now = self.now();
         st.endpoint.release(now, h);
-        self.finish(st);
+        self.send_and_unlock(st);
         // The driver may have nothing left to serve.
         self.driver.notify_one();
     }
@@ -173,12 +173,12 @@ impl Shared {
         while let Some(h) = st.endpoint.accept() {
             st.endpoint.release(now, h);
         }
-        self.finish(st);
+        self.send_and_unlock(st);
         self.driver.notify_one();
     }
 }
 
-impl State {
+impl EndpointState {
     /// The waiters of session `h`.
     fn waiters(&mut self, h: Handle) -> &mut Waiters {
         let i = h.index();

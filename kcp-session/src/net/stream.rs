@@ -323,7 +323,7 @@ fn poll_read(
         Ok(n) => {
             buf.advance(n);
             // A read that reopened a full window has a window update to send.
-            h.shared.finish(st);
+            h.shared.send_and_unlock(st);
             Poll::Ready(Ok(()))
         }
         Err(RecvError::Closed) => Poll::Ready(Ok(())),
@@ -358,7 +358,7 @@ fn poll_write(
     let now = h.shared.now();
     match st.endpoint.send(now, h.session, data) {
         Ok(n) => {
-            h.shared.finish(st);
+            h.shared.send_and_unlock(st);
             Poll::Ready(Ok(n))
         }
         Err(SendError::WouldBlock) => {
@@ -384,7 +384,7 @@ fn poll_flush(h: &StreamHandle) -> Poll<io::Result<()>> {
     if st.endpoint.settings().config().write_delay {
         let now = h.shared.now();
         st.endpoint.flush(now, h.session);
-        h.shared.finish(st);
+        h.shared.send_and_unlock(st);
     }
     Poll::Ready(Ok(()))
 }
