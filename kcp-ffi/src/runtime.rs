@@ -52,8 +52,7 @@ pub unsafe extern "C" fn ikcp_allocator(new_malloc: Option<MallocFn>, new_free: 
             seq = SEQUENCE.load(Ordering::Relaxed);
             continue;
         }
-        match SEQUENCE.compare_exchange_weak(seq, seq + 1, Ordering::Acquire, Ordering::Relaxed)
-        {
+        match SEQUENCE.compare_exchange_weak(seq, seq + 1, Ordering::Acquire, Ordering::Relaxed) {
             Ok(_) => break,
             Err(now) => seq = now,
         }
@@ -87,8 +86,7 @@ fn installed() -> (*mut (), *mut ()) {
 /// once `ikcp_allocator` installed a `malloc` (with the `runtime` feature; without it the
 /// Rust program's allocator is used).
 pub(crate) fn can_allocate() -> bool {
-    cfg!(not(all(target_os = "none", feature = "runtime")))
-        || !installed().0.is_null()
+    cfg!(not(all(target_os = "none", feature = "runtime"))) || !installed().0.is_null()
 }
 
 #[cfg(feature = "runtime")]
@@ -100,6 +98,7 @@ mod hooks {
     use core::ffi::c_void;
     use core::mem::{align_of, size_of};
     use core::ptr;
+
     use super::{FreeFn, MallocFn, installed};
 
     /// Bytes before each block: the pointer `malloc` returned and the `free` to use.

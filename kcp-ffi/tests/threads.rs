@@ -81,7 +81,11 @@ fn const_calls_from_several_threads_agree_with_one_thread() {
     };
     let clocks = [1000, 1003, 1010, 1020, 1200, 40_000];
     let expected = answers(blocks, &clocks);
-    assert_eq!(expected.0[..2], [1015, 1018], "the written interval caps the wait");
+    assert_eq!(
+        expected.0[..2],
+        [1015, 1018],
+        "the written interval caps the wait"
+    );
     assert!(expected.1 > 0, "a complete message waits");
     assert!(expected.2 > 0, "segments in flight");
 
@@ -103,7 +107,10 @@ fn const_calls_from_several_threads_agree_with_one_thread() {
             .map(|t| t.join().expect("reader thread"))
             .sum::<usize>()
     });
-    assert_eq!(wrong, 0, "answers that differ from the single-threaded ones");
+    assert_eq!(
+        wrong, 0,
+        "answers that differ from the single-threaded ones"
+    );
     assert_eq!(answers(blocks, &clocks), expected);
 
     // SAFETY: the threads are done; the blocks are released once.
