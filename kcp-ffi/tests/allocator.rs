@@ -116,7 +116,7 @@ fn switching_pairs_stay_pairs() {
                 let i = switches.fetch_add(1, Ordering::Release);
                 // SAFETY: both pairs behave as malloc/free.
                 unsafe {
-                    if i % 2 == 0 {
+                    if i.is_multiple_of(2) {
                         ikcp_allocator(Some(malloc_c), Some(free_c));
                     } else {
                         ikcp_allocator(Some(malloc_d), Some(free_d));
