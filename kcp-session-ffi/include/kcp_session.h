@@ -202,6 +202,41 @@ int kcps_release(kcps_endpoint *endpoint, uint32_t now, kcps_session session);
 /* The peer's address of a session into `*remote`. */
 int kcps_remote(const kcps_endpoint *endpoint, kcps_session session, kcps_addr *remote);
 
+/* ---- Read-outs ------------------------------------------------------------------ */
+
+/* Session states (kcps_session_state). */
+#define KCPS_STATE_OPEN 0     /* exchanging data */
+#define KCPS_STATE_CLOSING 1  /* closed locally, still delivering what was written */
+#define KCPS_STATE_CLOSED 2   /* everything delivered, or the linger time over */
+#define KCPS_STATE_DEAD 3     /* the peer is gone */
+#define KCPS_STATE_REPLACED 4 /* the peer started a new conversation from the same address */
+
+/* A session's state (KCPS_STATE_*) or a negative error. */
+int kcps_session_state(const kcps_endpoint *endpoint, kcps_session session);
+
+/* Counters are arrays of uint64_t in the order of their names; later versions may append
+ * counters, never reorder them. */
+
+/* How many SNMP counters a session has, and the name of counter i (kcptun's snmplog
+ * column names: "BytesSent", "InPkts", "RetransSegs", "FECRecovered", ...; a static
+ * string, NULL past the end). */
+size_t kcps_snmp_count(void);
+const char *kcps_snmp_name(size_t i);
+
+/* A session's SNMP counters into values[0..n): how many were written (at most
+ * kcps_snmp_count()), or a negative error. */
+int kcps_session_snmp(const kcps_endpoint *endpoint, kcps_session session, uint64_t *values,
+                      size_t n);
+
+/* How many endpoint counters there are, and the name of counter i: "datagrams" (given to
+ * kcps_handle), "oversized", "crypt_errors", "refused" (listener rules), "invalid",
+ * "accepted", "replaced", "connected"; a static string, NULL past the end. */
+size_t kcps_endpoint_stats_count(void);
+const char *kcps_endpoint_stats_name(size_t i);
+
+/* The endpoint's counters into values[0..n): how many were written, or a negative error. */
+int kcps_endpoint_stats(const kcps_endpoint *endpoint, uint64_t *values, size_t n);
+
 #ifdef __cplusplus
 }
 #endif

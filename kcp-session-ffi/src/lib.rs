@@ -25,6 +25,7 @@
 
 mod addr;
 mod config;
+mod counters;
 mod endpoint;
 mod error;
 mod session;
@@ -32,6 +33,11 @@ mod session;
 pub use addr::{KCPS_AF_INET, KCPS_AF_INET6, KcpsAddr};
 pub use config::{
     KcpsConfig, kcps_config_free, kcps_config_new, kcps_config_new_kcptun, kcps_config_set,
+};
+pub use counters::{
+    KCPS_STATE_CLOSED, KCPS_STATE_CLOSING, KCPS_STATE_DEAD, KCPS_STATE_OPEN, KCPS_STATE_REPLACED,
+    kcps_endpoint_stats, kcps_endpoint_stats_count, kcps_endpoint_stats_name, kcps_session_snmp,
+    kcps_session_state, kcps_snmp_count, kcps_snmp_name,
 };
 pub use endpoint::{
     KCPS_DATAGRAM_DROPPED, KCPS_DATAGRAM_INCOMING, KCPS_DATAGRAM_SESSION, KCPS_EVENT_ENDED,

@@ -152,6 +152,43 @@ fn a_message_each_way_between_two_endpoints() {
         }
         assert_eq!(got, request, "the listener received the request");
         assert_eq!(reply_got, request, "the client received the echo");
+        // The counters saw the traffic, FEC parity included; the endpoints counted the
+        // sessions they opened.
+        let names: Vec<String> = (0..kcps_snmp_count())
+            .map(|i| {
+                CStr::from_ptr(kcps_snmp_name(i))
+                    .to_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(names, kcp_session::Snmp::header());
+        assert!(kcps_snmp_name(names.len()).is_null());
+        let snmp = |ep, h| {
+            let mut v = vec![0u64; names.len()];
+            assert_eq!(
+                kcps_session_snmp(ep, h, v.as_mut_ptr(), v.len()),
+                v.len() as i32
+            );
+            let at = |name: &str| v[names.iter().position(|n| n == name).unwrap()];
+            (at("OutBytes"), at("InPkts"), at("FECParityShards"))
+        };
+        let (out_bytes, in_pkts, parity) = snmp(client, s);
+        assert!(out_bytes >= request.len() as u64 && in_pkts > 0 && parity > 0);
+        let (out_bytes, _, parity) = snmp(server, accepted);
+        assert!(out_bytes >= request.len() as u64 && parity > 0);
+        let stat = |ep, name: &CStr| {
+            let mut v = [0u64; 8];
+            assert_eq!(kcps_endpoint_stats(ep, v.as_mut_ptr(), 8), 8);
+            let i = (0..kcps_endpoint_stats_count())
+                .position(|i| CStr::from_ptr(kcps_endpoint_stats_name(i)) == name)
+                .unwrap();
+            v[i]
+        };
+        assert_eq!(stat(server, c"accepted"), 1);
+        assert_eq!(stat(client, c"connected"), 1);
+        assert!(stat(server, c"datagrams") > 0);
+        assert_eq!(kcps_session_state(client, s), KCPS_STATE_OPEN);
         let mut remote = KcpsAddr::default();
         assert_eq!(kcps_remote(server, accepted, &mut remote), KCPS_OK);
         assert_eq!(remote, client_addr);
@@ -316,6 +353,23 @@ fn hostile_calls_get_error_codes() {
         assert_eq!(kcps_listen(ptr::null_mut(), 1), KCPS_E_NULL);
         assert_eq!(kcps_handle_timeout(ptr::null_mut(), 0), KCPS_E_NULL);
         assert_eq!(kcps_remote(ep, 0, &mut KcpsAddr::default()), KCPS_E_CLOSED);
+        let mut values = [0u64; 4];
+        assert_eq!(
+            kcps_session_snmp(ep, 0, values.as_mut_ptr(), 4),
+            KCPS_E_CLOSED
+        );
+        assert_eq!(kcps_session_snmp(ep, s2, ptr::null_mut(), 4), KCPS_E_NULL);
+        assert_eq!(kcps_session_snmp(ep, s2, ptr::null_mut(), 0), 0);
+        assert_eq!(kcps_session_snmp(ep, s2, values.as_mut_ptr(), 4), 4);
+        assert_eq!(
+            kcps_endpoint_stats(ptr::null(), values.as_mut_ptr(), 4),
+            KCPS_E_NULL
+        );
+        assert_eq!(kcps_endpoint_stats(ep, values.as_mut_ptr(), 4), 4);
+        assert_eq!(values[0], 2, "the two datagrams handled above");
+        assert_eq!(kcps_session_state(ep, s), KCPS_E_CLOSED);
+        assert_eq!(kcps_session_state(ep, s2), KCPS_STATE_OPEN);
+        assert!(kcps_endpoint_stats_name(8).is_null());
         assert_eq!(
             CStr::from_ptr(kcps_strerror(KCPS_E_CLOSED))
                 .to_str()
