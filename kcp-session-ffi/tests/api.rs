@@ -384,3 +384,61 @@ fn hostile_calls_get_error_codes() {
         kcps_endpoint_free(ptr::null_mut());
     }
 }
+
+#[test]
+fn message_mode_keeps_message_boundaries() {
+    let cfg = config(&[(c"stream", c"0"), (c"mode", c"fast3")]);
+    let (client, server) = (endpoint(cfg), endpoint(cfg));
+    // SAFETY: freed once.
+    unsafe { kcps_config_free(cfg) };
+    let (client_addr, server_addr) = (addr(1000), addr(2000));
+    let messages: Vec<Vec<u8>> = [1usize, 3000, 10, 20_000]
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| vec![i as u8 + 1; n])
+        .collect();
+    let mut got: Vec<Vec<u8>> = Vec::new();
+    // SAFETY: live endpoints, used by this thread only; buffers valid for their lengths.
+    unsafe {
+        kcps_listen(server, 1);
+        let mut s = 0;
+        assert_eq!(kcps_connect(client, 0, &server_addr, &mut s), KCPS_OK);
+        for m in &messages {
+            assert_eq!(
+                kcps_send(client, 0, s, m.as_ptr().cast(), m.len()),
+                m.len() as i64
+            );
+        }
+        let mut accepted = 0;
+        // A buffer smaller than the largest message: it arrives over several reads.
+        let mut buf = [0u8; 4096];
+        let mut current = Vec::new();
+        for now in (0..5_000).step_by(10) {
+            kcps_handle_timeout(client, now);
+            kcps_handle_timeout(server, now);
+            deliver(client, client_addr, server, now);
+            if accepted == 0 {
+                kcps_accept(server, &mut accepted);
+            }
+            while accepted != 0 {
+                let r = kcps_recv(server, accepted, buf.as_mut_ptr().cast(), buf.len());
+                if r < 0 {
+                    break;
+                }
+                current.extend_from_slice(&buf[..r as usize]);
+                // A message ends with a read shorter than the buffer (or an exact fit,
+                // which the lengths here avoid).
+                if (r as usize) < buf.len() {
+                    got.push(core::mem::take(&mut current));
+                }
+            }
+            deliver(server, server_addr, client, now);
+            if got.len() == messages.len() {
+                break;
+            }
+        }
+        assert_eq!(got, messages);
+        kcps_endpoint_free(client);
+        kcps_endpoint_free(server);
+    }
+}
