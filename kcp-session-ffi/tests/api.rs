@@ -420,16 +420,18 @@ fn message_mode_keeps_message_boundaries() {
             if accepted == 0 {
                 kcps_accept(server, &mut accepted);
             }
-            while accepted != 0 {
-                let r = kcps_recv(server, accepted, buf.as_mut_ptr().cast(), buf.len());
-                if r < 0 {
-                    break;
-                }
-                current.extend_from_slice(&buf[..r as usize]);
-                // A message ends with a read shorter than the buffer (or an exact fit,
-                // which the lengths here avoid).
-                if (r as usize) < buf.len() {
-                    got.push(core::mem::take(&mut current));
+            if accepted != 0 {
+                loop {
+                    let r = kcps_recv(server, accepted, buf.as_mut_ptr().cast(), buf.len());
+                    if r < 0 {
+                        break;
+                    }
+                    current.extend_from_slice(&buf[..r as usize]);
+                    // A message ends with a read shorter than the buffer (or an exact fit,
+                    // which the lengths here avoid).
+                    if (r as usize) < buf.len() {
+                        got.push(core::mem::take(&mut current));
+                    }
                 }
             }
             deliver(server, server_addr, client, now);
