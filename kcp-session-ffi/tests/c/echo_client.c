@@ -1,7 +1,7 @@
 /*
  * A kcp-go client in C over kcp_session.h: dials an echo server over UDP, writes BYTES
  * bytes of a fixed pattern, reads the echo back and checks every byte. Prints
- * "ok bytes=N" and exits 0 on success; prints why and exits 1 otherwise (including
+ * "ok bytes=N secs=S" (from the dial to the last byte) and exits 0 on success; prints why and exits 1 otherwise (including
  * after 60 seconds without completion).
  *
  * usage: echo_client IPV4 PORT BYTES [NAME=VALUE ...]   (kcps_config_set options)
@@ -94,7 +94,7 @@ int main(int argc, char **argv) {
         }
         send_ready(ep, fd, now_ms());
     }
-    printf("ok bytes=%zu\n", received);
+    printf("ok bytes=%zu secs=%.3f\n", received, (double)(now_ms() - start) / 1000.0);
     kcps_release(ep, now_ms(), s);
     send_ready(ep, fd, now_ms());
     kcps_endpoint_free(ep);

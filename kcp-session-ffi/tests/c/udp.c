@@ -16,7 +16,10 @@ uint32_t now_ms(void) {
 
 int udp_bind_loopback(uint16_t port) {
     struct sockaddr_in local;
-    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    int fd = socket(AF_INET, SOCK_DGRAM, 0), size = 4 << 20;
+    /* kcptun's --sockbuf default: a burst of a full window fits in the buffers. */
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+    (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
     memset(&local, 0, sizeof local);
     local.sin_family = AF_INET;
     local.sin_port = htons(port);

@@ -12,7 +12,8 @@
 /* CLOCK_MONOTONIC in milliseconds (wrapping, as the endpoint expects). */
 uint32_t now_ms(void);
 
-/* A UDP socket bound to 127.0.0.1:port (0: any free port); -1 on failure. */
+/* A UDP socket bound to 127.0.0.1:port (0: any free port) with 4 MiB buffers; -1 on
+ * failure. */
 int udp_bind_loopback(uint16_t port);
 
 /* The port a socket is bound to. */
