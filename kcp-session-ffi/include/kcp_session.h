@@ -19,8 +19,12 @@
  * allocator. Buffers passed in stay yours; pointers handed out (kcps_transmit.data) point
  * into the endpoint and stay valid until the next call on that endpoint.
  *
- * Threads: an endpoint, and the config it was made from, are used by one thread at a
- * time; different endpoints are independent. No call calls back into your code.
+ * Threads: an endpoint is used by one thread at a time; different endpoints are
+ * independent. A call made while another thread's call runs on the same endpoint does
+ * nothing and returns KCPS_E_BUSY (one uncontended atomic compare-and-swap per call
+ * checks it), so the mistake shows instead of corrupting memory; kcps_endpoint_free,
+ * which cannot report, must not race with other calls. A config is used by one thread
+ * at a time. No call calls back into your code.
  *
  * C99 and C++11.
  */
@@ -55,6 +59,8 @@ extern "C" {
 #define KCPS_E_ADDRESS_IN_USE (-8)
 /* The operating system's random source failed (kcps_connect's conversation id). */
 #define KCPS_E_RANDOM (-9)
+/* Another thread's call is running on the endpoint (see Threads above); nothing was done. */
+#define KCPS_E_BUSY (-10)
 
 /* A settings object: kcptun's names and defaults. Opaque. */
 typedef struct kcps_config kcps_config;

@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 
 use kcp_session::{EndpointStats, Snmp, State};
 
-use crate::endpoint::KcpsEndpoint;
+use crate::endpoint::{KcpsEndpoint, enter};
 use crate::error::{KCPS_E_CLOSED, KCPS_E_NULL};
 
 /// `kcps_session_state`: exchanging data.
@@ -64,12 +64,13 @@ unsafe fn copy_out(values: &[u64], out: *mut u64, n: usize) -> c_int {
 /// A session's state (`kcps_session_state`): `KCPS_STATE_*`, or a negative error.
 ///
 /// # Safety
-/// `endpoint` is NULL or live and not changed by another thread.
+/// `endpoint` is NULL or live.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn kcps_session_state(endpoint: *const KcpsEndpoint, session: u64) -> c_int {
     // SAFETY: forwarded contract.
-    let Some(ep) = (unsafe { endpoint.as_ref() }) else {
-        return KCPS_E_NULL;
+    let ep = match unsafe { enter(endpoint) } {
+        Ok(ep) => ep,
+        Err(e) => return e,
     };
     let Some(s) = ep.handle(session).and_then(|h| ep.endpoint.session(h)) else {
         return KCPS_E_CLOSED;
@@ -107,7 +108,7 @@ pub extern "C" fn kcps_snmp_name(i: usize) -> *const c_char {
 /// `kcps_snmp_name` order: how many were written, or a negative error.
 ///
 /// # Safety
-/// `endpoint` is NULL or live and not changed by another thread; `values` is NULL or
+/// `endpoint` is NULL or live; `values` is NULL or
 /// valid for `n` writes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn kcps_session_snmp(
@@ -117,8 +118,9 @@ pub unsafe extern "C" fn kcps_session_snmp(
     n: usize,
 ) -> c_int {
     // SAFETY: forwarded contract.
-    let Some(ep) = (unsafe { endpoint.as_ref() }) else {
-        return KCPS_E_NULL;
+    let ep = match unsafe { enter(endpoint) } {
+        Ok(ep) => ep,
+        Err(e) => return e,
     };
     let Some(s) = ep.handle(session).and_then(|h| ep.endpoint.session(h)) else {
         return KCPS_E_CLOSED;
@@ -145,7 +147,7 @@ pub extern "C" fn kcps_endpoint_stats_name(i: usize) -> *const c_char {
 /// `kcps_endpoint_stats_name` order: how many were written, or a negative error.
 ///
 /// # Safety
-/// `endpoint` is NULL or live and not changed by another thread; `values` is NULL or
+/// `endpoint` is NULL or live; `values` is NULL or
 /// valid for `n` writes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn kcps_endpoint_stats(
@@ -154,8 +156,9 @@ pub unsafe extern "C" fn kcps_endpoint_stats(
     n: usize,
 ) -> c_int {
     // SAFETY: forwarded contract.
-    let Some(ep) = (unsafe { endpoint.as_ref() }) else {
-        return KCPS_E_NULL;
+    let ep = match unsafe { enter(endpoint) } {
+        Ok(ep) => ep,
+        Err(e) => return e,
     };
     // SAFETY: forwarded contract.
     unsafe { copy_out(&endpoint_values(&ep.endpoint.stats()), values, n) }

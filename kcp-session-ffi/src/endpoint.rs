@@ -1,14 +1,18 @@
 //! `kcps_endpoint`: the sessions of one UDP socket, driven by the caller (datagrams in
 //! and out, timers, events), and the session handles C sees.
 
+use core::cell::UnsafeCell;
 use core::ffi::{c_char, c_int};
+use core::ops::{Deref, DerefMut};
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use kcp_session::{DatagramEvent, Endpoint, Event, Handle};
 
 use crate::addr::KcpsAddr;
 use crate::config::KcpsConfig;
 use crate::error::{
-    KCPS_E_ADDRESS_IN_USE, KCPS_E_INVALID, KCPS_E_NULL, KCPS_E_RANDOM, KCPS_OK, write_message,
+    KCPS_E_ADDRESS_IN_USE, KCPS_E_BUSY, KCPS_E_INVALID, KCPS_E_NULL, KCPS_E_RANDOM, KCPS_OK,
+    write_message,
 };
 
 /// `kcps_handle`: the datagram was dropped.
@@ -49,17 +53,76 @@ pub struct KcpsTransmit {
     pub segment_size: usize,
 }
 
-/// What a `kcps_endpoint *` points to: the [`Endpoint`] and the table that turns its
-/// [`Handle`]s into the 64-bit handles C holds.
+/// What a `kcps_endpoint *` points to: a flag that admits one call at a time, and the
+/// state the admitted call gets.
 #[derive(Debug)]
 pub struct KcpsEndpoint {
+    /// A call is running on the endpoint. A call from a second thread at the same time
+    /// (which the header forbids) sees it and returns `KCPS_E_BUSY` instead of touching
+    /// the state: one uncontended compare-and-swap per call.
+    busy: AtomicBool,
+    state: UnsafeCell<Inner>,
+}
+
+// SAFETY: `state` is only reached through `enter`, which admits one thread at a time.
+unsafe impl Sync for KcpsEndpoint {}
+
+/// The state of an endpoint: the [`Endpoint`] and the table that turns its [`Handle`]s
+/// into the 64-bit handles C holds.
+#[derive(Debug)]
+pub(crate) struct Inner {
     pub(crate) endpoint: Endpoint,
     /// Per endpoint slot (`Handle::index`): the handle living there and its generation
     /// as C sees it, bumped whenever another handle takes the slot.
     ids: Vec<(Option<Handle>, u32)>,
 }
 
-impl KcpsEndpoint {
+/// The state of an endpoint while a call runs on it; leaving the call (dropping this)
+/// admits the next one.
+pub(crate) struct Entered<'a> {
+    busy: &'a AtomicBool,
+    inner: &'a mut Inner,
+}
+
+impl Deref for Entered<'_> {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        self.inner
+    }
+}
+
+impl DerefMut for Entered<'_> {
+    fn deref_mut(&mut self) -> &mut Inner {
+        self.inner
+    }
+}
+
+impl Drop for Entered<'_> {
+    fn drop(&mut self) {
+        self.busy.store(false, Ordering::Release);
+    }
+}
+
+/// Enters a call on `endpoint`: its state, or `KCPS_E_NULL` for NULL, or `KCPS_E_BUSY`
+/// while a call runs on it on another thread.
+///
+/// # Safety
+/// `endpoint` is NULL or live (from [`kcps_endpoint_new`], not freed) for `'a`.
+pub(crate) unsafe fn enter<'a>(endpoint: *const KcpsEndpoint) -> Result<Entered<'a>, c_int> {
+    // SAFETY: live (the contract); only the flag and the cell are shared.
+    let ep = unsafe { endpoint.as_ref() }.ok_or(KCPS_E_NULL)?;
+    ep.busy
+        .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+        .map_err(|_| KCPS_E_BUSY)?;
+    Ok(Entered {
+        busy: &ep.busy,
+        // SAFETY: the flag admitted this call alone; the reference lives until the
+        // flag is cleared (when `Entered` drops).
+        inner: unsafe { &mut *ep.state.get() },
+    })
+}
+
+impl Inner {
     /// The C handle of `h`: slot + 1 in the low half (never 0), generation in the high.
     pub(crate) fn id(&mut self, h: Handle) -> u64 {
         let slot = h.index();
@@ -105,8 +168,11 @@ pub unsafe extern "C" fn kcps_endpoint_new(
     match built {
         Ok(settings) => {
             let endpoint = Box::new(KcpsEndpoint {
-                endpoint: Endpoint::new(&settings),
-                ids: Vec::new(),
+                busy: AtomicBool::new(false),
+                state: UnsafeCell::new(Inner {
+                    endpoint: Endpoint::new(&settings),
+                    ids: Vec::new(),
+                }),
             });
             // SAFETY: `out` is writable (the contract).
             unsafe { out.write(Box::into_raw(endpoint)) };
@@ -127,21 +193,13 @@ pub unsafe extern "C" fn kcps_endpoint_new(
 /// thread.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn kcps_endpoint_free(endpoint: *mut KcpsEndpoint) {
-    if !endpoint.is_null() {
+    // A free racing with a call on another thread is refused: the endpoint stays.
+    // SAFETY: forwarded contract.
+    if let Ok(entered) = unsafe { enter(endpoint) } {
+        drop(entered);
         // SAFETY: from `Box::into_raw`, freed once (the contract).
         drop(unsafe { Box::from_raw(endpoint) });
     }
-}
-
-/// The endpoint behind a C pointer, or `KCPS_E_NULL`.
-///
-/// # Safety
-/// `endpoint` is NULL or live and used by no other thread, for `'a`.
-pub(crate) unsafe fn endpoint_mut<'a>(
-    endpoint: *mut KcpsEndpoint,
-) -> Result<&'a mut KcpsEndpoint, c_int> {
-    // SAFETY: forwarded contract.
-    unsafe { endpoint.as_mut() }.ok_or(KCPS_E_NULL)
 }
 
 /// Turns a `Result<c_int, c_int>` into the C return value.
@@ -152,11 +210,11 @@ pub(crate) fn code(r: Result<c_int, c_int>) -> c_int {
 /// Accepts sessions opened by peers, or not (`kcps_listen`).
 ///
 /// # Safety
-/// `endpoint` is NULL or live and used by no other thread.
+/// `endpoint` is NULL or live thread.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn kcps_listen(endpoint: *mut KcpsEndpoint, on: c_int) -> c_int {
     // SAFETY: forwarded contract.
-    code(unsafe { endpoint_mut(endpoint) }.map(|ep| {
+    code(unsafe { enter(endpoint) }.map(|mut ep| {
         ep.endpoint.listen(on != 0);
         KCPS_OK
     }))
@@ -165,7 +223,7 @@ pub unsafe extern "C" fn kcps_listen(endpoint: *mut KcpsEndpoint, on: c_int) -> 
 /// Opens a session to `remote` with a random conversation id (`kcps_connect`).
 ///
 /// # Safety
-/// `endpoint` is NULL or live and used by no other thread; `remote` is NULL or readable;
+/// `endpoint` is NULL or live thread; `remote` is NULL or readable;
 /// `session` is NULL or writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn kcps_connect(
@@ -175,9 +233,17 @@ pub unsafe extern "C" fn kcps_connect(
     session: *mut u64,
 ) -> c_int {
     // SAFETY: forwarded contract.
-    let (ep, remote) = match unsafe { (endpoint_mut(endpoint), remote.as_ref()) } {
-        (Ok(ep), Some(remote)) if !session.is_null() => (ep, remote),
-        _ => return KCPS_E_NULL,
+    // SAFETY: NULL or readable (the contract).
+    let Some(remote) = (unsafe { remote.as_ref() }) else {
+        return KCPS_E_NULL;
+    };
+    if session.is_null() {
+        return KCPS_E_NULL;
+    }
+    // SAFETY: forwarded contract.
+    let mut ep = match unsafe { enter(endpoint) } {
+        Ok(ep) => ep,
+        Err(e) => return e,
     };
     let Some(remote) = remote.to_socket_addr() else {
         return KCPS_E_INVALID;
@@ -204,7 +270,7 @@ pub unsafe extern "C" fn kcps_connect(
 /// `KCPS_DATAGRAM_*`.
 ///
 /// # Safety
-/// `endpoint` is NULL or live and used by no other thread; `from` is NULL or readable;
+/// `endpoint` is NULL or live thread; `from` is NULL or readable;
 /// `datagram` is NULL or valid for `len` bytes of reads and writes; `session` is NULL or
 /// writable.
 #[unsafe(no_mangle)]
@@ -217,9 +283,17 @@ pub unsafe extern "C" fn kcps_handle(
     session: *mut u64,
 ) -> c_int {
     // SAFETY: forwarded contract.
-    let (ep, from) = match unsafe { (endpoint_mut(endpoint), from.as_ref()) } {
-        (Ok(ep), Some(from)) if !datagram.is_null() || len == 0 => (ep, from),
-        _ => return KCPS_E_NULL,
+    // SAFETY: NULL or readable (the contract).
+    let Some(from) = (unsafe { from.as_ref() }) else {
+        return KCPS_E_NULL;
+    };
+    if datagram.is_null() && len != 0 {
+        return KCPS_E_NULL;
+    }
+    // SAFETY: forwarded contract.
+    let mut ep = match unsafe { enter(endpoint) } {
+        Ok(ep) => ep,
+        Err(e) => return e,
     };
     let Some(from) = from.to_socket_addr() else {
         return KCPS_E_INVALID;
@@ -246,7 +320,7 @@ pub unsafe extern "C" fn kcps_handle(
 /// The next run of datagrams to send (`kcps_poll_transmit`): 1 and `*out` filled, or 0.
 ///
 /// # Safety
-/// `endpoint` is NULL or live and used by no other thread; `out` is NULL or writable.
+/// `endpoint` is NULL or live thread; `out` is NULL or writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn kcps_poll_transmit(
     endpoint: *mut KcpsEndpoint,
@@ -254,9 +328,10 @@ pub unsafe extern "C" fn kcps_poll_transmit(
     out: *mut KcpsTransmit,
 ) -> c_int {
     // SAFETY: forwarded contract.
-    let ep = match unsafe { endpoint_mut(endpoint) } {
+    let mut ep = match unsafe { enter(endpoint) } {
         Ok(ep) if !out.is_null() => ep,
-        _ => return KCPS_E_NULL,
+        Ok(_) => return KCPS_E_NULL,
+        Err(e) => return e,
     };
     let Some(t) = ep.endpoint.poll_transmit(now) else {
         return 0;
@@ -276,12 +351,13 @@ pub unsafe extern "C" fn kcps_poll_transmit(
 /// When `kcps_handle_timeout` should run next (`kcps_poll_timeout`): 1 and `*at`, or 0.
 ///
 /// # Safety
-/// `endpoint` is NULL or live and not changed by another thread; `at` is NULL or writable.
+/// `endpoint` is NULL or live; `at` is NULL or writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn kcps_poll_timeout(endpoint: *const KcpsEndpoint, at: *mut u32) -> c_int {
     // SAFETY: forwarded contract.
-    let Some(ep) = (unsafe { endpoint.as_ref() }) else {
-        return KCPS_E_NULL;
+    let ep = match unsafe { enter(endpoint) } {
+        Ok(ep) => ep,
+        Err(e) => return e,
     };
     if at.is_null() {
         return KCPS_E_NULL;
@@ -299,11 +375,11 @@ pub unsafe extern "C" fn kcps_poll_timeout(endpoint: *const KcpsEndpoint, at: *m
 /// Runs the timers due at `now` (`kcps_handle_timeout`).
 ///
 /// # Safety
-/// `endpoint` is NULL or live and used by no other thread.
+/// `endpoint` is NULL or live thread.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn kcps_handle_timeout(endpoint: *mut KcpsEndpoint, now: u32) -> c_int {
     // SAFETY: forwarded contract.
-    code(unsafe { endpoint_mut(endpoint) }.map(|ep| {
+    code(unsafe { enter(endpoint) }.map(|mut ep| {
         ep.endpoint.handle_timeout(now);
         KCPS_OK
     }))
@@ -312,13 +388,14 @@ pub unsafe extern "C" fn kcps_handle_timeout(endpoint: *mut KcpsEndpoint, now: u
 /// Takes the next session a peer opened (`kcps_accept`): 1 and `*session`, or 0.
 ///
 /// # Safety
-/// `endpoint` is NULL or live and used by no other thread; `session` is NULL or writable.
+/// `endpoint` is NULL or live thread; `session` is NULL or writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn kcps_accept(endpoint: *mut KcpsEndpoint, session: *mut u64) -> c_int {
     // SAFETY: forwarded contract.
-    let ep = match unsafe { endpoint_mut(endpoint) } {
+    let mut ep = match unsafe { enter(endpoint) } {
         Ok(ep) if !session.is_null() => ep,
-        _ => return KCPS_E_NULL,
+        Ok(_) => return KCPS_E_NULL,
+        Err(e) => return e,
     };
     let Some(h) = ep.endpoint.accept() else {
         return 0;
@@ -332,16 +409,17 @@ pub unsafe extern "C" fn kcps_accept(endpoint: *mut KcpsEndpoint, session: *mut 
 /// The next event (`kcps_poll_event`): 1 and `*event`, or 0.
 ///
 /// # Safety
-/// `endpoint` is NULL or live and used by no other thread; `event` is NULL or writable.
+/// `endpoint` is NULL or live thread; `event` is NULL or writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn kcps_poll_event(
     endpoint: *mut KcpsEndpoint,
     event: *mut KcpsEvent,
 ) -> c_int {
     // SAFETY: forwarded contract.
-    let ep = match unsafe { endpoint_mut(endpoint) } {
+    let mut ep = match unsafe { enter(endpoint) } {
         Ok(ep) if !event.is_null() => ep,
-        _ => return KCPS_E_NULL,
+        Ok(_) => return KCPS_E_NULL,
+        Err(e) => return e,
     };
     let (kind, h) = match ep.endpoint.poll_event() {
         None => return 0,

@@ -24,6 +24,8 @@ pub const KCPS_E_TOO_LARGE: c_int = -7;
 pub const KCPS_E_ADDRESS_IN_USE: c_int = -8;
 /// The operating system's random source failed.
 pub const KCPS_E_RANDOM: c_int = -9;
+/// A call is running on the endpoint on another thread (the header forbids that).
+pub const KCPS_E_BUSY: c_int = -10;
 
 /// The name of a result code, as a static NUL-terminated string (`kcps_strerror`).
 #[unsafe(no_mangle)]
@@ -39,6 +41,7 @@ pub extern "C" fn kcps_strerror(code: c_int) -> *const c_char {
         KCPS_E_TOO_LARGE => c"message too large",
         KCPS_E_ADDRESS_IN_USE => c"a session for this address exists",
         KCPS_E_RANDOM => c"random source failed",
+        KCPS_E_BUSY => c"endpoint in use by another thread",
         _ => c"unknown",
     };
     name.as_ptr()

@@ -7,19 +7,19 @@ use core::ffi::{c_int, c_void};
 use kcp_session::Handle;
 
 use crate::addr::KcpsAddr;
-use crate::endpoint::{KcpsEndpoint, code, endpoint_mut};
+use crate::endpoint::{Entered, KcpsEndpoint, code, enter};
 use crate::error::{KCPS_E_CLOSED, KCPS_E_NULL, KCPS_OK, recv_error, send_error};
 
 /// The endpoint and the [`Handle`] behind a C handle, or the error code to return.
 ///
 /// # Safety
-/// As [`endpoint_mut`].
+/// As [`enter`].
 unsafe fn resolve<'a>(
     endpoint: *mut KcpsEndpoint,
     session: u64,
-) -> Result<(&'a mut KcpsEndpoint, Handle), c_int> {
+) -> Result<(Entered<'a>, Handle), c_int> {
     // SAFETY: forwarded contract.
-    let ep = unsafe { endpoint_mut(endpoint) }?;
+    let ep = unsafe { enter(endpoint) }?;
     let h = ep.handle(session).ok_or(KCPS_E_CLOSED)?;
     Ok((ep, h))
 }
@@ -27,7 +27,7 @@ unsafe fn resolve<'a>(
 /// Queues bytes for sending (`kcps_send`): how many were taken, or a negative error.
 ///
 /// # Safety
-/// `endpoint` is NULL or live and used by no other thread; `data` is NULL or valid for
+/// `endpoint` is NULL or live thread; `data` is NULL or valid for
 /// `len` bytes of reads.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn kcps_send(
@@ -41,7 +41,7 @@ pub unsafe extern "C" fn kcps_send(
         return KCPS_E_NULL.into();
     }
     // SAFETY: forwarded contract.
-    let (ep, h) = match unsafe { resolve(endpoint, session) } {
+    let (mut ep, h) = match unsafe { resolve(endpoint, session) } {
         Ok(found) => found,
         Err(e) => return e.into(),
     };
@@ -60,7 +60,7 @@ pub unsafe extern "C" fn kcps_send(
 /// Reads received bytes (`kcps_recv`): how many, or a negative error.
 ///
 /// # Safety
-/// `endpoint` is NULL or live and used by no other thread; `buf` is NULL or valid for
+/// `endpoint` is NULL or live thread; `buf` is NULL or valid for
 /// `cap` bytes of writes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn kcps_recv(
@@ -73,7 +73,7 @@ pub unsafe extern "C" fn kcps_recv(
         return KCPS_E_NULL.into();
     }
     // SAFETY: forwarded contract.
-    let (ep, h) = match unsafe { resolve(endpoint, session) } {
+    let (mut ep, h) = match unsafe { resolve(endpoint, session) } {
         Ok(found) => found,
         Err(e) => return e.into(),
     };
@@ -96,12 +96,13 @@ pub unsafe extern "C" fn kcps_recv(
 /// Bytes `kcps_send` takes now (`kcps_send_capacity`), or a negative error.
 ///
 /// # Safety
-/// `endpoint` is NULL or live and not changed by another thread.
+/// `endpoint` is NULL or live.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn kcps_send_capacity(endpoint: *const KcpsEndpoint, session: u64) -> i64 {
     // SAFETY: forwarded contract.
-    let Some(ep) = (unsafe { endpoint.as_ref() }) else {
-        return KCPS_E_NULL.into();
+    let ep = match unsafe { enter(endpoint) } {
+        Ok(ep) => ep,
+        Err(e) => return e.into(),
     };
     ep.handle(session)
         .and_then(|h| ep.endpoint.session(h))
@@ -111,11 +112,11 @@ pub unsafe extern "C" fn kcps_send_capacity(endpoint: *const KcpsEndpoint, sessi
 /// Closes a session (`kcps_close`): no more sends; the rest is still delivered.
 ///
 /// # Safety
-/// `endpoint` is NULL or live and used by no other thread.
+/// `endpoint` is NULL or live thread.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn kcps_close(endpoint: *mut KcpsEndpoint, now: u32, session: u64) -> c_int {
     // SAFETY: forwarded contract.
-    code(unsafe { resolve(endpoint, session) }.map(|(ep, h)| {
+    code(unsafe { resolve(endpoint, session) }.map(|(mut ep, h)| {
         ep.endpoint.close(now, h);
         KCPS_OK
     }))
@@ -124,7 +125,7 @@ pub unsafe extern "C" fn kcps_close(endpoint: *mut KcpsEndpoint, now: u32, sessi
 /// Gives up a handle (`kcps_release`): closes the session and frees it once it ends.
 ///
 /// # Safety
-/// `endpoint` is NULL or live and used by no other thread.
+/// `endpoint` is NULL or live thread.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn kcps_release(
     endpoint: *mut KcpsEndpoint,
@@ -132,7 +133,7 @@ pub unsafe extern "C" fn kcps_release(
     session: u64,
 ) -> c_int {
     // SAFETY: forwarded contract.
-    code(unsafe { resolve(endpoint, session) }.map(|(ep, h)| {
+    code(unsafe { resolve(endpoint, session) }.map(|(mut ep, h)| {
         ep.endpoint.release(now, h);
         KCPS_OK
     }))
@@ -141,7 +142,7 @@ pub unsafe extern "C" fn kcps_release(
 /// The peer's address of a session (`kcps_remote`).
 ///
 /// # Safety
-/// `endpoint` is NULL or live and not changed by another thread; `remote` is NULL or
+/// `endpoint` is NULL or live; `remote` is NULL or
 /// writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn kcps_remote(
@@ -150,8 +151,9 @@ pub unsafe extern "C" fn kcps_remote(
     remote: *mut KcpsAddr,
 ) -> c_int {
     // SAFETY: forwarded contract.
-    let Some(ep) = (unsafe { endpoint.as_ref() }) else {
-        return KCPS_E_NULL;
+    let ep = match unsafe { enter(endpoint) } {
+        Ok(ep) => ep,
+        Err(e) => return e,
     };
     if remote.is_null() {
         return KCPS_E_NULL;
