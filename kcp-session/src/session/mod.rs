@@ -3,6 +3,7 @@
 
 mod error;
 mod framer;
+mod pacer;
 
 use alloc::vec::Vec;
 use core::fmt;
@@ -18,6 +19,7 @@ use crate::snmp::Snmp;
 pub use error::{DeadReason, InputError, RecvError, SendError, State};
 use framer::Framer;
 pub use framer::conv_and_sn;
+use pacer::Pacer;
 
 /// One KCP conversation with kcp-go's framing: FEC and cipher applied in place in the
 /// headroom KCP reserves, so a datagram's payload is never copied between layers.
@@ -59,6 +61,8 @@ pub struct Session {
     /// KCP was idle when the last operation ended, so the flush timer was skipped since
     /// (see `begin`).
     kcp_idle: bool,
+    /// The token bucket of [`Config::rate_limit`](crate::Config::rate_limit), if set.
+    pacer: Option<Pacer>,
     /// What was last added to the process-wide counters.
     #[cfg(feature = "std")]
     reported: Snmp,
@@ -136,6 +140,7 @@ impl Session {
             counters: Snmp::default(),
             flush_wanted: false,
             kcp_idle: true,
+            pacer: cfg.rate_limit.map(|rate| Pacer::new(rate, settings, now)),
             #[cfg(feature = "std")]
             reported: Snmp::default(),
         }
@@ -425,6 +430,10 @@ impl Session {
         if kcp == now && (1..10_000).contains(&flush_in) {
             kcp = self.kcp.ts_flush();
         }
+        // Data waiting for the pacer's tokens makes `check` say "now": the tokens decide.
+        if let Some(wake) = self.pacer.as_ref().and_then(|p| p.wake(now)) {
+            kcp = pacer::earlier(now, kcp, wake);
+        }
         Some(match deadline {
             Some(d) if (d.wrapping_sub(now) as i32) < (kcp.wrapping_sub(now) as i32) => d,
             _ => kcp,
@@ -440,8 +449,12 @@ impl Session {
         if self.state.is_ended() {
             return;
         }
-        let flush = core::mem::take(&mut self.flush_wanted);
+        let mut flush = core::mem::take(&mut self.flush_wanted);
         self.begin(now);
+        if let Some(p) = &mut self.pacer {
+            flush |= p.before_flush(now, &mut self.kcp);
+        }
+        let sent_before = self.counters.bytes_sent;
         let mut framer = Framer {
             settings: &self.settings,
             encoder: &mut self.encoder,
@@ -455,6 +468,9 @@ impl Session {
             self.kcp.flush(&mut output);
         }
         self.kcp.update(now, &mut output);
+        if let Some(p) = &mut self.pacer {
+            p.after_flush(&self.kcp, self.counters.bytes_sent - sent_before);
+        }
         let cfg = self.settings.config();
         let since = |t: u32| now.wrapping_sub(t) as i32;
         match self.state {

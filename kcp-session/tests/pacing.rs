@@ -1,0 +1,266 @@
+//! `Config::rate_limit` on the virtual clock: two sans-io sessions over the simulated link,
+//! driven the way the tokio driver drives them, with every datagram the sender transmits
+//! logged with its time. The sender must keep to the rate (over the transfer and in every
+//! 10 ms window, up to one burst), reach it, and, through a bottleneck with a tail-drop
+//! queue, stop the queue drops that an unpaced window-sized burst causes.
+
+use kcp_session::{Config, ConfigError, Mode, SendError, Session};
+use kcp_testkit::sim::{Endpoint, Link, LinkConfig, LinkStats, Pair};
+
+const START: u32 = 0xFFFF_0000; // the clock wraps during the tests
+
+/// One side, driven as the tokio driver drives a session: a receive burst is polled at
+/// its end, then the application reads everything and writes what the window takes, and
+/// the session is polled again when `next_timeout` says.
+struct Peer {
+    session: Session,
+    burst: bool,
+    outgoing: Vec<u8>,
+    written: usize,
+    received: usize,
+    /// (time, bytes) of every datagram this side transmitted.
+    sent: Vec<(u32, usize)>,
+    /// Polls that ran, from `next_timeout` or a receive burst.
+    polls: u64,
+}
+
+impl Peer {
+    fn new(cfg: &Config, conv: u32) -> Peer {
+        let settings = cfg.build().expect("valid config");
+        Peer {
+            session: Session::new(conv, &settings, START),
+            burst: false,
+            outgoing: Vec::new(),
+            written: 0,
+            received: 0,
+            sent: Vec::new(),
+            polls: 0,
+        }
+    }
+
+    fn poll(&mut self, now: u32, transmit: &mut dyn FnMut(&[u8])) {
+        self.polls += 1;
+        let sent = &mut self.sent;
+        self.session.poll(now, |d| {
+            sent.push((now, d.len()));
+            transmit(d);
+        });
+    }
+}
+
+impl Endpoint for Peer {
+    fn receive(&mut self, now: u32, datagram: &[u8], _transmit: &mut dyn FnMut(&[u8])) {
+        let _ = self.session.input(now, &mut datagram.to_vec());
+        self.burst = true;
+    }
+
+    fn tick(&mut self, now: u32, transmit: &mut dyn FnMut(&[u8])) {
+        if std::mem::take(&mut self.burst) {
+            self.poll(now, transmit);
+        }
+        let mut buf = vec![0u8; 64 * 1024];
+        while let Ok(n) = self.session.recv(&mut buf) {
+            self.received += n;
+        }
+        while self.written < self.outgoing.len() {
+            let end = (self.written + 32 * 1024).min(self.outgoing.len());
+            match self.session.send(now, &self.outgoing[self.written..end]) {
+                Ok(n) => self.written += n,
+                Err(SendError::WouldBlock) => break,
+                Err(e) => panic!("send: {e}"),
+            }
+        }
+        if self
+            .session
+            .next_timeout(now)
+            .is_some_and(|t| t.wrapping_sub(now) as i32 <= 0)
+        {
+            self.poll(now, transmit);
+        }
+    }
+
+    fn next_tick(&self, now: u32) -> Option<u32> {
+        let s = &self.session;
+        if self.burst || s.can_recv() || (self.written < self.outgoing.len() && s.can_send()) {
+            Some(now)
+        } else {
+            s.next_timeout(now)
+        }
+    }
+}
+
+/// What one bulk transfer from `a` to `b` did.
+struct Transfer {
+    /// Virtual milliseconds until `b` read everything.
+    ms: u64,
+    /// The sender's datagrams, times relative to the start.
+    sent: Vec<(u64, usize)>,
+    a_to_b: LinkStats,
+    polls: u64,
+}
+
+/// Sends `bytes` from a session with `cfg` to one with kcptun's server defaults (no FEC,
+/// no cipher) over `path` (the return path has `path`'s delay, no limit).
+fn transfer(cfg: &Config, path: LinkConfig, bytes: usize) -> Transfer {
+    let mut a = Peer::new(cfg, 0x5EED);
+    a.outgoing = (0..bytes).map(|i| (i * 7 + i / 1000) as u8).collect();
+    let mut rcfg = Config::default();
+    rcfg.mode = cfg.mode;
+    let b = Peer::new(&rcfg, 0x5EED);
+    let back = LinkConfig::new().delay(path.delay_min, path.delay_max);
+    let mut pair = Pair::new(a, b, Link::new(path, 1), Link::new(back, 2), START);
+    assert!(
+        pair.run_until(600_000, |_, b| b.received == bytes),
+        "transfer did not finish in 10 virtual minutes"
+    );
+    Transfer {
+        ms: pair.elapsed(),
+        sent: pair
+            .a
+            .sent
+            .iter()
+            .map(|&(t, n)| (u64::from(t.wrapping_sub(START)), n))
+            .collect(),
+        a_to_b: pair.a_to_b.stats(),
+        polls: pair.a.polls,
+    }
+}
+
+/// The most bytes sent in any window of `window` ms (windows starting at every ms).
+fn max_in_window(sent: &[(u64, usize)], window: u64) -> usize {
+    let (mut lo, mut sum, mut best) = (0, 0usize, 0);
+    for hi in 0..sent.len() {
+        sum += sent[hi].1;
+        while sent[hi].0 - sent[lo].0 >= window {
+            sum -= sent[lo].1;
+            lo += 1;
+        }
+        best = best.max(sum);
+    }
+    best
+}
+
+/// The sender's wire rate, bytes per second, from its first datagram to its last.
+fn wire_rate(sent: &[(u64, usize)]) -> f64 {
+    let total: usize = sent.iter().map(|s| s.1).sum();
+    let span = sent.last().unwrap().0 - sent[0].0;
+    total as f64 * 1000.0 / span as f64
+}
+
+fn paced(rate: u32) -> Config {
+    let mut cfg = Config::default();
+    cfg.rate_limit = Some(rate);
+    cfg
+}
+
+/// Over a transfer of several seconds the sender's rate is within 5% of the limit, and no
+/// 10 ms window carries more than the rate's 10 ms plus one burst, at a low, a middle and
+/// a high rate, with and without FEC.
+#[test]
+fn sender_keeps_to_the_rate() {
+    for (rate, fec) in [
+        (200_000, false),
+        (1_000_000, false),
+        (1_000_000, true),
+        (20_000_000, false),
+    ] {
+        let mut cfg = paced(rate);
+        if fec {
+            (cfg.data_shards, cfg.parity_shards) = (10, 3);
+        }
+        let burst = cfg.build().unwrap().pacing_burst().unwrap();
+        // Long enough for at least 5 s at the rate.
+        let bytes = (rate as usize * 5).min(40 << 20);
+        let path = LinkConfig::new().delay(20, 20);
+        let t = transfer(&cfg, path, bytes);
+        let achieved = wire_rate(&t.sent);
+        let worst = max_in_window(&t.sent, 10);
+        let allowed = rate as usize / 100 + burst;
+        eprintln!(
+            "rate {rate} B/s fec {fec}: sent at {achieved:.0} B/s ({:.3} of the limit), \
+             worst 10 ms window {worst} B (allowed {allowed}), {} ms, {} polls",
+            achieved / f64::from(rate),
+            t.ms,
+            t.polls
+        );
+        assert!(
+            (achieved - f64::from(rate)).abs() <= 0.05 * f64::from(rate),
+            "rate {rate}: sent at {achieved:.0} B/s"
+        );
+        assert!(
+            worst <= allowed,
+            "rate {rate}: {worst} bytes in 10 ms, allowed {allowed}"
+        );
+    }
+}
+
+/// What the link delivered to the receiver over the transfer, bytes per second: the
+/// delivered rate the limit promises.
+#[test]
+fn delivered_rate_is_the_limit() {
+    let rate = 500_000;
+    let bytes = 4 << 20;
+    let t = transfer(&paced(rate), LinkConfig::new().delay(30, 30), bytes);
+    let delivered = t.a_to_b.delivered_bytes as f64 * 1000.0 / t.ms as f64;
+    let goodput = bytes as f64 * 1000.0 / t.ms as f64;
+    eprintln!(
+        "limit {rate} B/s: delivered {delivered:.0} B/s on the wire, goodput {goodput:.0} B/s"
+    );
+    assert!(
+        (delivered - f64::from(rate)).abs() <= 0.05 * f64::from(rate),
+        "delivered {delivered:.0} B/s"
+    );
+}
+
+/// The study's path: 10 Mbit/s, 100 ms round trip, a 125 kB tail-drop queue, mode fast
+/// with its 1024-segment window and no congestion window. Unpaced, the sender's
+/// window-sized bursts overflow the queue; paced just under the link rate, they do not.
+#[test]
+fn rate_limit_stops_queue_drops_at_a_bottleneck() {
+    let link = 1_250_000;
+    let bottleneck = || {
+        LinkConfig::new()
+            .delay(50, 50)
+            .bandwidth(link)
+            .buffer(125_000)
+    };
+    let bytes = 8 << 20;
+    let mut results = Vec::new();
+    for limit in [None, Some(1_200_000)] {
+        let mut cfg = Config::default();
+        cfg.mode = Mode::Fast;
+        cfg.rate_limit = limit;
+        let t = transfer(&cfg, bottleneck(), bytes);
+        let s = t.a_to_b;
+        eprintln!(
+            "rate_limit {limit:?}: {} ms, {} datagrams sent, {} dropped at the queue \
+             ({:.2}%), {:.2} wire bytes per delivered byte, goodput {:.0} B/s",
+            t.ms,
+            s.sent,
+            s.overflowed,
+            100.0 * s.overflowed as f64 / s.sent as f64,
+            s.sent_bytes as f64 / bytes as f64,
+            bytes as f64 * 1000.0 / t.ms as f64
+        );
+        results.push((s, t.ms));
+    }
+    let (unpaced, paced) = (results[0].0, results[1].0);
+    assert!(
+        unpaced.overflowed > 100,
+        "the unpaced sender should overflow the queue"
+    );
+    assert!(
+        paced.overflowed * 100 <= paced.sent,
+        "paced: {} of {} datagrams dropped",
+        paced.overflowed,
+        paced.sent
+    );
+    assert!(paced.sent_bytes < unpaced.sent_bytes);
+}
+
+/// A rate of 0 would send nothing: `build` refuses it.
+#[test]
+fn zero_rate_is_refused() {
+    assert_eq!(paced(0).build().unwrap_err(), ConfigError::RateLimit);
+    assert_eq!(Config::default().build().unwrap().pacing_burst(), None);
+}
