@@ -2,10 +2,18 @@
 //! driven the way the tokio driver drives them, with every datagram the sender transmits
 //! logged with its time. The sender must keep to the rate (over the transfer and in every
 //! 10 ms window, up to one burst), reach it, and, through a bottleneck with a tail-drop
-//! queue, stop the queue drops that an unpaced window-sized burst causes.
+//! queue, stop the queue drops that an unpaced window-sized burst causes. And over real
+//! UDP through the tokio driver, a paced session against the real kcp-go 5.6.1 (the Go
+//! peer in `peers/session`, which fails the test when missing) in both directions.
 
-use kcp_session::{Config, ConfigError, Mode, SendError, Session};
-use kcp_testkit::sim::{Endpoint, Link, LinkConfig, LinkStats, Pair};
+use std::time::{Duration, Instant};
+
+use kcp_session::{Config, ConfigError, KcpListener, Mode, SendError, Session, Settings};
+use kcp_testkit::goproc::{self, GoServer};
+use kcp_testkit::sim::{Endpoint, Link, LinkConfig, LinkStats, Pair, Rng};
+use tokio::time::timeout;
+
+mod common;
 
 const START: u32 = 0xFFFF_0000; // the clock wraps during the tests
 
@@ -158,26 +166,28 @@ fn paced(rate: u32) -> Config {
 /// a high rate, with and without FEC.
 #[test]
 fn sender_keeps_to_the_rate() {
-    for (rate, fec) in [
-        (200_000, false),
-        (1_000_000, false),
-        (1_000_000, true),
-        (20_000_000, false),
+    for (rate, fec, loss) in [
+        (200_000, false, 0.0),
+        (1_000_000, false, 0.0),
+        (1_000_000, true, 0.0),
+        // Retransmissions are paced too.
+        (1_000_000, false, 0.05),
+        (20_000_000, false, 0.0),
     ] {
         let mut cfg = paced(rate);
         if fec {
             (cfg.data_shards, cfg.parity_shards) = (10, 3);
         }
         let burst = cfg.build().unwrap().pacing_burst().unwrap();
-        // Long enough for at least 5 s at the rate.
+        // Long enough for at least 5 s at the rate (2 s at the highest).
         let bytes = (rate as usize * 5).min(40 << 20);
-        let path = LinkConfig::new().delay(20, 20);
+        let path = LinkConfig::new().delay(20, 20).loss(loss);
         let t = transfer(&cfg, path, bytes);
         let achieved = wire_rate(&t.sent);
         let worst = max_in_window(&t.sent, 10);
         let allowed = rate as usize / 100 + burst;
         eprintln!(
-            "rate {rate} B/s fec {fec}: sent at {achieved:.0} B/s ({:.3} of the limit), \
+            "rate {rate} B/s fec {fec} loss {loss}: sent at {achieved:.0} B/s ({:.3} of the limit), \
              worst 10 ms window {worst} B (allowed {allowed}), {} ms, {} polls",
             achieved / f64::from(rate),
             t.ms,
@@ -263,4 +273,99 @@ fn rate_limit_stops_queue_drops_at_a_bottleneck() {
 fn zero_rate_is_refused() {
     assert_eq!(paced(0).build().unwrap_err(), ConfigError::RateLimit);
     assert_eq!(Config::default().build().unwrap().pacing_burst(), None);
+}
+
+const GO_RATE: u32 = 2_000_000;
+const GO_BYTES: usize = 2 << 20;
+const KEY: &str = "pacing key";
+
+/// A paced configuration with kcptun's cipher and FEC, mode fast3, as the Go peer runs.
+fn go_settings() -> Settings {
+    let mut c = paced(GO_RATE);
+    c.crypt = "aes".parse().unwrap();
+    c.key = KEY.as_bytes().to_vec();
+    (c.data_shards, c.parity_shards) = (10, 3);
+    c.mode = Mode::Fast3;
+    c.build().unwrap()
+}
+
+fn go_flags() -> Vec<String> {
+    let flags = ["-crypt", "aes", "-key", KEY, "-mode", "fast3"];
+    let fec = ["-datashard", "10", "-parityshard", "3"];
+    flags.iter().chain(&fec).map(|s| s.to_string()).collect()
+}
+
+/// A session can never have sent more than the rate allows over the time it existed, so
+/// the wall time of a whole exchange bounds what it sent from above whatever the load of
+/// the machine (a slow machine only sends less).
+fn assert_within_rate(sent: u64, since: Instant, burst: usize) {
+    let secs = since.elapsed().as_secs_f64();
+    let allowed = f64::from(GO_RATE) * secs + burst as f64;
+    eprintln!("sent {sent} bytes in {secs:.2} s; the rate allows {allowed:.0}");
+    assert!(
+        sent as f64 <= allowed,
+        "sent {sent} bytes, allowed {allowed:.0}"
+    );
+}
+
+/// Our paced client echoes through a kcp-go listener: every byte comes back, and our side
+/// kept to its rate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paced_client_through_a_kcp_go_listener() {
+    let peer = goproc::session_peer();
+    let mut args = vec![
+        "echo-server".to_string(),
+        "-listen".into(),
+        "127.0.0.1:0".into(),
+    ];
+    args.extend(go_flags());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let server = GoServer::start(&peer, &args);
+    let settings = go_settings();
+    let data = Rng::new(3).bytes(GO_BYTES);
+    let start = Instant::now();
+    let (got, snmp) = timeout(
+        Duration::from_secs(120),
+        common::echo(&settings, server.addr(), data.clone()),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("echo timed out; kcp-go stderr: {}", server.stderr()));
+    assert!(got == data, "the echo differs");
+    assert_eq!(snmp.kcp_in_errors, 0, "{snmp:?}");
+    assert!(snmp.bytes_sent >= GO_BYTES as u64);
+    assert_within_rate(snmp.bytes_sent, start, settings.pacing_burst().unwrap());
+}
+
+/// A kcp-go client echoes through our paced listener: every byte comes back (the Go
+/// client checks them).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kcp_go_client_through_a_paced_listener() {
+    let listener = KcpListener::bind("127.0.0.1:0", &go_settings())
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = common::spawn_echo(listener, 1);
+    let peer = goproc::session_peer();
+    let mut args = vec![
+        "echo-client".to_string(),
+        "-remote".into(),
+        addr.to_string(),
+        "-bytes".into(),
+        GO_BYTES.to_string(),
+        "-timeout".into(),
+        "100".into(),
+    ];
+    args.extend(go_flags());
+    let out = tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        goproc::run_client(&peer, &args, Duration::from_secs(120))
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.success,
+        "kcp-go echo-client through ours failed: {out:?}"
+    );
+    assert_eq!(out.summary().expect("summary line").bytes, GO_BYTES as u64);
+    server.abort();
 }
