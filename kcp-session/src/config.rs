@@ -186,7 +186,7 @@ pub struct Config {
     /// bursts, or to share a link, since a bulk transfer at a rate the bottleneck carries
     /// fills no queue. It costs a wake-up of the session per burst (about one per
     /// millisecond at high rates), and data waits in the send queue while the rate is
-    /// spent. A rate above about 60 MB/s is not reached when the session is polled once
+    /// spent. A rate above about 56 MB/s is not reached when the session is polled once
     /// per millisecond. Acknowledgements always go out, and are charged. Must not be 0.
     /// Default `None`: no pacing, KCP's datagrams exactly as without it.
     pub rate_limit: Option<u32>,

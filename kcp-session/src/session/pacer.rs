@@ -3,19 +3,20 @@
 //! ([`Kcp::set_send_quota`]) and tells the session when the next datagram may go.
 //!
 //! The bucket fills at the rate, in bytes on the wire per second, up to a small burst:
-//! twice the rate per millisecond, at least two datagrams, at most [`MAX_BURST`] bytes (one
-//! GSO batch, so a batch never leaves faster than the rate allows). Every datagram the
+//! twice the rate per millisecond, at least two datagrams, at most [`MAX_BURST`] bytes (less
+//! than one GSO batch, so a batch never leaves faster than the rate allows). Every datagram the
 //! session transmits is charged, acknowledgements and FEC parity included; KCP only sends
 //! data while budget is left, so the bucket may go into debt by the last datagram of a
-//! flush, which later flushes pay back. Over time the session sends exactly the rate.
+//! flush, which later flushes pay back. A session with data to send sends at the rate.
 
 use kcp_core::Kcp;
 
 use crate::config::Settings;
 
-/// The most bytes the bucket holds: one GSO batch (65,000 bytes) less the datagram a
-/// flush may send past its budget.
-pub(super) const MAX_BURST: usize = 60_000;
+/// The most bytes the bucket holds: one GSO batch (65,000 bytes) less what a flush may
+/// send past its budget (a datagram, and the parity of one FEC group: up to 5 shards of
+/// 1,500 bytes fit).
+pub(super) const MAX_BURST: usize = 56_000;
 
 /// How many milliseconds of the rate the bucket holds, when that is within the bounds.
 const BURST_MS: u64 = 2;
@@ -137,9 +138,10 @@ impl Settings {
     /// With [`Config::rate_limit`](crate::Config::rate_limit) set, the most bytes a session
     /// sends above its rate in any stretch of time: in any `t` seconds it sends at most
     /// `rate × t + burst` bytes. This is the bucket (twice the rate per millisecond,
-    /// at least two datagrams, at most 60,000 bytes) plus the datagram a flush may send
-    /// past its budget and, with FEC, the parity datagrams of one group. Bursts this small
-    /// fit one GSO batch. `None` without a rate limit. Costs nothing (arithmetic).
+    /// at least two datagrams, at most 56,000 bytes) plus the datagram a flush may send
+    /// past its budget and, with FEC, the parity datagrams of one group. With up to 5 parity
+    /// shards a burst fits one GSO batch (65,000 bytes). `None` without a rate limit.
+    /// Costs nothing (arithmetic).
     pub fn pacing_burst(&self) -> Option<usize> {
         let cfg = self.config();
         let rate = cfg.rate_limit?;
