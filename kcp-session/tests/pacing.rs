@@ -6,9 +6,13 @@
 //! UDP through the tokio driver, a paced session against the real kcp-go 5.6.1 (the Go
 //! peer in `peers/session`, which fails the test when missing) in both directions.
 
+use std::collections::VecDeque;
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use kcp_session::{Config, ConfigError, KcpListener, Mode, SendError, Session, Settings};
+use kcp_session::{
+    Config, ConfigError, Endpoint as KcpEndpoint, KcpListener, Mode, SendError, Session, Settings,
+};
 use kcp_testkit::goproc::{self, GoServer};
 use kcp_testkit::sim::{Endpoint, Link, LinkConfig, LinkStats, Pair, Rng};
 use tokio::time::timeout;
@@ -270,6 +274,89 @@ fn rate_limit_stops_queue_drops_at_a_bottleneck() {
     );
     assert!(paced.sent_bytes < unpaced.sent_bytes);
     assert!(results[1].1 <= results[0].1, "paced took longer");
+}
+
+/// Through an [`KcpEndpoint`] with segmentation offload, driven on its own timers, a
+/// session paced at a high rate hands out no more than one GSO batch (65,000 bytes) in any
+/// millisecond, and still reaches its rate.
+#[test]
+fn a_paced_endpoint_keeps_each_gso_batch_within_one_burst() {
+    const DELAY: u32 = 5;
+    let rate = 40_000_000;
+    let bytes = 16 << 20;
+    let settings = paced(rate).build().unwrap();
+    let mut ep = KcpEndpoint::new(&settings);
+    ep.set_max_segments(64);
+    let server = SocketAddr::from(([10, 0, 0, 2], 4000));
+    let mut now = START;
+    let h = ep.connect(now, server);
+    let conv = ep.session(h).unwrap().conv();
+    let mut peer = Session::new(conv, &Config::default().build().unwrap(), now);
+    let data = Rng::new(9).bytes(bytes);
+    let (mut written, mut received) = (0, 0);
+    let mut to_peer: VecDeque<(u32, Vec<u8>)> = VecDeque::new();
+    let mut to_ep: VecDeque<(u32, Vec<u8>)> = VecDeque::new();
+    let mut sent = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    for ms in 0..60_000u64 {
+        while to_peer.front().is_some_and(|(t, _)| *t == now) {
+            let (_, mut d) = to_peer.pop_front().unwrap();
+            let _ = peer.input(now, &mut d);
+        }
+        while let Ok(n) = peer.recv(&mut buf) {
+            received += n;
+        }
+        if received == bytes {
+            break;
+        }
+        if peer
+            .next_timeout(now)
+            .is_some_and(|t| t.wrapping_sub(now) as i32 <= 0)
+        {
+            peer.poll(now, |d| {
+                to_ep.push_back((now.wrapping_add(DELAY), d.to_vec()));
+            });
+        }
+        while to_ep.front().is_some_and(|(t, _)| *t == now) {
+            let (_, mut d) = to_ep.pop_front().unwrap();
+            ep.handle(now, server, &mut d);
+        }
+        // A driver runs the timers only when the endpoint asks for them.
+        if ep
+            .poll_timeout()
+            .is_some_and(|t| t.wrapping_sub(now) as i32 <= 0)
+        {
+            ep.handle_timeout(now);
+        }
+        while written < bytes {
+            let end = (written + 32 * 1024).min(bytes);
+            match ep.send(now, h, &data[written..end]) {
+                Ok(n) => written += n,
+                Err(SendError::WouldBlock) => break,
+                Err(e) => panic!("send: {e}"),
+            }
+        }
+        let mut this_ms = 0;
+        while let Some(t) = ep.poll_transmit(now) {
+            this_ms += t.contents.len();
+            for d in t.datagrams() {
+                to_peer.push_back((now.wrapping_add(DELAY), d.to_vec()));
+            }
+        }
+        if this_ms > 0 {
+            sent.push((ms, this_ms));
+        }
+        now = now.wrapping_add(1);
+    }
+    assert_eq!(received, bytes, "transfer did not finish");
+    let achieved = wire_rate(&sent);
+    let worst_ms = max_in_window(&sent, 1);
+    eprintln!("endpoint at {rate} B/s: sent at {achieved:.0} B/s, at most {worst_ms} B in one ms");
+    assert!(worst_ms <= 65_000, "{worst_ms} bytes in one millisecond");
+    assert!(
+        (achieved - f64::from(rate)).abs() <= 0.05 * f64::from(rate),
+        "sent at {achieved:.0} B/s"
+    );
 }
 
 /// A rate of 0 would send nothing: `build` refuses it.
