@@ -69,13 +69,19 @@ impl Pacer {
 
     fn refill(&mut self, now: u32) {
         let elapsed = now.wrapping_sub(self.last) as i32;
-        if elapsed <= 0 {
+        if elapsed == 0 {
             return;
         }
         self.last = now;
-        // Past the time to fill from empty debt the bucket is full anyway: no overflow.
+        // Past the time to fill from the deepest debt the bucket is full anyway: no
+        // overflow. The clock never goes backwards, so a negative difference is an idle
+        // time past the clock's reach (2^31 ms): full as well.
         let full_after = (DEBT_LIMIT + self.capacity) / i64::from(self.rate).max(1) + 1;
-        let ms = i64::from(elapsed).min(full_after);
+        let ms = if elapsed < 0 {
+            full_after
+        } else {
+            i64::from(elapsed).min(full_after)
+        };
         self.tokens = (self.tokens + ms * i64::from(self.rate)).min(self.capacity);
     }
 
@@ -147,5 +153,48 @@ impl Settings {
         let rate = cfg.rate_limit?;
         let parity = self.fec().map_or(0, |s| s.parity());
         Some(capacity(rate, cfg.mtu) + (1 + parity) * cfg.mtu)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Config;
+
+    fn pacer(rate: u32, now: u32) -> (Pacer, Kcp) {
+        let c = Config {
+            rate_limit: Some(rate),
+            ..Config::default()
+        };
+        (Pacer::new(rate, &c.build().unwrap(), now), Kcp::new(1))
+    }
+
+    #[test]
+    fn debt_is_paid_back_at_the_rate_and_the_wake_up_says_when() {
+        let (mut p, mut kcp) = pacer(1000, u32::MAX - 5);
+        // A full bucket of 2 datagrams (2,700 bytes), then 5,000 bytes sent.
+        assert!(!p.before_flush(u32::MAX - 5, &mut kcp));
+        assert_eq!(kcp.send_quota(), Some(2700));
+        kcp.set_send_quota(Some(0));
+        p.after_flush(&kcp, 5000);
+        // 2,300 bytes of debt at 1 byte/ms: the wake-up is 2,301 ms away, past the wrap.
+        let wake = p.wake(u32::MAX - 5).unwrap();
+        assert_eq!(wake.wrapping_sub(u32::MAX - 5), 2301);
+        assert!(!p.before_flush(wake.wrapping_sub(1), &mut kcp));
+        assert_eq!(kcp.send_quota(), Some(0));
+        assert!(p.before_flush(wake, &mut kcp));
+        assert_eq!(kcp.send_quota(), Some(1));
+        // Nothing waits once a flush leaves budget over.
+        kcp.set_send_quota(Some(1));
+        p.after_flush(&kcp, 0);
+        assert_eq!(p.wake(wake), None);
+    }
+
+    #[test]
+    fn idle_past_the_clock_reach_refills_the_bucket() {
+        let (mut p, mut kcp) = pacer(1000, 0);
+        p.after_flush(&kcp, u64::MAX);
+        p.before_flush(0x8000_0010, &mut kcp);
+        assert_eq!(kcp.send_quota(), Some(2700));
     }
 }
