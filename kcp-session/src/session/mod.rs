@@ -400,7 +400,8 @@ impl Session {
 
     /// When [`poll`](Session::poll) should run next (absolute, same clock as `now`): at
     /// once if an operation made a flush due, else KCP's `check`, or the idle or linger
-    /// deadline if earlier.
+    /// deadline if earlier. With [`Config::rate_limit`](crate::Config::rate_limit), data
+    /// waiting for the rate wakes the session when the rate lets it go.
     ///
     /// While KCP is idle (nothing queued, in flight or to acknowledge) only the idle
     /// deadline counts, so an idle session costs no wake-ups: `None` then means nothing
