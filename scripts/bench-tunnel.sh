@@ -7,15 +7,14 @@
 # holding its kcptun-client and kcptun-server (for example the bin directory of
 # `cargo install kcptun-rust --version 1.1.0 --root DIR`).
 #
-# Extra arguments go to the benchmark program: --mib N (per run and direction, default
-# 64), --repeat R (runs per case, default 5), --conns 1,8.
+# Extra arguments go to the benchmark program (kcp-tunnel/benches/kcptun.rs): --mib N
+# (per run and direction, default 64), --repeat R (runs per case, default 5), --conns 1,8.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v kcptun-client >/dev/null || { echo "kcptun is missing: run scripts/setup.sh" >&2; exit 1; }
-cargo build --release -p kcp-examples --bin kcp-tunnel --example tunnel_bench
 third=()
 if [ -n "${KCPTUN_RUST:-}" ]; then
   third=(--third-client "$KCPTUN_RUST/kcptun-client" --third-server "$KCPTUN_RUST/kcptun-server"
          --third-name kcptun-rust)
 fi
-target/release/examples/tunnel_bench --ours target/release/kcp-tunnel "${third[@]}" "$@"
+cargo bench -p kcp-tunnel --bench kcptun -- "${third[@]}" "$@"

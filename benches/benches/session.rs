@@ -251,7 +251,7 @@ where
     let mut socks = Vec::with_capacity(n);
     for i in 0..n {
         let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-        let mut peer = Session::new(i as u32, s, 0);
+        let mut peer = Session::new(i as u32, s, 0, [7; 32]);
         let mut out = Vec::new();
         peer.send(0, b"hello").unwrap();
         peer.poll(0, |d| out.push(d.to_vec()));
@@ -383,13 +383,13 @@ fn ours_endpoint_idle(n: usize, secs: u64) {
     c.max_sessions = n;
     let s = c.build().unwrap();
     let mut hello = Vec::new();
-    let mut peer = Session::new(1, &s, 0);
+    let mut peer = Session::new(1, &s, 0, [7; 32]);
     peer.send(0, b"hello").unwrap();
     peer.poll(0, |d| hello.push(d.to_vec()));
     let clock = Instant::now();
     let now = || clock.elapsed().as_millis() as u32;
     let rss0 = rss();
-    let mut ep = kcp_session::Endpoint::new(&s);
+    let mut ep = kcp_session::Endpoint::new(&s, [7; 32]);
     ep.listen(true);
     let mut buf = hello[0].clone();
     for i in 0..n {

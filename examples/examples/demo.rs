@@ -29,8 +29,7 @@ use kcp_testkit::relay::{Relay, RelayConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::task::JoinSet;
 
-#[path = "common/mod.rs"]
-mod common;
+use kcp_examples as common;
 
 use common::wire::{self, Counts, Proto};
 

@@ -21,8 +21,7 @@
 
 use std::process::ExitCode;
 
-#[path = "common/mod.rs"]
-mod common;
+use kcp_examples as common;
 
 fn main() -> ExitCode {
     common::tool_main(

@@ -24,12 +24,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use kcp_examples::cli::parse_mode;
 use kcp_session::{Config, Endpoint, Event, Handle, Mode, Settings};
 use kcp_testkit::relay::{Relay, RelayConfig};
+use kcp_tunnel::cli::parse_mode;
 
-#[path = "common/mod.rs"]
-mod common;
+use kcp_examples as common;
 
 /// A game server on a sans-io Endpoint and a plain UDP socket, ticking at 60 Hz, serving
 /// clients through a lossy relay (round trips, retransmissions, CPU per tick)
@@ -163,7 +162,7 @@ fn server(
     clock: Clock,
     stop: Arc<AtomicBool>,
 ) -> ServerReport {
-    let mut ep = Endpoint::new(&settings);
+    let mut ep = Endpoint::new(&settings, os_seed());
     ep.listen(true);
     let mut buf = vec![0u8; 1500];
     let mut msg = [0u8; 256];
@@ -249,8 +248,8 @@ fn clients(
     for _ in 0..n {
         let socket = UdpSocket::bind("127.0.0.1:0")?;
         socket.set_nonblocking(true)?;
-        let mut ep = Endpoint::new(&settings);
-        let session = ep.connect(clock.ms(), server);
+        let mut ep = Endpoint::new(&settings, os_seed());
+        let session = ep.connect(clock.ms(), server).unwrap();
         all.push(Client {
             socket,
             ep,
@@ -406,4 +405,12 @@ fn main() -> ExitCode {
         return common::error(format_args!("no state message came back"));
     }
     ExitCode::SUCCESS
+}
+
+/// 32 bytes from the operating system's random source: an endpoint's secrets (nonces,
+/// the clock offset that proves a peer's address, dialed conversation ids) derive from them.
+fn os_seed() -> [u8; 32] {
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).expect("the operating system's random source failed");
+    seed
 }

@@ -243,7 +243,7 @@ fn percent(s: &str) -> Result<f64, String> {
 
 fn parse_args() -> Setup {
     use clap::{CommandFactory, Parser};
-    let args = Args::parse_from(kcp_examples::cli::go_style(
+    let args = Args::parse_from(kcp_tunnel::cli::go_style(
         &Args::command(),
         std::env::args_os(),
     ));

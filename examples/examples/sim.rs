@@ -48,7 +48,7 @@ struct Options {
 }
 
 fn bytes(s: &str) -> Result<usize, String> {
-    let n = kcp_examples::cli::parse_size(s)?;
+    let n = kcp_tunnel::cli::parse_size(s)?;
     usize::try_from(n).map_err(|e| e.to_string())
 }
 
@@ -148,7 +148,7 @@ impl Endpoint for Peer {
 }
 
 fn main() -> ExitCode {
-    let args = kcp_examples::cli::go_style(&Options::command(), std::env::args_os());
+    let args = kcp_tunnel::cli::go_style(&Options::command(), std::env::args_os());
     let opts = Options::parse_from(args);
     let mode = match profile(&opts.mode) {
         Ok(m) => m,

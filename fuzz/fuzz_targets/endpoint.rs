@@ -82,11 +82,11 @@ fuzz_target!(|input: Input| {
     let all = all_settings();
     let settings = &all[usize::from(input.setting) % all.len()];
     let mut now = 0u32;
-    let mut ep = Endpoint::new(settings);
+    let mut ep = Endpoint::new(settings, [7; 32]);
     ep.listen(true);
     let mut peers: Vec<Peer> = (0..PEERS)
         .map(|i| Peer {
-            session: Session::new(i as u32 + 1, settings, now),
+            session: Session::new(i as u32 + 1, settings, now, [7; 32]),
             sent: Vec::new(),
             queued: Vec::new(),
             last: None,
@@ -116,7 +116,7 @@ fuzz_target!(|input: Input| {
             Op::PeerRestarts { peer, conv } => {
                 let i = usize::from(peer) % PEERS;
                 peers[i] = Peer {
-                    session: Session::new(conv, settings, now),
+                    session: Session::new(conv, settings, now, [7; 32]),
                     sent: Vec::new(),
                     queued: Vec::new(),
                     last: None,

@@ -1,6 +1,7 @@
-//! Arbitrary shard counts and an arbitrary sequence of datagrams into the FEC decoder:
-//! hostile packets (any seqid, type, length, bytes), honest ones from our encoder (some of
-//! them dropped) and clock jumps, interleaved. Nothing may panic, errors must match the
+//! Arbitrary shard counts and limits (the auto-tune ceiling, the decode work budget, a
+//! peer's groups beyond that ceiling) and an arbitrary sequence of datagrams into the FEC
+//! decoder: hostile packets (any seqid, type, length, bytes), honest ones from our encoder
+//! (some of them dropped) and clock jumps, interleaved. Nothing may panic, errors must match the
 //! input, rebuilt frames must fit in a packet, and the decoder's memory must stay within
 //! the bound its configuration documents.
 #![no_main]
@@ -49,6 +50,8 @@ struct Input {
     peer_parity: u8,
     groups: u8,
     auto_tune: bool,
+    auto_tune_max_total: u8,
+    work_per_byte: u8,
     expire: Option<u16>,
     ops: Vec<Op>,
 }
@@ -59,14 +62,23 @@ fn shards(data: u8, parity: u8) -> Shards {
     Shards::new(data, parity).expect("at most 24 shards")
 }
 
+/// The peer's counts reach past the decoder's default auto-tune ceiling (32 in all).
+fn peer_shards(data: u8, parity: u8) -> Shards {
+    let data = usize::from(data % 48) + 1;
+    let parity = usize::from(parity % 24) + 1;
+    Shards::new(data, parity).expect("at most 72 shards")
+}
+
 fuzz_target!(|input: Input| {
     let mut cfg = DecoderConfig::new(shards(input.data, input.parity));
     cfg.groups = usize::from(input.groups % 8) + 1;
     cfg.auto_tune = input.auto_tune;
+    cfg.auto_tune_max_total = usize::from(input.auto_tune_max_total % 63) + 2;
+    cfg.work_per_byte = u32::from(input.work_per_byte % 41);
     cfg.expire_ms = input.expire.map(u32::from);
     let bound = cfg.memory_bound();
     let mut dec = Decoder::new(cfg).expect("valid configuration");
-    let mut enc = Encoder::new(EncoderConfig::new(shards(
+    let mut enc = Encoder::new(EncoderConfig::new(peer_shards(
         input.peer_data,
         input.peer_parity,
     )))

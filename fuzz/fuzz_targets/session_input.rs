@@ -55,8 +55,8 @@ fuzz_target!(|input: Input| {
     let all = all_settings();
     let settings = &all[usize::from(input.setting) % all.len()];
     let mut now = 0u32;
-    let mut ours = Session::new(7, settings, now);
-    let mut peer = Session::new(7, settings, now);
+    let mut ours = Session::new(7, settings, now, [7; 32]);
+    let mut peer = Session::new(7, settings, now, [7; 32]);
     let (mut sent, mut got) = (Vec::new(), Vec::new());
     let mut wire: Vec<Vec<u8>> = Vec::new();
     let mut back: Vec<Vec<u8>> = Vec::new();

@@ -5,10 +5,10 @@
 #![no_main]
 use std::time::Duration;
 
-use kcp_examples::tunnel::config::JsonConfig;
-use kcp_examples::tunnel::plugin::parse_options;
-use kcp_examples::tunnel::smux::{MuxConfig, Session};
-use kcp_examples::tunnel::snappy::SnappyReader;
+use kcp_tunnel::config::JsonConfig;
+use kcp_tunnel::plugin::parse_options;
+use kcp_tunnel::smux::{MuxConfig, Session};
+use kcp_tunnel::snappy::SnappyReader;
 use libfuzzer_sys::fuzz_target;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

@@ -194,8 +194,11 @@ pub struct Config {
     pub dscp: u8,
     /// Socket send and receive buffer size in bytes (kcptun `--sockbuf`). Default 4 MiB.
     pub sockbuf: usize,
-    /// A session that has received nothing for this long is dead: reads and writes fail
-    /// with a timeout. `None` never times out; durations past 24.8 days (2^31 - 1 ms, the
+    /// A session that has received nothing that moved the conversation (new data, or an
+    /// acknowledgement of new data, or the proof of the peer's address) for this long is
+    /// dead: reads and writes fail with a timeout. Replayed or repeated datagrams, which
+    /// anyone who saw them can send, do not keep a session alive; nor do window probes,
+    /// so a session whose application stops reading for this long ends too. `None` never times out; durations past 24.8 days (2^31 - 1 ms, the
     /// reach of KCP's wrapping clock) saturate there. Default 60 s.
     pub idle_timeout: Option<Duration>,
     /// Declare the peer gone once a segment was sent this many times unacknowledged
@@ -212,9 +215,53 @@ pub struct Config {
     /// accept backlog, 128).
     pub accept_backlog: usize,
     /// Listener: the most sessions open at once; datagrams that would open more are
-    /// dropped. Bounds the memory an address-spoofing flood can take without a cipher.
+    /// dropped. Bounds how many sessions an address-spoofing flood can open without a
+    /// cipher; [`memory_budget`](Config::memory_budget) bounds the bytes they hold.
     /// Default 65,536.
     pub max_sessions: usize,
+    /// Listener: until a peer has shown that it receives at its address (by acknowledging
+    /// data a session sent it), the session sends it at most this many times the bytes it
+    /// received from it, as QUIC does (RFC 9000 section 8.1). Without it, one forged or
+    /// replayed datagram makes a listener send a whole reply to an address that never
+    /// asked. The proof is an acknowledgement echoing a timestamp that only the receiver
+    /// of our data can know (see `Session::new_incoming`); it works with unchanged kcp-go
+    /// and kcptun peers, and costs a reply larger than the limit allows one round trip.
+    /// In message mode a first message larger than the budget waits for more bytes from
+    /// the peer. `None` sends without limit, as kcp-go; `Some(0)` is refused by
+    /// [`build`](Config::build). Default `Some(3)`.
+    pub amplification_limit: Option<u32>,
+    /// Accept FEC from a peer while this side's FEC is off, with a decoder that tunes
+    /// itself to the peer's shard counts, as kcp-go does. Costs a decoder (up to about
+    /// 1.6 MB and matrix inversions a peer can choose) in every session that receives an
+    /// FEC packet. Off, a session without FEC reads the KCP frame an FEC data packet
+    /// carries and drops parity: the data flows, without recovery. Default off.
+    pub fec_auto_tune: bool,
+    /// Listener: while a session of a conversation id lives, and for this long after it
+    /// opened and after it ended, a datagram of that conversation opens no other session,
+    /// from any address, and does not replace a session (a replayed first datagram,
+    /// recorded by an eavesdropper, would otherwise open a second session and deliver the
+    /// client's first request again). Conversation
+    /// ids are random 32-bit numbers, so real clients do not collide; a client that
+    /// reuses a fixed id from a new port waits this long. `None` turns it off. Default
+    /// 120 s.
+    pub replay_window: Option<Duration>,
+    /// Listener: how many conversation ids of ended sessions the replay cache holds (about
+    /// 40 bytes each). When full, the oldest is forgotten early. Behind a cipher only sessions
+    /// that open fill it, so a replayer cannot flush it. Default 16,384.
+    pub replay_cache: usize,
+    /// Listener: the most sessions opened by peers at one IP address (all ports);
+    /// datagrams that would open more are dropped. Bounds what one host, or a forger of
+    /// one address, takes of `max_sessions` and of the memory budget. Default 64.
+    pub max_sessions_per_ip: usize,
+    /// Listener: the bytes every session together may hold (KCP's queues and windows,
+    /// FEC recovery state, partly read messages), measured after each burst of input.
+    /// Past it, no new session opens, and sessions whose peer has not shown that it
+    /// receives at its address are ended, the least recently active first, until the
+    /// total is under the budget again. A session holds at most about its windows'
+    /// worth (1024 segments of MTU size each way, about 3 MB with FEC for the defaults),
+    /// so proven sessions together may still exceed it. `None` sets no budget. Default
+    /// 1 GiB.
+    pub memory_budget: Option<usize>,
 }
 
 impl Default for Config {
@@ -244,6 +291,12 @@ impl Default for Config {
             linger: Duration::from_secs(10),
             accept_backlog: 128,
             max_sessions: 65_536,
+            amplification_limit: Some(3),
+            fec_auto_tune: false,
+            replay_window: Some(Duration::from_secs(120)),
+            replay_cache: 16_384,
+            max_sessions_per_ip: 64,
+            memory_budget: Some(1 << 30),
         }
     }
 }
@@ -307,6 +360,9 @@ impl Config {
         if self.rate_limit == Some(0) {
             return Err(ConfigError::RateLimit);
         }
+        if self.amplification_limit == Some(0) {
+            return Err(ConfigError::AmplificationLimit);
+        }
         Ok(Settings(Arc::new(Inner {
             config: self.clone(),
             crypt,
@@ -339,6 +395,8 @@ pub enum ConfigError {
     EmptyKey,
     /// A rate limit of 0 bytes per second would send nothing; `None` turns pacing off.
     RateLimit,
+    /// An amplification limit of 0 would let no session answer a peer that spoke first.
+    AmplificationLimit,
 }
 
 impl fmt::Display for ConfigError {
@@ -356,6 +414,9 @@ impl fmt::Display for ConfigError {
             ConfigError::Mode(m) => write!(f, "mode knobs out of range: {m:?}"),
             ConfigError::Dscp(d) => write!(f, "dscp {d} is not a 6-bit value"),
             ConfigError::DeadLink => f.write_str("dead-link threshold must be at least 1"),
+            ConfigError::AmplificationLimit => {
+                f.write_str("amplification limit must be at least 1")
+            }
             ConfigError::EmptyKey => f.write_str("empty key for a cipher that encrypts"),
             ConfigError::RateLimit => f.write_str("rate limit must be at least 1 byte/s"),
         }

@@ -27,7 +27,10 @@
 //! use kcp_session::{Config, Endpoint, Event};
 //!
 //! let socket = UdpSocket::bind("0.0.0.0:4000")?;
-//! let mut endpoint = Endpoint::new(&Config::kcptun().build()?);
+//! // The endpoint's secrets derive from 32 bytes of a cryptographic random source.
+//! let mut seed = [0u8; 32];
+//! getrandom::fill(&mut seed)?;
+//! let mut endpoint = Endpoint::new(&Config::kcptun().build()?, seed);
 //! endpoint.listen(true);
 //! let start = Instant::now();
 //! let now = || start.elapsed().as_millis() as u32;
@@ -74,10 +77,10 @@
 //! Without default features the crate is `#![no_std]` with `alloc`: [`Config`],
 //! [`Session`] and [`Endpoint`] build for microcontrollers (CI builds
 //! `thumbv7em-none-eabihf`), so firmware can speak kcp-go's framing, FEC and ciphers to a
-//! kcp-go or kcptun server. Sessions take their nonce seeds and dialed conversation ids
-//! from `getrandom`: on a target without an operating system, provide its custom backend
-//! (`--cfg getrandom_backend="custom"` and a `__getrandom_v03_custom` function over your
-//! hardware random number generator). The process-wide [`snmp::global`] counters need
+//! kcp-go or kcptun server. The sans-io layer reads no random source: give
+//! [`Endpoint::new`] (or [`Session::new`]) a 32-byte seed from your hardware random
+//! number generator; nonces, the secret clock offsets that prove a peer's address, and
+//! dialed conversation ids derive from it. The process-wide [`snmp::global`] counters need
 //! `std`.
 //!
 //! # Features

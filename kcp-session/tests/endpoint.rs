@@ -32,7 +32,7 @@ struct Peer {
 impl Peer {
     fn new(settings: &Settings, conv: u32) -> Peer {
         Peer {
-            session: Session::new(conv, settings, 0),
+            session: Session::new(conv, settings, 0, [7; 32]),
         }
     }
 
@@ -57,7 +57,7 @@ fn drain(ep: &mut Endpoint, now: u32) -> Vec<(SocketAddr, Vec<u8>)> {
 }
 
 fn listening(settings: &Settings) -> Endpoint {
-    let mut ep = Endpoint::new(settings);
+    let mut ep = Endpoint::new(settings, [7; 32]);
     ep.listen(true);
     ep
 }
@@ -92,7 +92,7 @@ fn a_new_peer_opens_a_session_that_the_application_accepts() {
 #[test]
 fn datagrams_that_open_nothing_are_dropped_and_counted() {
     let s = settings();
-    let mut ep = Endpoint::new(&s);
+    let mut ep = Endpoint::new(&s, [7; 32]);
     let mut d = Peer::new(&s, 1).write(0, b"x").remove(0);
     assert_eq!(
         ep.handle(0, addr(1), &mut d.clone()),
@@ -248,7 +248,16 @@ fn the_backlog_and_the_session_limit_bound_what_peers_open() {
     assert_eq!(ep.len(), 4);
     assert!(ep.session(accepted[0]).is_none());
     assert_eq!(ep.send(0, accepted[0], b"x"), Err(SendError::Closed));
-    assert!(matches!(open_from(&mut ep, 0), DatagramEvent::Incoming(_)));
+    // Its conversation id stays taken for the replay window; a new one opens.
+    assert_eq!(
+        open_from(&mut ep, 0),
+        DatagramEvent::Dropped(DropReason::Replayed)
+    );
+    let mut d = Peer::new(&s, 1000).write(0, b"hi").remove(0);
+    assert!(matches!(
+        ep.handle(0, addr(0), &mut d),
+        DatagramEvent::Incoming(_)
+    ));
 }
 
 #[test]
@@ -288,7 +297,7 @@ fn a_silent_peer_ends_in_the_idle_timeout_and_its_address_opens_anew() {
 #[test]
 fn a_dialed_session_takes_datagrams_only_from_its_peer() {
     let s = settings();
-    let mut ep = Endpoint::new(&s);
+    let mut ep = Endpoint::new(&s, [7; 32]);
     let h = ep
         .connect_with_conv(0, addr(1), 77)
         .expect("a fresh endpoint");
@@ -317,9 +326,9 @@ fn a_dialed_session_takes_datagrams_only_from_its_peer() {
 #[test]
 fn runs_of_datagrams_to_one_peer_come_out_grouped_for_segmentation_offload() {
     let s = settings();
-    let mut ep = Endpoint::new(&s);
+    let mut ep = Endpoint::new(&s, [7; 32]);
     ep.set_max_segments(16);
-    let h = ep.connect(0, addr(1));
+    let h = ep.connect(0, addr(1)).unwrap();
     ep.send(0, h, &vec![3u8; 100_000]).unwrap();
     let mut grouped = 0;
     let mut total = 0;
@@ -341,7 +350,7 @@ fn a_flood_of_tiny_segments_cannot_grow_the_acknowledgement_list() {
     let mut c = Config::default();
     c.rcv_wnd = 128;
     let s = c.build().unwrap();
-    let mut session = Session::new(5, &s, 0);
+    let mut session = Session::new(5, &s, 0, [7; 32]);
     // 1,000 datagrams of 58 empty data segments each, no poll in between.
     let mut d = Vec::new();
     for sn in 0..58u32 {
@@ -376,7 +385,7 @@ fn durations_past_the_reach_of_the_clock_saturate() {
     c.idle_timeout = Some(Duration::from_secs(30 * 24 * 3600));
     c.linger = Duration::from_secs(40 * 24 * 3600);
     let s = c.build().unwrap();
-    let mut session = Session::new(1, &s, 1000);
+    let mut session = Session::new(1, &s, 1000, [7; 32]);
     session.poll(2000, |_| {});
     assert_eq!(
         session.state(),
@@ -408,6 +417,13 @@ fn an_empty_key_is_refused_for_a_cipher_that_encrypts() {
             "{kind:?}"
         );
     }
+}
+
+#[test]
+fn an_amplification_limit_of_zero_is_refused() {
+    let mut c = Config::default();
+    c.amplification_limit = Some(0);
+    assert_eq!(c.build().err(), Some(ConfigError::AmplificationLimit));
 }
 
 #[global_allocator]

@@ -138,7 +138,7 @@ async fn without_a_cipher_sessions_stay_within_the_limit() {
 
 /// Datagrams a sans-io session with `conv` produces for `messages`, none yet acknowledged.
 fn datagrams(settings: &Settings, conv: u32, messages: &[&[u8]]) -> Vec<Vec<u8>> {
-    let mut s = Session::new(conv, settings, 0);
+    let mut s = Session::new(conv, settings, 0, [7; 32]);
     let mut out = Vec::new();
     for m in messages {
         s.send(0, m).unwrap();

@@ -40,7 +40,7 @@ impl Peer {
     fn new(cfg: &Config, conv: u32) -> Peer {
         let settings = cfg.build().expect("valid config");
         Peer {
-            session: Session::new(conv, &settings, START),
+            session: Session::new(conv, &settings, START, [conv as u8; 32]),
             burst: false,
             outgoing: Vec::new(),
             written: 0,
@@ -305,13 +305,13 @@ fn a_paced_endpoint_keeps_each_gso_batch_within_one_burst() {
     let rate = 40_000_000;
     let bytes = 16 << 20;
     let settings = paced(rate).build().unwrap();
-    let mut ep = KcpEndpoint::new(&settings);
+    let mut ep = KcpEndpoint::new(&settings, [7; 32]);
     ep.set_max_segments(64);
     let server = SocketAddr::from(([10, 0, 0, 2], 4000));
     let mut now = START;
-    let h = ep.connect(now, server);
+    let h = ep.connect(now, server).unwrap();
     let conv = ep.session(h).unwrap().conv();
-    let mut peer = Session::new(conv, &Config::default().build().unwrap(), now);
+    let mut peer = Session::new(conv, &Config::default().build().unwrap(), now, [8; 32]);
     let data = Rng::new(9).bytes(bytes);
     let (mut written, mut received) = (0, 0);
     let mut to_peer: VecDeque<(u32, Vec<u8>)> = VecDeque::new();

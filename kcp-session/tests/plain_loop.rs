@@ -60,7 +60,7 @@ fn a_kcp_go_client_echoes_through_a_plain_loop_server() {
     let stop = Arc::clone(&done);
     let server = std::thread::spawn(move || {
         let (clock, mut buf) = (Instant::now(), vec![0u8; 1500]);
-        let mut ep = Endpoint::new(&settings());
+        let mut ep = Endpoint::new(&settings(), [7; 32]);
         ep.listen(true);
         let mut sessions: Vec<Handle> = Vec::new();
         let mut echoed = 0;
@@ -123,9 +123,9 @@ fn a_plain_loop_client_echoes_through_a_kcp_go_listener() {
     let server = GoServer::start(&peer, &args);
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     let (clock, mut buf) = (Instant::now(), vec![0u8; 1500]);
-    let mut ep = Endpoint::new(&settings());
+    let mut ep = Endpoint::new(&settings(), [7; 32]);
     let remote: SocketAddr = server.addr();
-    let h = ep.connect(0, remote);
+    let h = ep.connect(0, remote).unwrap();
     let data = Rng::new(5).bytes(BYTES);
     let (mut sent, mut got) = (0, Vec::with_capacity(BYTES));
     let mut chunk = vec![0u8; 64 * 1024];

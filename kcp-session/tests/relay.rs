@@ -59,6 +59,8 @@ async fn a_thousand_sessions_through_loss_each_arrive_intact() {
         c.snd_wnd = 128;
         c.rcv_wnd = 128;
         c.mode = "fast2".parse().unwrap();
+        // Every session comes from the relay's address.
+        c.max_sessions_per_ip = SESSIONS;
         c
     };
     let settings = cfg.build().unwrap();

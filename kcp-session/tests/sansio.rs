@@ -21,8 +21,8 @@ impl Pair {
         let settings = cfg.build().unwrap();
         let now = 0xFFFF_F000; // the clock wraps during the test
         Pair {
-            a: Session::new(0x1234_5678, &settings, now),
-            b: Session::new(0x1234_5678, &settings, now),
+            a: Session::new(0x1234_5678, &settings, now, [7; 32]),
+            b: Session::new(0x1234_5678, &settings, now, [7; 32]),
             ab: Link::new(link.clone(), seed),
             ba: Link::new(link, seed ^ 0x55),
             now,
@@ -159,7 +159,7 @@ fn hostile_datagrams_are_counted_and_change_nothing() {
     let mut p = Pair::new(&cfg, LinkConfig::new().delay(5, 5), 3);
     let mut other = Config::kcptun();
     other.key = b"another key".to_vec();
-    let mut stranger = Session::new(0x1234_5678, &other.build().unwrap(), p.now);
+    let mut stranger = Session::new(0x1234_5678, &other.build().unwrap(), p.now, [7; 32]);
     let mut rng = Rng::new(3);
     let mut wrong_key = Vec::new();
     stranger.send(p.now, &rng.bytes(5000)).unwrap();
@@ -363,7 +363,7 @@ fn empty_messages_do_not_read_as_end_of_stream() {
 
 /// The datagrams of one `send` of `data` by a fresh session with `cfg`.
 fn one_write(cfg: &Config, data: &[u8]) -> Vec<Vec<u8>> {
-    let mut s = Session::new(7, &cfg.build().unwrap(), 0);
+    let mut s = Session::new(7, &cfg.build().unwrap(), 0, [7; 32]);
     s.send(0, data).unwrap();
     let mut out = Vec::new();
     s.poll(0, |d| out.push(d.to_vec()));
@@ -382,7 +382,7 @@ fn ack_settings_decide_when_acknowledgements_leave() {
         cfg.batch_acks = batch;
         cfg.ack_nodelay = nodelay;
         let mut d = one_write(&cfg, b"data").remove(0);
-        let mut b = Session::new(7, &cfg.build().unwrap(), 0);
+        let mut b = Session::new(7, &cfg.build().unwrap(), 0, [7; 32]);
         b.input(5, &mut d).unwrap();
         assert_eq!(b.kcp().ack_pending(), 1);
         let due = b.next_timeout(5).unwrap();
@@ -407,7 +407,7 @@ fn ack_settings_decide_when_acknowledgements_leave() {
 fn write_delay_holds_writes_until_the_flush_interval_or_a_flush() {
     let mut cfg = Config::default();
     cfg.write_delay = true;
-    let mut s = Session::new(7, &cfg.build().unwrap(), 0);
+    let mut s = Session::new(7, &cfg.build().unwrap(), 0, [7; 32]);
     s.send(3, b"held").unwrap();
     let mut out = 0;
     s.poll(3, |_| out += 1);

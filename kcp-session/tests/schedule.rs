@@ -406,7 +406,7 @@ fn skipping_idle_updates_sends_what_ikcp_updated_every_millisecond_sends() {
     ];
     for (i, cfg) in cases.iter().enumerate() {
         let seed = 100 + i as u64;
-        let session = Session::new(CONV, &cfg.build().unwrap(), START);
+        let session = Session::new(CONV, &cfg.build().unwrap(), START, [7; 32]);
         let (ours_a, ours_b, ours_read, _) = run(cfg, &lossy(), seed, SessionDriver(session));
         let (ref_a, ref_b, ref_read, answered) =
             run(cfg, &lossy(), seed, IkcpDriver::new(cfg, START));

@@ -144,8 +144,8 @@ fn pair(a: &Config, b: &Config, link: LinkConfig, seed: u64) -> Pair<Peer, Peer>
     let (sa, sb) = (a.build().unwrap(), b.build().unwrap());
     let conv = 0x0102_0304;
     Pair::new(
-        Peer::new(Session::new(conv, &sa, START)),
-        Peer::new(Session::new(conv, &sb, START)),
+        Peer::new(Session::new(conv, &sa, START, [7; 32])),
+        Peer::new(Session::new(conv, &sb, START, [7; 32])),
         Link::new(link.clone(), seed),
         Link::new(link, seed ^ 0xA5A5),
         START,

@@ -29,7 +29,7 @@ fn push(sn: u32, frg: u8) -> Vec<u8> {
 fn a_message_longer_than_the_receive_window_is_refused_and_counted() {
     let mut cfg = Config::default();
     cfg.rcv_wnd = 128;
-    let mut s = Session::new(CONV, &cfg.build().unwrap(), 0);
+    let mut s = Session::new(CONV, &cfg.build().unwrap(), 0, [7; 32]);
     // A message of 256 fragments, frg 255 down to 0, as far as the window lets it come.
     let mut refused = 0;
     for sn in 0..128u32 {

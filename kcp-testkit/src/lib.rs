@@ -7,8 +7,10 @@
 //!   protocol tests of any crate; it knows nothing about KCP.
 //! - `ikcp` (feature `c-ikcp`) wraps the real C ikcp 1.7.1 from the `kcp-sys` crate as a
 //!   reference implementation for differential tests, examples and benchmarks.
-//! - [`gopeer`] builds the Go programs under `peers/` against Debian's kcp-go 5.6.1, so
-//!   tests can cross-check our wire format with the real peer.
+//! - [`gopeer`] builds the Go programs of the `peers/` module (kcp-go 5.6.1, pinned in
+//!   `peers/go.mod`), so tests can cross-check our wire format with the real peer.
+//! - [`payload`] is the deterministic, incompressible byte stream the examples and the
+//!   tunnel's tests send and check without storing it.
 //! - [`goproc`] runs the kcp-go session peer (`peers/session`) as child processes in tests.
 //!
 //! - `netem` (feature `netem`, Linux, root) is a network emulator for real sockets: two
@@ -27,6 +29,7 @@ pub mod goproc;
 pub mod ikcp;
 #[cfg(all(feature = "netem", target_os = "linux"))]
 pub mod netem;
+pub mod payload;
 #[cfg(feature = "relay")]
 pub mod relay;
 pub mod sim;

@@ -1,19 +1,22 @@
 //! The sans-io endpoint: every session on one UDP socket, kcp-go 5.6.1's listener rules,
 //! one deadline queue, and the datagrams to send. No sockets, no runtime.
 
+mod replay;
 mod transmit;
 
 use alloc::collections::{BTreeMap, BinaryHeap, VecDeque};
 use alloc::vec::Vec;
 use core::cmp::Reverse;
 use core::fmt;
-use core::net::SocketAddr;
+use core::net::{IpAddr, SocketAddr};
 
-use kcp_crypt::PacketCipher;
+use kcp_crypt::{NonceRng, PacketCipher};
+use rand_core::{RngCore, SeedableRng};
 
-use crate::config::{MTU_LIMIT, Settings};
+use crate::config::{MTU_LIMIT, Settings, millis};
 use crate::session::{InputError, RecvError, SendError, Session, conv_and_sn};
 
+use replay::ReplayCache;
 pub use transmit::{Transmit, TransmitQueue};
 
 /// Names one session of an [`Endpoint`]. Handles of freed sessions are never reused for
@@ -63,6 +66,14 @@ pub enum DropReason {
     /// From a known address with another conversation id whose sequence number is not 0
     /// (kcp-go replaces a session only when its peer restarts at 0).
     ConversationMismatch,
+    /// Its conversation opened a session within
+    /// [`Config::replay_window`](crate::Config::replay_window): a replay.
+    Replayed,
+    /// [`Config::max_sessions_per_ip`](crate::Config::max_sessions_per_ip) sessions are
+    /// open for that IP address.
+    AddressLimit,
+    /// The sessions hold [`Config::memory_budget`](crate::Config::memory_budget) bytes.
+    MemoryBudget,
     /// The session rejected it (see [`InputError`]).
     Invalid(InputError),
 }
@@ -101,6 +112,10 @@ pub struct EndpointStats {
     pub replaced: u64,
     /// Sessions opened with [`Endpoint::connect`].
     pub connected: u64,
+    /// Datagrams dropped as replays (counted in `refused` too).
+    pub replays: u64,
+    /// Sessions ended for the memory budget.
+    pub shed: u64,
 }
 
 /// [`Endpoint::connect_with_conv`] found a session for that address already.
@@ -132,6 +147,8 @@ struct Entry {
     finished: bool,
     /// The application will not use the handle again: free it once the session ends.
     released: bool,
+    /// What the session held at its last poll ([`Session::buffered_bytes`]).
+    held: usize,
 }
 
 #[derive(Debug, Default)]
@@ -201,11 +218,22 @@ impl Clock {
 /// conversation id replaces the session only if its sequence number is 0 (the peer
 /// restarted). Everything else is dropped and counted, before any session sees it.
 ///
+/// Beyond kcp-go, a listening endpoint is safe to expose (see `docs/security.md`): a
+/// session sends an address that has not proven it receives there at most
+/// [`Config::amplification_limit`] times what it received; a conversation id that opened
+/// a session lately opens or replaces nothing ([`Config::replay_window`]); and
+/// [`Config::max_sessions_per_ip`] and [`Config::memory_budget`] bound what peers can make
+/// it hold.
+///
 /// An idle session has no deadline in the queue, so a hundred thousand of them cost
 /// nothing between datagrams.
 ///
 /// [`Config::accept_backlog`]: crate::Config::accept_backlog
 /// [`Config::max_sessions`]: crate::Config::max_sessions
+/// [`Config::amplification_limit`]: crate::Config::amplification_limit
+/// [`Config::replay_window`]: crate::Config::replay_window
+/// [`Config::max_sessions_per_ip`]: crate::Config::max_sessions_per_ip
+/// [`Config::memory_budget`]: crate::Config::memory_budget
 #[derive(Debug)]
 pub struct Endpoint {
     settings: Settings,
@@ -221,16 +249,36 @@ pub struct Endpoint {
     events: VecDeque<Event>,
     out: TransmitQueue,
     clock: Clock,
+    /// Seeds each session's nonce generator and clock offset, and picks dialed conversation
+    /// ids.
+    rng: NonceRng,
     /// Sessions not yet ended.
     open: usize,
+    /// Conversation ids of sessions that ended lately or opened lately.
+    replay: ReplayCache,
+    /// Conversation ids of the sessions peers opened that have not ended (with a count:
+    /// peers at different addresses may pick the same id).
+    live_convs: BTreeMap<u32, u32>,
+    /// Sessions peers opened and that have not ended, per IP address.
+    per_ip: BTreeMap<IpAddr, usize>,
+    /// The sum of `Entry::held` over the sessions held.
+    held: usize,
+    /// `held` after the last pass of `shed` that found nothing to shed (0 after one
+    /// that did): the next pass waits until the sessions grew by a sixteenth of the
+    /// budget, so that proven sessions over the budget do not cost a pass per datagram.
+    shed_floor: usize,
     stats: EndpointStats,
 }
 
 impl Endpoint {
     /// An endpoint whose sessions run with `settings`, not listening (see
     /// [`listen`](Endpoint::listen)), grouping no datagrams (see
-    /// [`set_max_segments`](Endpoint::set_max_segments)).
-    pub fn new(settings: &Settings) -> Endpoint {
+    /// [`set_max_segments`](Endpoint::set_max_segments)). `seed` is 32 bytes from a
+    /// cryptographic random source (the tokio front takes them from the operating
+    /// system): the sessions' nonces, the secret clock offsets that prove a peer's
+    /// address (see [`Config::amplification_limit`](crate::Config::amplification_limit))
+    /// and dialed conversation ids derive from it. Fixed bytes make tests reproducible.
+    pub fn new(settings: &Settings, seed: [u8; 32]) -> Endpoint {
         Endpoint {
             settings: settings.clone(),
             listening: false,
@@ -244,7 +292,13 @@ impl Endpoint {
             events: VecDeque::new(),
             out: TransmitQueue::new(1),
             clock: Clock::default(),
+            rng: NonceRng::from_seed(seed),
             open: 0,
+            replay: ReplayCache::default(),
+            live_convs: BTreeMap::new(),
+            per_ip: BTreeMap::new(),
+            held: 0,
+            shed_floor: 0,
             stats: EndpointStats::default(),
         }
     }
@@ -288,20 +342,13 @@ impl Endpoint {
         self.len() == 0
     }
 
-    /// Opens a session to `remote` with a random conversation id (kcp-go's dialer). KCP
-    /// has no handshake: the session is live at once, and an unreachable peer shows up
-    /// later as the idle timeout.
-    ///
-    /// # Panics
-    ///
-    /// If the random source fails (see [`Session::new`]), or, once in 2^32 dials, if the
-    /// address has a session already (use [`connect_with_conv`](Endpoint::connect_with_conv)
-    /// to handle that).
-    pub fn connect(&mut self, now: u32, remote: SocketAddr) -> Handle {
-        let mut conv = [0u8; 4];
-        getrandom::fill(&mut conv).expect("the operating system's random source failed");
-        self.connect_with_conv(now, remote, u32::from_le_bytes(conv))
-            .expect("one session per remote address")
+    /// Opens a session to `remote` with a random conversation id (kcp-go's dialer), drawn
+    /// from the endpoint's seed. KCP has no handshake: the session is live at once, and
+    /// an unreachable peer shows up later as the idle timeout. Fails if a session for
+    /// that address exists: sessions are found by address.
+    pub fn connect(&mut self, now: u32, remote: SocketAddr) -> Result<Handle, AddressInUse> {
+        let conv = self.rng.next_u32();
+        self.connect_with_conv(now, remote, conv)
     }
 
     /// Opens a session to `remote` with conversation id `conv` (kcp-go's `NewConn3`).
@@ -346,6 +393,9 @@ impl Endpoint {
             Ok(routed) => routed,
             Err(reason) => {
                 self.stats.refused += 1;
+                if reason == DropReason::Replayed {
+                    self.stats.replays += 1;
+                }
                 #[cfg(feature = "std")]
                 counters::unclaimed(len, false);
                 return DatagramEvent::Dropped(reason);
@@ -382,7 +432,10 @@ impl Endpoint {
                         return Err(DropReason::ConversationMismatch);
                     }
                     // The peer restarted: its old session ends, a new one takes its place.
-                    self.admit(1)?;
+                    // Unless that conversation was seen lately: a recorded first datagram
+                    // replayed to kill the live session.
+                    self.check_replay(conv)?;
+                    self.admit(remote, 1)?;
                     self.replace(h);
                     Ok((self.open_incoming(now, remote, conv), true))
                 }
@@ -390,26 +443,103 @@ impl Endpoint {
             };
         }
         let (conv, _) = ids.ok_or(DropReason::NoConversation)?;
-        self.admit(0)?;
+        self.check_replay(conv)?;
+        self.admit(remote, 0)?;
         Ok((self.open_incoming(now, remote, conv), true))
     }
 
-    /// Whether the listener may open one more session, `ending` of the open ones about to
-    /// end.
-    fn admit(&self, ending: usize) -> Result<(), DropReason> {
+    /// Refuses a conversation that a live session has, or that opened or ended a session
+    /// within the replay window.
+    fn check_replay(&mut self, conv: u32) -> Result<(), DropReason> {
+        let Some(window) = self.settings.config().replay_window else {
+            return Ok(());
+        };
+        if self.live_convs.contains_key(&conv)
+            || self
+                .replay
+                .contains(conv, self.clock.now, millis(window).into())
+        {
+            return Err(DropReason::Replayed);
+        }
+        Ok(())
+    }
+
+    /// Whether the listener may open one more session for `remote`, `ending` of the open
+    /// ones (from the same address) about to end.
+    fn admit(&mut self, remote: SocketAddr, ending: usize) -> Result<(), DropReason> {
         let cfg = self.settings.config();
         if !self.listening {
-            Err(DropReason::NotListening)
-        } else if self.accept_queue.len() >= cfg.accept_backlog.max(1) {
-            Err(DropReason::BacklogFull)
-        } else if self.open - ending >= cfg.max_sessions {
-            Err(DropReason::SessionLimit)
-        } else {
-            Ok(())
+            return Err(DropReason::NotListening);
+        }
+        if self.accept_queue.len() >= cfg.accept_backlog.max(1) {
+            return Err(DropReason::BacklogFull);
+        }
+        if self.open - ending >= cfg.max_sessions {
+            return Err(DropReason::SessionLimit);
+        }
+        let from_ip = self.per_ip.get(&remote.ip()).copied().unwrap_or(0);
+        if from_ip.saturating_sub(ending) >= cfg.max_sessions_per_ip {
+            return Err(DropReason::AddressLimit);
+        }
+        if let Some(budget) = cfg.memory_budget
+            && self.held >= budget
+        {
+            self.shed(budget);
+            if self.held >= budget {
+                return Err(DropReason::MemoryBudget);
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends sessions whose peers have not shown that they receive at their address, the
+    /// least recently active first, until the sessions hold less than seven eighths of
+    /// `budget`. Proven sessions are kept. A pass over every session, only when the
+    /// budget is exceeded, and after a pass that found nothing to shed only once the
+    /// sessions grew by a sixteenth of the budget.
+    fn shed(&mut self, budget: usize) {
+        if self.shed_floor > 0 && self.held < self.shed_floor.saturating_add(budget / 16) {
+            return;
+        }
+        let target = budget - budget / 8;
+        let now = self.clock.wrap(self.clock.now);
+        let mut victims: Vec<(i32, Handle)> = Vec::new();
+        for (index, slot) in self.slots.iter().enumerate() {
+            if let Some(e) = &slot.entry
+                && e.passive
+                && !e.finished
+                && !e.session.is_proven()
+            {
+                let age = now.wrapping_sub(e.session.last_progress()) as i32;
+                let h = Handle {
+                    index: index as u32,
+                    generation: slot.generation,
+                };
+                victims.push((age, h));
+            }
+        }
+        self.shed_floor = if victims.is_empty() { self.held } else { 0 };
+        // Oldest progress first.
+        victims.sort_unstable_by_key(|v| Reverse(v.0));
+        for (_, h) in victims {
+            if self.held < target {
+                break;
+            }
+            let Some(entry) = self.entry_mut(h) else {
+                continue;
+            };
+            entry.session.shed();
+            let freed = core::mem::replace(&mut entry.held, 0);
+            self.held -= freed;
+            self.stats.shed += 1;
+            self.finish(h);
         }
     }
 
     fn open_incoming(&mut self, now: u32, remote: SocketAddr, conv: u32) -> Handle {
+        self.remember(conv);
+        *self.live_convs.entry(conv).or_default() += 1;
+        *self.per_ip.entry(remote.ip()).or_default() += 1;
         let h = self.insert(now, remote, conv, true);
         self.accept_queue.push_back(h);
         self.events.push_back(Event::Incoming(h));
@@ -417,6 +547,16 @@ impl Endpoint {
         #[cfg(feature = "std")]
         counters::opened(true);
         h
+    }
+
+    /// Puts `conv` in the replay cache, for the replay window from now.
+    fn remember(&mut self, conv: u32) {
+        let cfg = self.settings.config();
+        if let Some(window) = cfg.replay_window {
+            let now64 = self.clock.now;
+            self.replay
+                .insert(conv, now64, millis(window).into(), cfg.replay_cache);
+        }
     }
 
     /// Ends a session whose peer started a new conversation: it sends nothing more.
@@ -430,8 +570,15 @@ impl Endpoint {
 
     fn insert(&mut self, now: u32, remote: SocketAddr, conv: u32, passive: bool) -> Handle {
         self.clock.extend(now);
+        let mut seed = [0u8; 32];
+        self.rng.fill_bytes(&mut seed);
+        let session = if passive {
+            Session::new_incoming(conv, &self.settings, now, seed)
+        } else {
+            Session::new(conv, &self.settings, now, seed)
+        };
         let entry = Entry {
-            session: Session::new(conv, &self.settings, now),
+            session,
             remote,
             passive,
             scheduled: None,
@@ -439,6 +586,7 @@ impl Endpoint {
             progress_pending: false,
             finished: false,
             released: false,
+            held: 0,
         };
         let index = match self.free.pop() {
             Some(i) => i,
@@ -552,9 +700,12 @@ impl Endpoint {
     fn release_ended(&mut self, h: Handle) {
         self.finish(h);
         let slot = &mut self.slots[h.index as usize];
-        if slot.generation == h.generation && slot.entry.take().is_some() {
+        if slot.generation == h.generation
+            && let Some(entry) = slot.entry.take()
+        {
             slot.generation = slot.generation.wrapping_add(1);
             self.free.push(h.index);
+            self.held -= entry.held;
         }
     }
 
@@ -568,9 +719,15 @@ impl Endpoint {
             return;
         }
         entry.finished = true;
-        let remote = entry.remote;
+        let (remote, passive, conv) = (entry.remote, entry.passive, entry.session.conv());
         if self.by_addr.get(&remote) == Some(&h) {
             self.by_addr.remove(&remote);
+        }
+        if passive {
+            decrement(&mut self.per_ip, &remote.ip());
+            decrement(&mut self.live_convs, &conv);
+            // Its datagrams stay replays for the window after it ended too.
+            self.remember(conv);
         }
         self.open -= 1;
         self.events.push_back(Event::Ended(h));
@@ -612,6 +769,9 @@ impl Endpoint {
         let remote = entry.remote;
         let out = &mut self.out;
         entry.session.poll(now, |d| out.push(remote, d));
+        // What the burst of input and the poll left it holding, for the memory budget.
+        let held = entry.session.buffered_bytes();
+        self.held = self.held - core::mem::replace(&mut entry.held, held) + held;
         if entry.session.state().is_ended() {
             let released = entry.released;
             if released {
@@ -740,6 +900,22 @@ impl Endpoint {
             i += 1;
         }
         self.dirty.clear();
+        match self.settings.config().memory_budget {
+            Some(budget) if self.held > budget => self.shed(budget),
+            _ => self.shed_floor = 0,
+        }
+    }
+
+    /// Heap bytes the sessions held at their last poll (see [`Session::buffered_bytes`]),
+    /// the figure [`Config::memory_budget`](crate::Config::memory_budget) bounds.
+    pub fn buffered_bytes(&self) -> usize {
+        self.held
+    }
+
+    /// Conversation ids the replay cache holds (see
+    /// [`Config::replay_window`](crate::Config::replay_window)).
+    pub fn replay_cache_len(&self) -> usize {
+        self.replay.len()
     }
 
     /// The next event, in order; see [`Event`].
@@ -751,6 +927,19 @@ impl Endpoint {
             entry.progress_pending = false;
         }
         Some(event)
+    }
+}
+
+/// Counts one less of `key`, forgetting it at zero.
+fn decrement<K: Ord, N: PartialEq + core::ops::SubAssign + From<u8>>(
+    map: &mut BTreeMap<K, N>,
+    key: &K,
+) {
+    if let Some(n) = map.get_mut(key) {
+        *n -= N::from(1);
+        if *n == N::from(0) {
+            map.remove(key);
+        }
     }
 }
 

@@ -74,7 +74,9 @@ impl Shared {
         setup: impl FnOnce(&mut Endpoint, u32) -> Option<Handle>,
     ) -> io::Result<(Arc<Shared>, Option<Handle>)> {
         let udp = Udp::new(socket)?;
-        let mut endpoint = Endpoint::new(settings);
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed).map_err(io::Error::other)?;
+        let mut endpoint = Endpoint::new(settings, seed);
         endpoint.set_max_segments(udp.max_segments());
         let shared = Arc::new(Shared {
             state: Mutex::new(State {

@@ -110,7 +110,9 @@ impl KcpStream {
         };
         let socket = socket::bind(local, settings)?;
         Self::dial(socket, settings, |endpoint, now| {
-            endpoint.connect(now, remote)
+            endpoint
+                .connect(now, remote)
+                .expect("a new endpoint has no sessions")
         })
     }
 
@@ -293,7 +295,7 @@ impl std::error::Error for ReuniteError {}
 fn dead(reason: DeadReason) -> io::Error {
     let kind = match reason {
         DeadReason::IdleTimeout => io::ErrorKind::TimedOut,
-        DeadReason::DeadLink => io::ErrorKind::ConnectionAborted,
+        DeadReason::DeadLink | DeadReason::Shed => io::ErrorKind::ConnectionAborted,
     };
     io::Error::new(kind, reason.to_string())
 }

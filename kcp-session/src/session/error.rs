@@ -31,11 +31,15 @@ impl State {
 
 /// Why a session was declared dead.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DeadReason {
     /// Nothing arrived from the peer for the configured idle timeout.
     IdleTimeout,
     /// A segment reached the dead-link transmission count without an acknowledgement.
     DeadLink,
+    /// The endpoint's memory budget ran out, and the peer had not shown that it receives
+    /// at its address (see [`Config::memory_budget`](crate::Config::memory_budget)).
+    Shed,
 }
 
 /// Why [`Session::send`](crate::Session::send) took nothing.
@@ -153,6 +157,7 @@ impl fmt::Display for DeadReason {
         match self {
             DeadReason::IdleTimeout => f.write_str("nothing received within the idle timeout"),
             DeadReason::DeadLink => f.write_str("retransmissions unacknowledged (dead link)"),
+            DeadReason::Shed => f.write_str("ended for the memory budget, address unproven"),
         }
     }
 }

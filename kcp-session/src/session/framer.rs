@@ -4,6 +4,7 @@
 use kcp_crypt::{NonceRng, PacketCipher};
 use kcp_fec::{Encoder, PacketKind};
 
+use super::proof::Proof;
 use crate::config::Settings;
 use crate::snmp::Snmp;
 
@@ -13,6 +14,9 @@ pub(super) struct Framer<'a, T> {
     pub(super) encoder: &'a mut Option<Encoder>,
     pub(super) rng: &'a mut NonceRng,
     pub(super) counters: &'a mut Snmp,
+    /// The amplification budget, while the peer is not proven: datagrams beyond it are
+    /// dropped (KCP retransmits them once the proof lets them out).
+    pub(super) proof: Option<&'a mut Proof>,
     pub(super) now: u32,
     pub(super) transmit: T,
 }
@@ -37,11 +41,14 @@ impl<T: FnMut(&[u8])> Framer<'_, T> {
                 &mut *self.counters,
                 &mut self.transmit,
             );
+            let mut proof = self.proof.as_deref_mut();
             encoder.flush_parity(|mut parity| {
                 let len = parity.datagram_len();
                 let crypt = settings.crypt();
                 let buf = parity.with_tailroom();
-                if let Ok(n) = crypt.seal(buf, len - crypt.header_len(), rng) {
+                if let Ok(n) = crypt.seal(buf, len - crypt.header_len(), rng)
+                    && proof.as_deref_mut().is_none_or(|p| p.take(n))
+                {
                     counters.out_pkts += 1;
                     counters.bytes_sent += n as u64;
                     transmit(&buf[..n]);
@@ -52,7 +59,9 @@ impl<T: FnMut(&[u8])> Framer<'_, T> {
 
     fn seal_and_send(&mut self, datagram: &mut [u8], payload_len: usize) {
         // `datagram` was sized by KCP with exactly the header and trailer room `seal` needs.
-        if let Ok(n) = self.settings.crypt().seal(datagram, payload_len, self.rng) {
+        if let Ok(n) = self.settings.crypt().seal(datagram, payload_len, self.rng)
+            && self.proof.as_deref_mut().is_none_or(|p| p.take(n))
+        {
             self.counters.out_pkts += 1;
             self.counters.bytes_sent += n as u64;
             (self.transmit)(&datagram[..n]);

@@ -4,14 +4,15 @@
 mod error;
 mod framer;
 mod pacer;
+mod proof;
 
 use alloc::vec::Vec;
 use core::fmt;
 
 use kcp_core::Kcp;
 use kcp_crypt::{NonceRng, PacketCipher};
-use kcp_fec::{Decoder, DecoderConfig, Encoder, EncoderConfig, PacketKind, Shards};
-use rand_core::SeedableRng;
+use kcp_fec::{Decoder, DecoderConfig, Encoder, EncoderConfig, FecPacket, PacketKind, Shards};
+use rand_core::{RngCore, SeedableRng};
 
 use crate::config::{MTU_LIMIT, Settings, millis};
 use crate::snmp::Snmp;
@@ -20,6 +21,7 @@ pub use error::{DeadReason, InputError, RecvError, SendError, State};
 use framer::Framer;
 pub use framer::conv_and_sn;
 use pacer::Pacer;
+use proof::Proof;
 
 /// One KCP conversation with kcp-go's framing: FEC and cipher applied in place in the
 /// headroom KCP reserves, so a datagram's payload is never copied between layers.
@@ -45,8 +47,16 @@ pub struct Session {
     encoder: Option<Encoder>,
     decoder: Option<Decoder>,
     rng: NonceRng,
+    /// Added to the caller's clock for KCP, so the `ts` the peer echoes is unguessable
+    /// (0 for sessions that need no proof of receipt).
+    clock_offset: u32,
+    /// The send budget until the peer shows it receives at its address; `None` once it
+    /// has, or for sessions that need no proof.
+    proof: Option<Proof>,
+    /// KCP's counters when the session was shed (its KCP was replaced by an empty one).
+    shed_stats: Option<kcp_core::Stats>,
     state: State,
-    /// When the last valid datagram arrived.
+    /// When the last datagram that showed progress arrived (see `input_opened`).
     last_recv: u32,
     /// When `close` was called.
     closing_since: u32,
@@ -78,22 +88,34 @@ impl fmt::Debug for Session {
 }
 
 impl Session {
-    /// Creates the session of conversation `conv` at time `now`. Dialing picks a random
-    /// `conv`; a listener takes it from the first datagram. The nonce generator is seeded
-    /// from the operating system's random source (on targets without one, from
-    /// `getrandom`'s custom backend: see the crate docs).
-    ///
-    /// # Panics
-    ///
-    /// If the random source fails, which `getrandom` reports only on broken systems.
-    pub fn new(conv: u32, settings: &Settings, now: u32) -> Session {
-        let mut seed = [0u8; 32];
-        getrandom::fill(&mut seed).expect("the operating system's random source failed");
-        Session::with_rng(conv, settings, now, NonceRng::from_seed(seed))
+    /// Creates the session of conversation `conv` at time `now`, for a peer this side
+    /// chose to talk to (a dialer, which picks a random `conv`). `seed` seeds the nonce
+    /// generator of the cipher: 32 bytes from a cryptographic random source (an
+    /// [`Endpoint`](crate::Endpoint) derives them from its own seed; fixed bytes give
+    /// reproducible datagrams in tests). Nothing here reads a random source, so nothing
+    /// can fail.
+    pub fn new(conv: u32, settings: &Settings, now: u32, seed: [u8; 32]) -> Session {
+        Session::build(conv, settings, now, seed, false)
     }
 
-    fn with_rng(conv: u32, settings: &Settings, now: u32, rng: NonceRng) -> Session {
+    /// Creates the session of conversation `conv` at time `now` for a peer that spoke
+    /// first (a listener takes `conv` from its first datagram), whose address nothing has
+    /// proven yet: until the peer acknowledges data this session sent, it sends at most
+    /// [`Config::amplification_limit`](crate::Config::amplification_limit) times the
+    /// bytes it received, so a forged or replayed datagram cannot turn it against a
+    /// third party. KCP runs on the caller's clock plus a random offset taken from
+    /// `seed`, which makes the echo unguessable (invisible to the peer: KCP's timestamps
+    /// are only echoed). Costs a scan of the segment headers of each datagram until the
+    /// proof arrives, and at most one round trip before a large first reply.
+    pub fn new_incoming(conv: u32, settings: &Settings, now: u32, seed: [u8; 32]) -> Session {
+        Session::build(conv, settings, now, seed, true)
+    }
+
+    fn build(conv: u32, settings: &Settings, now: u32, seed: [u8; 32], incoming: bool) -> Session {
+        let mut rng = NonceRng::from_seed(seed);
         let cfg = settings.config();
+        let proof = cfg.amplification_limit.filter(|_| incoming).map(Proof::new);
+        let clock_offset = if proof.is_some() { rng.next_u32() } else { 0 };
         let mut kcp = Kcp::new(conv);
         kcp.set_mtu(settings.kcp_mtu())
             .expect("Config::build checked the MTU");
@@ -115,7 +137,7 @@ impl Session {
         // polls is a flood (see `Kcp::set_ack_limit`).
         kcp.set_ack_limit(Some(2 * cfg.rcv_wnd as usize));
         // The first update starts the flush timer; nothing is queued yet, so nothing goes out.
-        kcp.update(now, |_: &mut [u8]| {});
+        kcp.update(now.wrapping_add(clock_offset), |_: &mut [u8]| {});
 
         let max_datagram = settings.header_len() + settings.kcp_mtu();
         let encoder = settings.fec().map(|shards| {
@@ -132,6 +154,9 @@ impl Session {
             encoder,
             decoder,
             rng,
+            clock_offset,
+            proof,
+            shed_stats: None,
             state: State::Open,
             last_recv: now,
             closing_since: now,
@@ -164,6 +189,52 @@ impl Session {
     /// The settings the session runs with.
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    /// Whether the peer has shown that it receives at its address (always true for a
+    /// session made with [`new`](Session::new), or without an amplification limit). Until
+    /// it has, the session sends it at most the amplification limit times what it
+    /// received (see [`new_incoming`](Session::new_incoming)).
+    pub fn is_proven(&self) -> bool {
+        self.proof.is_none()
+    }
+
+    /// Heap bytes the session holds now: KCP's queues and windows
+    /// ([`Kcp::buffered_bytes`]), the FEC decoder's recovery state, and a partly read
+    /// message. Fixed per-session costs (the FEC encoder's group) are not counted. Costs a
+    /// pass over the segments held: an [`Endpoint`](crate::Endpoint) reads it once per
+    /// burst of input, for its memory budget.
+    pub fn buffered_bytes(&self) -> usize {
+        self.kcp.buffered_bytes()
+            + self.decoder.as_ref().map_or(0, Decoder::retained_bytes)
+            + self.leftover.capacity()
+    }
+
+    /// When the last datagram that moved the conversation arrived.
+    pub(crate) fn last_progress(&self) -> u32 {
+        self.last_recv
+    }
+
+    /// Ends the session for the memory budget and frees what it holds at once.
+    pub(crate) fn shed(&mut self) {
+        if self.state.is_ended() {
+            return;
+        }
+        self.state = State::Dead(DeadReason::Shed);
+        self.flush_wanted = false;
+        let mut empty = Kcp::new(self.kcp.conv());
+        // Keep the counters the session reports.
+        core::mem::swap(&mut self.kcp, &mut empty);
+        self.shed_stats = Some(empty.stats());
+        self.decoder = None;
+        self.leftover = Vec::new();
+        self.leftover_pos = 0;
+        self.report_global();
+    }
+
+    /// KCP's clock for the caller's `now`.
+    fn kcp_now(&self, now: u32) -> u32 {
+        now.wrapping_add(self.clock_offset)
     }
 
     /// Takes one datagram from the peer, decrypting it in place. What it makes due
@@ -205,7 +276,21 @@ impl Session {
         self.counters.bytes_received += wire_len as u64;
         self.counters.in_pkts += 1;
         self.counters.in_bytes += payload.len() as u64;
+        if let Some(proof) = &mut self.proof {
+            proof.received(wire_len);
+            let frame = match kcp_fec::classify(payload) {
+                PacketKind::Kcp => Some(payload),
+                _ => FecPacket::new_checked(payload).ok().and_then(|p| p.frame()),
+            };
+            if frame.is_some_and(|f| proof.is_echoed_in(f, self.kcp.conv())) {
+                self.proof = None;
+                // What waited for the proof may go now.
+                self.flush_wanted = true;
+                self.last_recv = now;
+            }
+        }
         let una = self.kcp.snd_una();
+        let (rcv_nxt, rcv_buf) = (self.kcp.rcv_nxt(), self.kcp.rcv_buf_len());
         // RTT samples are taken against this clock (the maintainer's advice for ikcp).
         self.begin(now);
         let result = match kcp_fec::classify(payload) {
@@ -219,7 +304,14 @@ impl Session {
                 InputError::Kcp(e)
             }),
         };
-        if result.is_ok() {
+        // Only a datagram that moved the conversation keeps the session alive: one that
+        // acknowledged new data or brought new data. Replays of what was already
+        // received, and anything else a third party can send, do not.
+        if result.is_ok()
+            && (self.kcp.snd_una() != una
+                || self.kcp.rcv_nxt() != rcv_nxt
+                || self.kcp.rcv_buf_len() > rcv_buf)
+        {
             self.last_recv = now;
         }
         // Flush at the next poll when the window moved (new data may go out) or when
@@ -238,8 +330,23 @@ impl Session {
             self.counters.in_errs += 1;
             return Err(InputError::Truncated);
         }
-        // Like kcp-go, accept FEC from a peer even when we send without it: start at 1/1
-        // and let the decoder tune itself to the peer's shard counts.
+        if self.decoder.is_none() && !self.settings.config().fec_auto_tune {
+            // FEC is off here: read the frame a data packet carries, without recovery,
+            // and drop parity, at no cost in memory or decoding work.
+            let Some(frame) = FecPacket::new_checked(payload).ok().and_then(|p| p.frame()) else {
+                return Ok(());
+            };
+            if frame.len() < kcp_core::OVERHEAD {
+                self.counters.kcp_in_errors += 1;
+                return Err(InputError::Truncated);
+            }
+            return self.kcp.input(frame).map_err(|e| {
+                self.counters.kcp_in_errors += 1;
+                InputError::Kcp(e)
+            });
+        }
+        // As kcp-go, with `fec_auto_tune`: accept FEC from a peer even when we send
+        // without it: start at 1/1 and let the decoder tune itself to the peer's counts.
         let decoder = self.decoder.get_or_insert_with(|| {
             new_decoder(Shards::new(1, 1).expect("1/1 is a valid shard count"))
         });
@@ -285,11 +392,15 @@ impl Session {
         if !self.can_send() {
             return Err(SendError::WouldBlock);
         }
+        let room = self.proof_room();
+        if !self.kcp.is_stream() && data.len() > room {
+            return Err(SendError::WouldBlock);
+        }
         self.begin(now);
         let taken = if self.kcp.is_stream() {
             let mss = self.kcp.mss();
             let free = self.kcp.snd_wnd() as usize - self.kcp.wait_snd();
-            let data = &data[..data.len().min(free.max(1) * mss)];
+            let data = &data[..data.len().min(free.max(1) * mss).min(room)];
             // One KCP send takes at most 127 segments; feed large writes in pieces.
             for chunk in data.chunks((kcp_core::MAX_FRAGMENTS - 1) * mss) {
                 let mut rest = chunk;
@@ -312,7 +423,31 @@ impl Session {
 
     /// Whether [`send`](Session::send) would accept data now.
     pub fn can_send(&self) -> bool {
-        self.state == State::Open && self.kcp.wait_snd() < self.kcp.snd_wnd() as usize
+        self.state == State::Open
+            && self.kcp.wait_snd() < self.kcp.snd_wnd() as usize
+            && self.proof_room() > 0
+    }
+
+    /// Payload bytes the amplification budget lets `send` take now: a share of what it
+    /// allows, less what is queued (counted as full segments) and datagram headers for
+    /// the acknowledgements; unbounded once the peer is proven. The budget is enforced on
+    /// every datagram when it leaves; this keeps a first reply small enough to leave, so
+    /// that the peer's acknowledgement of it can bring the proof.
+    fn proof_room(&self) -> usize {
+        let Some(proof) = &self.proof else {
+            return usize::MAX;
+        };
+        let per_datagram =
+            (self.settings.header_len() + kcp_core::OVERHEAD + self.settings.trailer_len()) as u64;
+        let queued = self.kcp.snd_queue_len() as u64 * (self.kcp.mss() as u64 + per_datagram);
+        let avail = proof.room().saturating_sub(queued);
+        // A third of it, so that the first bytes can be retransmitted twice if lost before
+        // the proof; all but two datagrams' headers when a third is too little.
+        let room = match (avail / 3).saturating_sub(per_datagram) {
+            0 => avail.saturating_sub(2 * per_datagram),
+            third => third,
+        };
+        room.try_into().unwrap_or(usize::MAX)
     }
 
     /// How many bytes [`send`](Session::send) would take now: 0 while it would refuse; in
@@ -324,10 +459,11 @@ impl Session {
             return 0;
         }
         let mss = self.kcp.mss();
+        let room = self.proof_room();
         if self.kcp.is_stream() {
-            (self.kcp.snd_wnd() as usize - self.kcp.wait_snd()) * mss
+            ((self.kcp.snd_wnd() as usize - self.kcp.wait_snd()) * mss).min(room)
         } else {
-            (kcp_core::MAX_FRAGMENTS - 1) * mss
+            ((kcp_core::MAX_FRAGMENTS - 1) * mss).min(room)
         }
     }
 
@@ -424,12 +560,14 @@ impl Session {
         if self.kcp.is_idle() {
             return deadline;
         }
-        let mut kcp = self.kcp.check(now);
+        let off = self.clock_offset;
+        let mut kcp = self.kcp.check(self.kcp_now(now)).wrapping_sub(off);
         // ikcp's check says "now" for an overdue retransmission, but only a flush at the
         // flush timer sends it: wait for that timer rather than waking again and again.
-        let flush_in = self.kcp.ts_flush().wrapping_sub(now) as i32;
+        let ts_flush = self.kcp.ts_flush().wrapping_sub(off);
+        let flush_in = ts_flush.wrapping_sub(now) as i32;
         if kcp == now && (1..10_000).contains(&flush_in) {
-            kcp = self.kcp.ts_flush();
+            kcp = ts_flush;
         }
         // Data waiting for the pacer's tokens makes `check` say "now": the tokens decide.
         if let Some(wake) = self.pacer.as_ref().and_then(|p| p.wake(now)) {
@@ -452,6 +590,10 @@ impl Session {
         }
         let mut flush = core::mem::take(&mut self.flush_wanted);
         self.begin(now);
+        let kcp_now = self.kcp_now(now);
+        let (reserved, tailroom) = (self.settings.header_len(), self.settings.trailer_len());
+        let checking = self.proof.is_some();
+        let mut pushed = false;
         if let Some(p) = &mut self.pacer {
             flush |= p.before_flush(now, &mut self.kcp);
         }
@@ -461,14 +603,24 @@ impl Session {
             encoder: &mut self.encoder,
             rng: &mut self.rng,
             counters: &mut self.counters,
+            proof: self.proof.as_mut(),
             now,
             transmit,
         };
-        let mut output = |d: &mut [u8]| framer.output(d);
+        let mut output = |d: &mut [u8]| {
+            if checking && !pushed {
+                pushed = proof::carries_data(&d[reserved..d.len() - tailroom]);
+            }
+            framer.output(d);
+        };
         if flush {
             self.kcp.flush(&mut output);
         }
-        self.kcp.update(now, &mut output);
+        self.kcp.update(kcp_now, &mut output);
+        // Every data segment of this poll is stamped with KCP's clock now.
+        if pushed && let Some(proof) = &mut self.proof {
+            proof.sent_at(kcp_now);
+        }
         if let Some(p) = &mut self.pacer {
             p.after_flush(&self.kcp, self.counters.bytes_sent - sent_before);
         }
@@ -536,6 +688,7 @@ impl Session {
     /// the grid those flushes kept, so the datagrams are exactly those of ikcp updated
     /// every interval.
     fn begin(&mut self, now: u32) {
+        let now = self.kcp_now(now);
         if self.kcp_idle {
             self.kcp.advance_idle(now);
         } else {
@@ -563,7 +716,7 @@ impl Session {
     /// This session's counters in kcp-go's SNMP set.
     pub fn snmp(&self) -> Snmp {
         let mut s = self.counters;
-        let k = self.kcp.stats();
+        let k = self.shed_stats.unwrap_or_else(|| self.kcp.stats());
         s.in_segs = k.in_segs;
         s.out_segs = k.out_segs;
         s.out_bytes = k.out_bytes;

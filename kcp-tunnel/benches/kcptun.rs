@@ -1,0 +1,431 @@
+//! Benchmark of `kcp-tunnel` against kcptun 20210922 (Debian's `kcptun-client` and
+//! `kcptun-server`), and optionally a third pair (such as kcptun-rust), in one run on
+//! 127.0.0.1.
+//!
+//! For each pair, with kcptun's defaults and with `--nocomp`, over 1 and over 8 TCP
+//! connections: `--mib` MiB downloaded (the target sends, the client reads) and uploaded
+//! (the client sends, the target counts), incompressible data, each run `--repeat` times.
+//! Reported: median and worst throughput, and the CPU time both tunnel processes used per
+//! MiB moved (from `/proc/PID/stat`), with ours relative to kcptun's.
+//!
+//! ```text
+//! scripts/bench-tunnel.sh            # the table, with --release
+//! cargo bench -p kcp-tunnel --bench kcptun -- [--mib N] [--repeat R] [--conns 1,8]
+//!     [--third-client PATH --third-server PATH --third-name NAME]
+//! cargo bench -p kcp-tunnel --bench kcptun -- --test   # one short run of each case
+//! ```
+//!
+//! `--test` (which `cargo bench --workspace -- --test` passes to every benchmark) runs each
+//! case once with 2 MiB over one connection: a check that both pairs still move data, not
+//! a measurement.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::{CommandFactory, Parser};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// kcp-tunnel against kcptun on loopback: throughput and CPU per MiB
+#[derive(Parser, Debug)]
+#[command(name = "kcptun")]
+struct Args {
+    /// MiB per run and direction (split over the connections)
+    #[arg(long, default_value_t = 64)]
+    mib: u64,
+    /// Runs per case
+    #[arg(long, default_value_t = 5)]
+    repeat: usize,
+    /// Our binary (default: the kcp-tunnel this benchmark was built with)
+    #[arg(long)]
+    ours: Option<PathBuf>,
+    /// A third pair's client binary (kcptun-client flags)
+    #[arg(long = "third-client")]
+    third_client: Option<PathBuf>,
+    /// A third pair's server binary (kcptun-server flags)
+    #[arg(long = "third-server")]
+    third_server: Option<PathBuf>,
+    /// The third pair's name in the table
+    #[arg(long = "third-name", default_value = "third")]
+    third_name: String,
+    /// Connection counts to run
+    #[arg(long, value_delimiter = ',', default_value = "1,8")]
+    conns: Vec<u64>,
+    /// One short run of each case (2 MiB, one connection), as a check
+    #[arg(long)]
+    test: bool,
+    /// Passed by `cargo bench`; no effect
+    #[arg(long, hide = true)]
+    bench: bool,
+}
+
+/// A tunnel implementation: how to start its client and server.
+struct Pair {
+    name: String,
+    client: (PathBuf, Option<&'static str>),
+    server: (PathBuf, Option<&'static str>),
+}
+
+/// A process killed on drop.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Proc {
+    /// utime + stime in seconds.
+    fn cpu(&self) -> f64 {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.0.id())).unwrap_or_default();
+        // Fields after the command name, which ends with ')'.
+        let rest = stat.rsplit(')').next().unwrap_or("");
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: f64 = f.get(11).and_then(|v| v.parse().ok()).unwrap_or(0.0)
+            + f.get(12).and_then(|v| v.parse().ok()).unwrap_or(0.0);
+        ticks / 100.0
+    }
+}
+
+fn spawn(bin: &Path, sub: Option<&str>, args: &[String]) -> Proc {
+    let mut cmd = Command::new(bin);
+    if let Some(s) = sub {
+        cmd.arg(s);
+    }
+    cmd.args(args)
+        .arg("--quiet")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    Proc(
+        cmd.spawn()
+            .unwrap_or_else(|e| panic!("spawn {}: {e}", bin.display())),
+    )
+}
+
+fn free_port(udp: bool) -> u16 {
+    if udp {
+        std::net::UdpSocket::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    } else {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    }
+}
+
+fn udp_bound(port: u16) -> bool {
+    let hex = format!(":{port:04X}");
+    ["/proc/net/udp", "/proc/net/udp6"].iter().any(|t| {
+        std::fs::read_to_string(t)
+            .unwrap_or_default()
+            .lines()
+            .any(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .is_some_and(|a| a.ends_with(&hex))
+            })
+    })
+}
+
+/// The target: on each connection, reads a command byte and a u64 length: `D` sends that
+/// many bytes, `U` reads them; then answers `k` and closes.
+async fn target(data: Arc<Vec<u8>>) -> std::net::SocketAddr {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            let data = Arc::clone(&data);
+            tokio::spawn(async move {
+                let mut head = [0u8; 9];
+                if s.read_exact(&mut head).await.is_err() {
+                    return;
+                }
+                let n = u64::from_le_bytes(head[1..].try_into().unwrap());
+                let mut left = n;
+                let mut off = 0usize;
+                if head[0] == b'D' {
+                    while left > 0 {
+                        let m = (data.len() - off).min(left as usize).min(64 << 10);
+                        if s.write_all(&data[off..off + m]).await.is_err() {
+                            return;
+                        }
+                        off = (off + m) % data.len();
+                        left -= m as u64;
+                    }
+                } else {
+                    let mut buf = vec![0u8; 64 << 10];
+                    while left > 0 {
+                        match s.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(m) => left -= m as u64,
+                        }
+                    }
+                    let _ = s.write_all(b"k").await;
+                }
+                let _ = s.flush().await;
+                // Wait for the client to close first, so nothing is reset.
+                let mut end = [0u8; 1];
+                let _ = tokio::time::timeout(Duration::from_secs(30), s.read(&mut end)).await;
+            });
+        }
+    });
+    addr
+}
+
+/// One transfer: `conns` connections, `total` bytes in direction `dir`; seconds taken.
+async fn transfer(
+    port: u16,
+    conns: u64,
+    total: u64,
+    dir: u8,
+    data: Arc<Vec<u8>>,
+) -> Result<f64, String> {
+    let per = total / conns;
+    let start = Instant::now();
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..conns {
+        let data = Arc::clone(&data);
+        set.spawn(async move {
+            let mut s = TcpStream::connect(("127.0.0.1", port))
+                .await
+                .map_err(|e| e.to_string())?;
+            let mut head = [dir; 9];
+            head[1..].copy_from_slice(&per.to_le_bytes());
+            s.write_all(&head).await.map_err(|e| e.to_string())?;
+            let mut left = per;
+            if dir == b'D' {
+                let mut buf = vec![0u8; 256 << 10];
+                while left > 0 {
+                    match s.read(&mut buf).await {
+                        Ok(0) => return Err(format!("closed with {left} bytes to go")),
+                        Ok(m) => left = left.saturating_sub(m as u64),
+                        Err(e) => return Err(e.to_string()),
+                    }
+                }
+            } else {
+                let mut off = 0usize;
+                while left > 0 {
+                    let m = (data.len() - off).min(left as usize).min(64 << 10);
+                    s.write_all(&data[off..off + m])
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    off = (off + m) % data.len();
+                    left -= m as u64;
+                }
+                let mut k = [0u8; 1];
+                s.read_exact(&mut k)
+                    .await
+                    .map_err(|e| format!("no answer: {e}"))?;
+            }
+            Ok::<(), String>(())
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        r.map_err(|e| e.to_string())??;
+    }
+    Ok(start.elapsed().as_secs_f64())
+}
+
+/// Results of one case.
+#[derive(Default)]
+struct Case {
+    mibps: Vec<f64>,
+    cpu_per_mib: Vec<f64>,
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    if s.is_empty() {
+        f64::NAN
+    } else {
+        s[s.len() / 2]
+    }
+}
+
+fn worst(v: &[f64]) -> f64 {
+    v.iter().copied().fold(f64::INFINITY, f64::min)
+}
+
+fn main() {
+    let mut args: Args = kcp_tunnel::cli::parse_go_style(Args::command(), std::env::args_os());
+    if args.test {
+        (args.mib, args.repeat, args.conns) = (2, 1, vec![1]);
+    }
+    let ours = args
+        .ours
+        .clone()
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_kcp-tunnel").into());
+    let mut pairs = vec![
+        Pair {
+            name: "kcp-tunnel".into(),
+            client: (ours.clone(), Some("client")),
+            server: (ours, Some("server")),
+        },
+        Pair {
+            name: "kcptun".into(),
+            client: ("kcptun-client".into(), None),
+            server: ("kcptun-server".into(), None),
+        },
+    ];
+    if let (Some(c), Some(s)) = (&args.third_client, &args.third_server) {
+        pairs.push(Pair {
+            name: args.third_name.clone(),
+            client: (c.clone(), None),
+            server: (s.clone(), None),
+        });
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    // 1 MiB of splitmix64 output, repeated: incompressible within snappy's 64 KiB blocks.
+    let mut data = vec![0u8; 1 << 20];
+    kcp_testkit::sim::Rng::new(7).fill(&mut data);
+    let data = Arc::new(data);
+    let total = args.mib << 20;
+    println!(
+        "kcp-tunnel vs kcptun on 127.0.0.1: {} MiB per run and direction, {} runs per case, \
+         incompressible data; key \"bench\", otherwise each program's defaults",
+        args.mib, args.repeat
+    );
+    println!(
+        "{:<12} {:<9} {:>5} {:<8} {:>10} {:>10} {:>12}",
+        "pair", "settings", "conns", "dir", "MiB/s med", "MiB/s min", "CPU ms/MiB"
+    );
+    let mut results: Vec<(String, String, u64, &str, Case)> = Vec::new();
+    for settings in ["defaults", "nocomp"] {
+        let extra: Vec<String> = match settings {
+            "nocomp" => vec!["--nocomp".into()],
+            _ => vec![],
+        };
+        for pair in &pairs {
+            let target_addr = rt.block_on(target(Arc::clone(&data)));
+            let udp = free_port(true);
+            let mut sargs: Vec<String> = vec![
+                "-l".into(),
+                format!("127.0.0.1:{udp}"),
+                "-t".into(),
+                target_addr.to_string(),
+                "--key".into(),
+                "bench".into(),
+            ];
+            sargs.extend(extra.iter().cloned());
+            let server = spawn(&pair.server.0, pair.server.1, &sargs);
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while !udp_bound(udp) {
+                assert!(
+                    Instant::now() < deadline,
+                    "{} server did not bind",
+                    pair.name
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let port = free_port(false);
+            let mut cargs: Vec<String> = vec![
+                "-l".into(),
+                format!("127.0.0.1:{port}"),
+                "-r".into(),
+                format!("127.0.0.1:{udp}"),
+                "--key".into(),
+                "bench".into(),
+            ];
+            cargs.extend(extra.iter().cloned());
+            let client = spawn(&pair.client.0, pair.client.1, &cargs);
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+                assert!(
+                    Instant::now() < deadline,
+                    "{} client did not listen",
+                    pair.name
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let mut failed = false;
+            for &conns in &args.conns {
+                for (dir, name) in [(b'D', "download"), (b'U', "upload")] {
+                    if failed {
+                        break;
+                    }
+                    let mut case = Case::default();
+                    for _ in 0..args.repeat {
+                        let cpu0 = client.cpu() + server.cpu();
+                        let secs = rt.block_on(async {
+                            tokio::time::timeout(
+                                Duration::from_secs(120),
+                                transfer(port, conns, total, dir, Arc::clone(&data)),
+                            )
+                            .await
+                            .unwrap_or_else(|_| Err("no result in 120 s".into()))
+                        });
+                        let secs = match secs {
+                            Ok(s) => s,
+                            Err(e) => {
+                                println!(
+                                    "{:<12} {settings:<9} {conns:>5} {name:<8} failed: {e}",
+                                    pair.name
+                                );
+                                failed = true;
+                                break;
+                            }
+                        };
+                        let cpu = client.cpu() + server.cpu() - cpu0;
+                        case.mibps.push(args.mib as f64 / secs);
+                        case.cpu_per_mib.push(cpu * 1000.0 / args.mib as f64);
+                    }
+                    if case.mibps.is_empty() {
+                        continue;
+                    }
+                    println!(
+                        "{:<12} {:<9} {:>5} {:<8} {:>10.1} {:>10.1} {:>12.1}",
+                        pair.name,
+                        settings,
+                        conns,
+                        name,
+                        median(&case.mibps),
+                        worst(&case.mibps),
+                        median(&case.cpu_per_mib)
+                    );
+                    results.push((pair.name.clone(), settings.into(), conns, name, case));
+                }
+            }
+            drop((client, server));
+        }
+    }
+    println!(
+        "\nkcp-tunnel relative to kcptun (throughput: higher is better; CPU per MiB: lower is better)"
+    );
+    println!(
+        "{:<9} {:>5} {:<8} {:>12} {:>12}",
+        "settings", "conns", "dir", "throughput", "CPU/MiB"
+    );
+    for (name, settings, conns, dir, ours) in &results {
+        if name != "kcp-tunnel" {
+            continue;
+        }
+        if let Some((_, _, _, _, theirs)) = results
+            .iter()
+            .find(|r| r.0 == "kcptun" && &r.1 == settings && r.2 == *conns && r.3 == *dir)
+        {
+            println!(
+                "{:<9} {:>5} {:<8} {:>11.2}x {:>11.2}x",
+                settings,
+                conns,
+                dir,
+                median(&ours.mibps) / median(&theirs.mibps),
+                median(&ours.cpu_per_mib) / median(&theirs.cpu_per_mib)
+            );
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! The remote end (kcptun-server): accepts KCP sessions on every port of `-l` and
+//! connects each smux stream (or, with `--raw`, each session) to the target.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use kcp_session::{KcpListener, KcpStream, Settings};
+use kcp_tunnel::config::{Options, host_port, port_range};
+use kcp_tunnel::pipe::pipe;
+use kcp_tunnel::smux::{Session, Stream};
+use kcp_tunnel::snappy::SnappyReader;
+
+use crate::log::{log, log_stream};
+use crate::net::Target;
+
+/// Binds every listen port; the listeners are served by [`run`].
+pub(crate) async fn bind(o: &Options, settings: &Settings) -> io::Result<Vec<KcpListener>> {
+    let (host, ports) = port_range(&o.listen).map_err(io::Error::other)?;
+    let mut listeners = Vec::with_capacity(ports.len());
+    for port in ports {
+        let addr = host_port(&host, port);
+        let l = KcpListener::bind(addr.as_str(), settings)
+            .await
+            .map_err(|e| io::Error::new(e.kind(), format!("listen {addr}: {e}")))?;
+        log!("listening on: {}", l.local_addr()?);
+        listeners.push(l);
+    }
+    Ok(listeners)
+}
+
+/// Serves the listeners until one fails.
+pub(crate) async fn run(o: Options, listeners: Vec<KcpListener>) -> io::Result<()> {
+    log!("target: {}", o.remote);
+    let o = Arc::new(o);
+    let mut set = tokio::task::JoinSet::new();
+    for l in listeners {
+        set.spawn(serve(l, Arc::clone(&o)));
+    }
+    match set.join_next().await {
+        Some(Ok(r)) => r,
+        Some(Err(e)) => Err(io::Error::other(e)),
+        None => Ok(()),
+    }
+}
+
+async fn serve(listener: KcpListener, o: Arc<Options>) -> io::Result<()> {
+    let local = listener.local_addr()?;
+    loop {
+        let (kcp, peer) = listener.accept().await?;
+        log!("remote address: {peer} (conv {}) on {local}", kcp.conv());
+        let o = Arc::clone(&o);
+        if o.raw {
+            tokio::spawn(raw(kcp, peer, o));
+        } else {
+            tokio::spawn(mux(kcp, peer, o));
+        }
+    }
+}
+
+/// One KCP session carrying smux: each accepted stream goes to the target.
+async fn mux(kcp: KcpStream, peer: SocketAddr, o: Arc<Options>) {
+    log!("smux version: {} on connection: {peer}", o.smuxver);
+    let (r, w) = kcp.into_split();
+    let session = if o.nocomp {
+        Session::server(r, w, o.mux_config(), false)
+    } else {
+        Session::server(SnappyReader::new(r), w, o.mux_config(), true)
+    };
+    loop {
+        match session.accept().await {
+            Ok(stream) => {
+                tokio::spawn(forward(stream, peer, Arc::clone(&o)));
+            }
+            Err(e) => {
+                log!("session {peer} ended: {e}");
+                session.close();
+                return;
+            }
+        }
+    }
+}
+
+async fn forward(stream: Stream, peer: SocketAddr, o: Arc<Options>) {
+    let sid = stream.id();
+    let target = match Target::connect(&o.remote).await {
+        Ok(t) => t,
+        Err(e) => {
+            // Dropping the stream sends FIN: only this stream ends.
+            log!("stream {peer}({sid}): connect {}: {e}", o.remote);
+            return;
+        }
+    };
+    let out = target.describe();
+    log_stream!("stream opened in: {peer}({sid}) out: {out}");
+    let (up, down, err) = pipe(stream, target).await;
+    log_stream!(
+        "stream closed in: {peer}({sid}) out: {out} up={up} down={down}{}",
+        err.map(|e| format!(" err={e}")).unwrap_or_default()
+    );
+}
+
+/// `--raw`: the whole KCP session is one connection to the target.
+async fn raw(kcp: KcpStream, peer: SocketAddr, o: Arc<Options>) {
+    let conv = kcp.conv();
+    let target = match Target::connect(&o.remote).await {
+        Ok(t) => t,
+        Err(e) => {
+            log!("session {peer} (conv {conv}): connect {}: {e}", o.remote);
+            return;
+        }
+    };
+    let out = target.describe();
+    log_stream!("stream opened in: {peer} (conv {conv}) out: {out}");
+    let (up, down, err) = pipe(kcp, target).await;
+    log_stream!(
+        "stream closed in: {peer} (conv {conv}) out: {out} up={up} down={down}{}",
+        err.map(|e| format!(" err={e}")).unwrap_or_default()
+    );
+}

@@ -1,0 +1,150 @@
+//! `kcp-tunnel`'s command line: `kcptun-client`'s flags under `client` and
+//! `kcptun-server`'s under `server`, with kcptun's names, short names and defaults.
+
+use clap::{Args, Parser, Subcommand};
+
+use super::KcpFlags;
+use crate::cli::parse_bool;
+
+/// `kcp-tunnel`'s command line.
+#[derive(Parser, Debug)]
+#[command(
+    name = "kcp-tunnel",
+    version,
+    disable_version_flag = true,
+    about = "A kcptun-compatible tunnel: TCP over smux over KCP, interoperating with kcptun \
+             20210922 (kcptun-client, kcptun-server) and usable as a shadowsocks SIP003 plugin"
+)]
+pub struct Cli {
+    /// The end to run.
+    #[command(subcommand)]
+    pub role: RoleArgs,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum RoleArgs {
+    /// The local end (kcptun-client): listen on TCP, tunnel to a kcptun server
+    Client(ClientArgs),
+    /// The remote end (kcptun-server): listen on UDP, forward each stream to a target
+    Server(ServerArgs),
+}
+
+/// `kcptun-client`'s own flags; its windows default to kcptun-client's 128 and 512.
+#[derive(Args, Debug)]
+#[command(
+    mut_arg("sndwnd", |a| a.default_value("128")),
+    mut_arg("rcvwnd", |a| a.default_value("512"))
+)]
+pub struct ClientArgs {
+    /// Local listen address
+    #[arg(
+        short = 'l',
+        long = "localaddr",
+        value_name = "ADDR",
+        default_value = ":12948"
+    )]
+    pub localaddr: String,
+    /// kcp server address; host:min-max spreads the sessions over a port range
+    #[arg(
+        short = 'r',
+        long = "remoteaddr",
+        value_name = "ADDR",
+        default_value = "vps:29900"
+    )]
+    pub remoteaddr: String,
+    /// Number of UDP sessions to the server, used round robin
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub conn: u32,
+    /// Seconds after which a session takes no new connections; 0 disables
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    pub autoexpire: u64,
+    /// Seconds an expired session may live on for the connections it carries
+    #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+    pub scavengettl: u64,
+    /// Flags both ends share.
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// `kcptun-server`'s own flags.
+#[derive(Args, Debug)]
+pub struct ServerArgs {
+    /// kcp server listen address; host:min-max listens on every port of a range
+    #[arg(
+        short = 'l',
+        long = "listen",
+        value_name = "ADDR",
+        default_value = ":29900"
+    )]
+    pub listen: String,
+    /// Target server address, or the path of a unix socket
+    #[arg(
+        short = 't',
+        long = "target",
+        value_name = "ADDR",
+        default_value = "127.0.0.1:12948"
+    )]
+    pub target: String,
+    /// Accepted for kcptun compatibility; no profiling server is started
+    #[arg(long, num_args = 0..=1, require_equals = true, default_value = "false",
+          default_missing_value = "true", value_parser = parse_bool)]
+    pub pprof: bool,
+    /// Flags both ends share.
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// The flags `kcptun-client` and `kcptun-server` share.
+#[derive(Args, Debug)]
+pub struct CommonArgs {
+    /// The KCP session's flags.
+    #[command(flatten)]
+    pub kcp: KcpFlags,
+    /// Disable compression
+    #[arg(long, num_args = 0..=1, require_equals = true, default_value = "false",
+          default_missing_value = "true", value_parser = parse_bool)]
+    pub nocomp: bool,
+    /// smux version, 1 or 2
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub smuxver: u8,
+    /// The overall de-mux buffer in bytes
+    #[arg(long, value_name = "BYTES", default_value_t = 4_194_304)]
+    pub smuxbuf: usize,
+    /// Per-stream receive buffer in bytes (smux v2)
+    #[arg(long, value_name = "BYTES", default_value_t = 2_097_152)]
+    pub streambuf: usize,
+    /// Seconds between heartbeats
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub keepalive: u64,
+    /// Collect SNMP counters to this CSV file; Go time layout in the name, like
+    /// ./snmp-20060102.log
+    #[arg(long, value_name = "PATH", default_value = "")]
+    pub snmplog: String,
+    /// SNMP collect period in seconds
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub snmpperiod: u64,
+    /// Append the log to this file instead of stderr
+    #[arg(long, value_name = "PATH", default_value = "")]
+    pub log: String,
+    /// Suppress the 'stream open/close' messages
+    #[arg(long, num_args = 0..=1, require_equals = true, default_value = "false",
+          default_missing_value = "true", value_parser = parse_bool)]
+    pub quiet: bool,
+    /// TCP emulation over raw sockets (refused: not supported)
+    #[arg(long, num_args = 0..=1, require_equals = true, default_value = "false",
+          default_missing_value = "true", value_parser = parse_bool)]
+    pub tcp: bool,
+    /// Config from a JSON file, which overrides the flags
+    #[arg(short = 'c', value_name = "FILE")]
+    pub c: Option<String>,
+    /// Plain KCP, one conversation per TCP connection: no smux, compression, cipher or
+    /// FEC (the tokio_kcp wire format)
+    #[arg(long, num_args = 0..=1, require_equals = true, default_value = "false",
+          default_missing_value = "true", value_parser = parse_bool)]
+    pub raw: bool,
+    /// Serve on a non-loopback address with the public default key
+    #[arg(long = "allow-default-key", num_args = 0..=1, require_equals = true, default_value = "false",
+          default_missing_value = "true", value_parser = parse_bool)]
+    pub allow_default_key: bool,
+}

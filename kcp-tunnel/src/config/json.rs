@@ -1,0 +1,93 @@
+//! kcptun's `-c file.json`: its keys, matched case-insensitively as Go's `encoding/json`
+//! matches them.
+
+use serde::Deserialize;
+
+/// kcptun's JSON keys (client and server together); absent keys leave the flag's value.
+#[derive(Deserialize, Debug, Default)]
+#[serde(default)]
+pub struct JsonConfig {
+    /// Client: local listen address.
+    pub localaddr: Option<String>,
+    /// Client: server address.
+    pub remoteaddr: Option<String>,
+    /// Server: listen address.
+    pub listen: Option<String>,
+    /// Server: target address.
+    pub target: Option<String>,
+    /// Pre-shared secret.
+    pub key: Option<String>,
+    /// Cipher name.
+    pub crypt: Option<String>,
+    /// Profile name.
+    pub mode: Option<String>,
+    /// Client: sessions.
+    pub conn: Option<u32>,
+    /// Client: session expiry (s).
+    pub autoexpire: Option<u64>,
+    /// Client: expired session lifetime (s).
+    pub scavengettl: Option<u64>,
+    /// MTU.
+    pub mtu: Option<usize>,
+    /// Send window.
+    pub sndwnd: Option<u32>,
+    /// Receive window.
+    pub rcvwnd: Option<u32>,
+    /// FEC data shards.
+    pub datashard: Option<usize>,
+    /// FEC parity shards.
+    pub parityshard: Option<usize>,
+    /// DSCP.
+    pub dscp: Option<u8>,
+    /// No compression.
+    pub nocomp: Option<bool>,
+    /// ACK no delay.
+    pub acknodelay: Option<bool>,
+    /// Manual nodelay.
+    pub nodelay: Option<u32>,
+    /// Manual interval.
+    pub interval: Option<u32>,
+    /// Manual resend.
+    pub resend: Option<u32>,
+    /// Manual nc.
+    pub nc: Option<u32>,
+    /// Socket buffer.
+    pub sockbuf: Option<usize>,
+    /// smux version.
+    pub smuxver: Option<u8>,
+    /// smux session buffer.
+    pub smuxbuf: Option<usize>,
+    /// smux stream buffer.
+    pub streambuf: Option<usize>,
+    /// Keepalive seconds.
+    pub keepalive: Option<u64>,
+    /// Log file.
+    pub log: Option<String>,
+    /// SNMP log file.
+    pub snmplog: Option<String>,
+    /// SNMP period.
+    pub snmpperiod: Option<u64>,
+    /// Quiet.
+    pub quiet: Option<bool>,
+    /// TCP emulation.
+    pub tcp: Option<bool>,
+    /// Server: pprof.
+    pub pprof: Option<bool>,
+    /// Raw KCP mode (ours).
+    pub raw: Option<bool>,
+}
+
+impl JsonConfig {
+    /// Parses kcptun's JSON: an object whose keys match case-insensitively.
+    pub fn parse(text: &str) -> Result<JsonConfig, String> {
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        let serde_json::Value::Object(map) = value else {
+            return Err("the configuration must be a JSON object".into());
+        };
+        let lower: serde_json::Map<String, serde_json::Value> = map
+            .into_iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v))
+            .collect();
+        serde_json::from_value(serde_json::Value::Object(lower)).map_err(|e| e.to_string())
+    }
+}

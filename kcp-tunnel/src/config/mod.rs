@@ -1,0 +1,430 @@
+//! kcptun 20210922's command line and JSON configuration, and what they turn into: a
+//! [`kcp_session::Config`] for the KCP sessions and a [`MuxConfig`] for smux.
+//!
+//! `kcp-tunnel client` takes `kcptun-client`'s flags and `kcp-tunnel server` takes
+//! `kcptun-server`'s ([`Cli`]), with the same names, short names, defaults and
+//! `KCPTUN_KEY`. As in kcptun, `-c file.json` ([`JsonConfig`]) is read after the flags and
+//! every key it has overrides them (keys match case-insensitively, as Go's `encoding/json`
+//! does; unknown keys are ignored), and a named `--mode` overrides `--nodelay --interval
+//! --resend --nc`. [`Options`] is the result; [`KcpFlags`] is its KCP session part.
+
+mod addr;
+mod args;
+mod flags;
+mod json;
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use kcp_crypt::CipherKind;
+use kcp_session::Config;
+
+pub use addr::{host_port, is_loopback, port_range};
+pub use args::{Cli, ClientArgs, CommonArgs, RoleArgs, ServerArgs};
+pub use flags::KcpFlags;
+pub use json::JsonConfig;
+
+use crate::smux::MuxConfig;
+
+/// Which end of the tunnel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// Accepts TCP connections and carries them to the server over KCP.
+    Client,
+    /// Accepts KCP sessions and connects each stream to the target.
+    Server,
+}
+
+/// Everything one end runs with, after flags, environment and JSON.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Options {
+    /// Which end.
+    pub role: Role,
+    /// Client: TCP listen address (`-l`). Server: UDP listen address (`-l`).
+    pub listen: String,
+    /// Client: the server's UDP address (`-r`). Server: the target (`-t`).
+    pub remote: String,
+    /// The KCP session's flags.
+    pub kcp: KcpFlags,
+    /// `--conn`.
+    pub conn: u32,
+    /// `--autoexpire` (s).
+    pub autoexpire: u64,
+    /// `--scavengettl` (s).
+    pub scavengettl: u64,
+    /// `--nocomp`.
+    pub nocomp: bool,
+    /// `--smuxver`.
+    pub smuxver: u8,
+    /// `--smuxbuf`.
+    pub smuxbuf: usize,
+    /// `--streambuf`.
+    pub streambuf: usize,
+    /// `--keepalive` (s).
+    pub keepalive: u64,
+    /// `--log` ("" = stderr).
+    pub log: String,
+    /// `--snmplog` ("" = off).
+    pub snmplog: String,
+    /// `--snmpperiod` (s).
+    pub snmpperiod: u64,
+    /// `--quiet`.
+    pub quiet: bool,
+    /// `--tcp` (refused).
+    pub tcp: bool,
+    /// `--pprof` (ignored).
+    pub pprof: bool,
+    /// `--raw`.
+    pub raw: bool,
+    /// `--allow-default-key`.
+    pub allow_default_key: bool,
+    /// Plugin option `outbound_bind_addr`: the local address of the client's UDP sockets.
+    pub bind_addr: Option<IpAddr>,
+    /// Plugin option `outbound_bind_interface` (Linux `SO_BINDTODEVICE`).
+    pub bind_interface: Option<String>,
+    /// Plugin option `outbound_fwmark` (Linux `SO_MARK`).
+    pub fwmark: Option<u32>,
+}
+
+impl Options {
+    /// kcptun's defaults for `role`.
+    pub fn defaults(role: Role) -> Options {
+        let (listen, remote, (sndwnd, rcvwnd)) = match role {
+            Role::Client => (":12948", "vps:29900", (128, 512)),
+            Role::Server => (":29900", "127.0.0.1:12948", (1024, 1024)),
+        };
+        Options {
+            role,
+            listen: listen.into(),
+            remote: remote.into(),
+            kcp: KcpFlags {
+                sndwnd,
+                rcvwnd,
+                ..KcpFlags::default()
+            },
+            conn: 1,
+            autoexpire: 0,
+            scavengettl: 600,
+            nocomp: false,
+            smuxver: 1,
+            smuxbuf: 4 << 20,
+            streambuf: 2 << 20,
+            keepalive: 10,
+            log: String::new(),
+            snmplog: String::new(),
+            snmpperiod: 60,
+            quiet: false,
+            tcp: false,
+            pprof: false,
+            raw: false,
+            allow_default_key: false,
+            bind_addr: None,
+            bind_interface: None,
+            fwmark: None,
+        }
+    }
+
+    /// The options the command line gives, before `-c`; returns the JSON path too.
+    pub fn from_cli(cli: Cli) -> (Options, Option<String>) {
+        let (mut o, common) = match cli.role {
+            RoleArgs::Client(a) => {
+                let mut o = Options::defaults(Role::Client);
+                o.listen = a.localaddr;
+                o.remote = a.remoteaddr;
+                o.conn = a.conn;
+                o.autoexpire = a.autoexpire;
+                o.scavengettl = a.scavengettl;
+                (o, a.common)
+            }
+            RoleArgs::Server(a) => {
+                let mut o = Options::defaults(Role::Server);
+                o.listen = a.listen;
+                o.remote = a.target;
+                o.pprof = a.pprof;
+                (o, a.common)
+            }
+        };
+        let c = common;
+        o.kcp = c.kcp;
+        o.nocomp = c.nocomp;
+        o.smuxver = c.smuxver;
+        o.smuxbuf = c.smuxbuf;
+        o.streambuf = c.streambuf;
+        o.keepalive = c.keepalive;
+        o.log = c.log;
+        o.snmplog = c.snmplog;
+        o.snmpperiod = c.snmpperiod;
+        o.quiet = c.quiet;
+        o.tcp = c.tcp;
+        o.raw = c.raw;
+        o.allow_default_key = c.allow_default_key;
+        (o, c.c)
+    }
+
+    /// Overrides the options with every key `json` has (kcptun reads `-c` after the flags).
+    /// Keys of the other role (`listen` for a client, ...) are ignored, as kcptun does.
+    pub fn apply_json(&mut self, j: JsonConfig) {
+        fn set<T>(dst: &mut T, v: Option<T>) {
+            if let Some(v) = v {
+                *dst = v;
+            }
+        }
+        match self.role {
+            Role::Client => {
+                set(&mut self.listen, j.localaddr);
+                set(&mut self.remote, j.remoteaddr);
+                set(&mut self.conn, j.conn);
+                set(&mut self.autoexpire, j.autoexpire);
+                set(&mut self.scavengettl, j.scavengettl);
+            }
+            Role::Server => {
+                set(&mut self.listen, j.listen);
+                set(&mut self.remote, j.target);
+                set(&mut self.pprof, j.pprof);
+            }
+        }
+        set(&mut self.kcp.key, j.key);
+        set(&mut self.kcp.crypt, j.crypt);
+        set(&mut self.kcp.mode, j.mode);
+        set(&mut self.kcp.mtu, j.mtu);
+        set(&mut self.kcp.sndwnd, j.sndwnd);
+        set(&mut self.kcp.rcvwnd, j.rcvwnd);
+        set(&mut self.kcp.datashard, j.datashard);
+        set(&mut self.kcp.parityshard, j.parityshard);
+        set(&mut self.kcp.dscp, j.dscp);
+        set(&mut self.nocomp, j.nocomp);
+        set(&mut self.kcp.acknodelay, j.acknodelay);
+        set(&mut self.kcp.nodelay, j.nodelay);
+        set(&mut self.kcp.interval, j.interval);
+        set(&mut self.kcp.resend, j.resend);
+        set(&mut self.kcp.nc, j.nc);
+        set(&mut self.kcp.sockbuf, j.sockbuf);
+        set(&mut self.smuxver, j.smuxver);
+        set(&mut self.smuxbuf, j.smuxbuf);
+        set(&mut self.streambuf, j.streambuf);
+        set(&mut self.keepalive, j.keepalive);
+        set(&mut self.log, j.log);
+        set(&mut self.snmplog, j.snmplog);
+        set(&mut self.snmpperiod, j.snmpperiod);
+        set(&mut self.quiet, j.quiet);
+        set(&mut self.tcp, j.tcp);
+        set(&mut self.raw, j.raw);
+    }
+
+    /// The cipher: kcptun's name, or aes for a name kcptun does not know (with a note).
+    pub fn cipher(&self) -> (CipherKind, Option<String>) {
+        self.kcp.cipher()
+    }
+
+    /// The session configuration, as kcptun sets up its sessions ([`KcpFlags::config`])
+    /// with no idle timeout of its own in smux mode, since smux's keepalive decides when a
+    /// session is dead. `--raw` means no cipher and no FEC, and the default idle timeout.
+    pub fn session_config(&self) -> Config {
+        let mut c = self.kcp.config();
+        if self.raw {
+            c.crypt = CipherKind::Null;
+            c.data_shards = 0;
+            c.parity_shards = 0;
+        } else {
+            c.idle_timeout = None;
+        }
+        c
+    }
+
+    /// smux's settings.
+    pub fn mux_config(&self) -> MuxConfig {
+        MuxConfig {
+            version: self.smuxver,
+            max_receive_buffer: self.smuxbuf,
+            max_stream_buffer: self.streambuf,
+            keepalive_interval: Duration::from_secs(self.keepalive),
+            ..MuxConfig::default()
+        }
+    }
+
+    /// Checks what kcptun would refuse (and what this program does not do); the message
+    /// says what is wrong.
+    pub fn check(&self) -> Result<(), String> {
+        if self.tcp {
+            return Err("--tcp (TCP emulation over raw sockets) is not supported; \
+                        run without it to use UDP"
+                .into());
+        }
+        if self.role == Role::Client && !(1..=65_535).contains(&self.conn) {
+            return Err(format!("--conn must be in 1..=65535, not {}", self.conn));
+        }
+        if !self.raw {
+            self.mux_config().verify()?;
+        }
+        self.session_config()
+            .build()
+            .map(|_| ())
+            .map_err(|e| format!("invalid session settings: {e}"))?;
+        if self.role == Role::Server
+            && self.kcp.key == kcp_crypt::KCPTUN_DEFAULT_PASSPHRASE
+            && !self.allow_default_key
+            && !is_loopback(&self.listen)
+        {
+            return Err(format!(
+                "refusing to serve on {} with kcptun's public default key: anyone could \
+                 use or read this tunnel. Pass --key (or KCPTUN_KEY), listen on a loopback \
+                 address, or pass --allow-default-key",
+                self.listen
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{CommandFactory, Parser};
+    use kcp_session::Mode;
+
+    fn parse(args: &[&str]) -> (Options, Option<String>) {
+        let words = args.iter().map(std::ffi::OsString::from);
+        let words = crate::cli::go_style(&Cli::command(), words);
+        Options::from_cli(Cli::try_parse_from(words).unwrap())
+    }
+
+    #[test]
+    fn kcptun_defaults_per_role() {
+        let (c, json) = parse(&["kcp-tunnel", "client"]);
+        assert_eq!(c, Options::defaults(Role::Client));
+        assert_eq!(json, None);
+        assert_eq!(
+            (c.listen.as_str(), c.remote.as_str()),
+            (":12948", "vps:29900")
+        );
+        assert_eq!(
+            (c.kcp.sndwnd, c.kcp.rcvwnd, c.conn, c.scavengettl),
+            (128, 512, 1, 600)
+        );
+        let (s, _) = parse(&["kcp-tunnel", "server"]);
+        assert_eq!(s, Options::defaults(Role::Server));
+        assert_eq!((s.kcp.sndwnd, s.kcp.rcvwnd), (1024, 1024));
+        assert_eq!(s.remote, "127.0.0.1:12948");
+        let k = s.session_config();
+        assert_eq!(k.crypt, CipherKind::Aes256);
+        assert_eq!((k.data_shards, k.parity_shards, k.mtu), (10, 3, 1350));
+        assert_eq!(k.mode, Mode::Fast);
+        assert_eq!(s.mux_config(), MuxConfig::default());
+    }
+
+    #[test]
+    fn go_style_flags_short_names_and_manual_mode() {
+        let (o, json) = parse(&[
+            "kcp-tunnel",
+            "client",
+            "-l",
+            ":1",
+            "-r=h:2",
+            "-ds",
+            "4",
+            "--ps=2",
+            "-nocomp",
+            "-mode",
+            "manual",
+            "-nodelay",
+            "1",
+            "-interval",
+            "20",
+            "-resend",
+            "2",
+            "-nc",
+            "1",
+            "-acknodelay",
+            "--smuxver",
+            "2",
+            "-c",
+            "x.json",
+            "-key",
+            "-dash-",
+        ]);
+        assert_eq!((o.listen.as_str(), o.remote.as_str()), (":1", "h:2"));
+        assert_eq!((o.kcp.datashard, o.kcp.parityshard), (4, 2));
+        assert!(o.nocomp && o.kcp.acknodelay);
+        assert_eq!(o.kcp.key, "-dash-");
+        assert_eq!(json.as_deref(), Some("x.json"));
+        assert_eq!(
+            o.kcp.kcp_mode(),
+            Mode::Manual {
+                nodelay: 1,
+                interval: 20,
+                resend: 2,
+                nc: true
+            }
+        );
+        assert_eq!(o.mux_config().version, 2);
+        // A named mode wins over the knobs, as in kcptun.
+        let (o, _) = parse(&["kcp-tunnel", "server", "--mode", "fast2", "--nodelay", "0"]);
+        assert_eq!(o.kcp.kcp_mode(), Mode::Fast2);
+        // So does any other name mean manual.
+        let (o, _) = parse(&[
+            "kcp-tunnel",
+            "server",
+            "--mode",
+            "turbo",
+            "--interval",
+            "15",
+        ]);
+        assert!(matches!(
+            o.kcp.kcp_mode(),
+            Mode::Manual { interval: 15, .. }
+        ));
+    }
+
+    #[test]
+    fn json_overrides_flags_like_kcptun() {
+        let text = r#"{"localaddr": ":2000", "RemoteAddr": "1.2.3.4:2000", "key": "PASSWORD",
+            "crypt": "aes-128", "mode": "fast3", "mtu": 1400, "sndwnd": 128, "rcvwnd": 1024,
+            "nocomp": true, "smuxbuf": 16777217, "autoexpire": 1800, "listen": ":9",
+            "unknown": [1, 2]}"#;
+        let (mut o, _) = parse(&["kcp-tunnel", "client", "--key", "flag", "--mtu", "1200"]);
+        o.apply_json(JsonConfig::parse(text).unwrap());
+        assert_eq!(o.listen, ":2000");
+        assert_eq!(o.remote, "1.2.3.4:2000");
+        assert_eq!(o.kcp.key, "PASSWORD");
+        assert_eq!((o.kcp.mtu, o.kcp.rcvwnd, o.autoexpire), (1400, 1024, 1800));
+        assert!(o.nocomp);
+        assert_eq!(o.cipher().0, CipherKind::Aes128);
+        assert!(JsonConfig::parse("[1]").is_err());
+        assert!(JsonConfig::parse(r#"{"mtu": "big"}"#).is_err());
+        assert!(JsonConfig::parse(r#"{"dscp": -1}"#).is_err());
+        assert!(JsonConfig::parse("{").is_err());
+    }
+
+    #[test]
+    fn checks_and_the_default_key_rule() {
+        let mut o = Options::defaults(Role::Server);
+        // kcptun's default :29900 is every interface: refused with the public key.
+        assert!(o.check().unwrap_err().contains("--allow-default-key"));
+        o.listen = "127.0.0.1:29900".into();
+        assert_eq!(o.check(), Ok(()));
+        o.listen = ":29900".into();
+        o.kcp.key = "secret".into();
+        assert_eq!(o.check(), Ok(()));
+        o.kcp.key = kcp_crypt::KCPTUN_DEFAULT_PASSPHRASE.into();
+        o.allow_default_key = true;
+        assert_eq!(o.check(), Ok(()));
+        o.tcp = true;
+        assert!(o.check().unwrap_err().contains("--tcp"));
+        o.tcp = false;
+        o.smuxver = 3;
+        assert!(o.check().is_err());
+        o.smuxver = 2;
+        o.keepalive = 31;
+        assert!(o.check().unwrap_err().contains("keep-alive"));
+        o.keepalive = 10;
+        o.kcp.mtu = 9000;
+        assert!(o.check().is_err());
+        o.kcp.mtu = 1350;
+        o.kcp.crypt = "rot13".into();
+        assert_eq!(o.cipher().0, CipherKind::Aes256);
+        assert!(o.cipher().1.is_some());
+        let mut c = Options::defaults(Role::Client);
+        c.conn = 0;
+        assert!(c.check().is_err());
+    }
+}

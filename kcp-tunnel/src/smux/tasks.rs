@@ -1,0 +1,214 @@
+//! The three tasks of a session: the writer sends what the streams queued, the reader
+//! parses frames and hands data to the streams, and the keepalive pings and times out.
+
+use std::future::poll_fn;
+use std::io;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::task::Poll;
+
+use bytes::{Buf, BytesMut};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+use super::config::{ACCEPT_BACKLOG, MAX_FRAME, MAX_STREAMS, WRITE_QUEUE};
+use super::counters;
+use super::frame::{self, Cmd, HEADER_LEN, Header, UPD_LEN};
+use super::state::{Shared, StreamState, wait_closed};
+use crate::snappy::Compressor;
+
+/// Sends what the streams queue, in batches, until the session ends or the transport
+/// fails.
+pub(super) async fn write_loop<W: AsyncWrite + Unpin>(
+    shared: Arc<Shared>,
+    mut transport: W,
+    mut compressor: Option<Compressor>,
+) {
+    let mut batch: Vec<u8> = Vec::with_capacity(WRITE_QUEUE + HEADER_LEN + MAX_FRAME);
+    loop {
+        let more = poll_fn(|cx| {
+            let mut st = shared.lock();
+            if st.closed.is_some() {
+                return Poll::Ready(false);
+            }
+            if st.queue.is_empty() {
+                st.writer_waker = Some(cx.waker().clone());
+                return Poll::Pending;
+            }
+            std::mem::swap(&mut st.queue, &mut batch);
+            for w in st.queue_waiters.drain(..) {
+                w.wake();
+            }
+            Poll::Ready(true)
+        })
+        .await;
+        if !more {
+            break;
+        }
+        let write = async {
+            match compressor.as_mut() {
+                Some(c) => match c.compress(&batch) {
+                    Ok(chunks) => transport.write_all(chunks).await,
+                    Err(e) => Err(e),
+                },
+                None => transport.write_all(&batch).await,
+            }
+        };
+        // A write blocked on a full KCP window must not outlive the session.
+        let result = tokio::select! {
+            r = write => r,
+            _ = wait_closed(&shared) => break,
+        };
+        batch.clear();
+        if let Err(e) = result {
+            shared
+                .lock()
+                .close(e.kind(), format!("transport write failed: {e}"));
+            break;
+        }
+    }
+    let _ = transport.shutdown().await;
+}
+
+/// Reads frames and dispatches them until the session ends or the transport fails.
+pub(super) async fn read_loop<R: AsyncRead + Unpin>(shared: Arc<Shared>, mut transport: R) {
+    let mut buf = BytesMut::with_capacity(128 << 10);
+    let version = shared.version();
+    let why = loop {
+        // Wait for receive tokens, as smux's recvLoop does.
+        let open = poll_fn(|cx| {
+            let mut st = shared.lock();
+            if st.closed.is_some() {
+                return Poll::Ready(false);
+            }
+            if st.bucket > 0 {
+                return Poll::Ready(true);
+            }
+            st.reader_waker = Some(cx.waker().clone());
+            Poll::Pending
+        })
+        .await;
+        if !open {
+            return;
+        }
+        if buf.capacity() - buf.len() < 32 << 10 {
+            buf.reserve(64 << 10);
+        }
+        let read = tokio::select! {
+            r = transport.read_buf(&mut buf) => r,
+            _ = wait_closed(&shared) => return,
+        };
+        match read {
+            Ok(0) => break (io::ErrorKind::UnexpectedEof, "transport ended".to_owned()),
+            Ok(_) => {}
+            Err(e) => break (e.kind(), format!("transport read failed: {e}")),
+        }
+        if let Err(e) = dispatch(&shared, &mut buf, version) {
+            counters().protocol_errors.fetch_add(1, Ordering::Relaxed);
+            break (io::ErrorKind::InvalidData, e.to_string());
+        }
+    };
+    shared.lock().close(why.0, why.1);
+}
+
+/// Handles every whole frame at the front of `buf`.
+fn dispatch(shared: &Shared, buf: &mut BytesMut, version: u8) -> Result<(), frame::FrameError> {
+    let mut st = shared.lock();
+    st.data_ready = true;
+    loop {
+        let Some(head) = buf.get(..HEADER_LEN) else {
+            return Ok(());
+        };
+        let head: &[u8; HEADER_LEN] = head.try_into().unwrap_or(&[0; HEADER_LEN]);
+        let h = Header::parse(head, version)?;
+        let len = usize::from(h.len);
+        if buf.len() < HEADER_LEN + len {
+            return Ok(());
+        }
+        buf.advance(HEADER_LEN);
+        let payload = buf.split_to(len).freeze();
+        match h.cmd {
+            Cmd::Nop => {}
+            Cmd::Syn => {
+                if !st.streams.contains_key(&h.sid) {
+                    if st.accepts.len() >= ACCEPT_BACKLOG || st.streams.len() >= MAX_STREAMS {
+                        counters().refused_streams.fetch_add(1, Ordering::Relaxed);
+                        st.push_control(version, Cmd::Fin, h.sid);
+                    } else {
+                        st.streams.insert(h.sid, StreamState::new());
+                        st.accepts.push_back(h.sid);
+                        if let Some(w) = st.accept_waker.take() {
+                            w.wake();
+                        }
+                    }
+                }
+            }
+            Cmd::Fin => {
+                if let Some(s) = st.streams.get_mut(&h.sid) {
+                    s.fin_received = true;
+                    s.wake();
+                }
+            }
+            Cmd::Psh => {
+                if len == 0 {
+                    continue;
+                }
+                if let Some(s) = st.streams.get_mut(&h.sid) {
+                    s.recv.push_back(payload);
+                    if let Some(w) = s.read_waker.take() {
+                        w.wake();
+                    }
+                    st.bucket -= len as i64;
+                } else {
+                    counters()
+                        .discarded_bytes
+                        .fetch_add(len as u64, Ordering::Relaxed);
+                }
+            }
+            Cmd::Upd => {
+                let upd: &[u8; UPD_LEN] = payload[..].try_into().unwrap_or(&[0; UPD_LEN]);
+                let (consumed, window) = frame::parse_upd(upd);
+                if let Some(s) = st.streams.get_mut(&h.sid) {
+                    s.peer_consumed = consumed;
+                    s.peer_window = window;
+                    if let Some(w) = s.write_waker.take() {
+                        w.wake();
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Sends a NOP every keepalive interval; closes the session when no frame arrived for a
+/// keepalive timeout while it had room to receive (smux's rule).
+pub(super) async fn keepalive(shared: Arc<Shared>) {
+    let config = shared.config;
+    let start = tokio::time::Instant::now();
+    let mut ping =
+        tokio::time::interval_at(start + config.keepalive_interval, config.keepalive_interval);
+    let mut check =
+        tokio::time::interval_at(start + config.keepalive_timeout, config.keepalive_timeout);
+    loop {
+        tokio::select! {
+            _ = ping.tick() => {
+                let mut st = shared.lock();
+                if st.closed.is_some() {
+                    return;
+                }
+                st.push_control(config.version, Cmd::Nop, 0);
+            }
+            _ = wait_closed(&shared) => return,
+            _ = check.tick() => {
+                let mut st = shared.lock();
+                if st.closed.is_some() {
+                    return;
+                }
+                if !std::mem::take(&mut st.data_ready) && st.bucket > 0 {
+                    counters().keepalive_timeouts.fetch_add(1, Ordering::Relaxed);
+                    st.close(io::ErrorKind::TimedOut, "smux keepalive timeout");
+                    return;
+                }
+            }
+        }
+    }
+}
