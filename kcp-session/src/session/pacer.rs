@@ -146,8 +146,10 @@ impl Settings {
     /// `rate × t + burst` bytes. This is the bucket (twice the rate per millisecond,
     /// at least two datagrams, at most 56,000 bytes) plus the datagram a flush may send
     /// past its budget and, with FEC, the parity datagrams of one group. With up to 5 parity
-    /// shards a burst fits one GSO batch (65,000 bytes). `None` without a rate limit.
-    /// Costs nothing (arithmetic).
+    /// shards a burst fits one GSO batch (65,000 bytes). Acknowledgements are charged but
+    /// never held back, so a session that must acknowledge more than its rate of incoming
+    /// data exceeds the bound by those. `None` without a rate limit. Costs nothing
+    /// (arithmetic).
     pub fn pacing_burst(&self) -> Option<usize> {
         let cfg = self.config();
         let rate = cfg.rate_limit?;
