@@ -100,6 +100,15 @@ impl Kcp {
     /// [`input`](Kcp::input) or [`send`](Kcp::send) for the lowest latency. Costs a scan of
     /// the in-flight segments.
     pub fn check(&self, current: u32) -> u32 {
+        self.check_with_interval(current, self.interval)
+    }
+
+    /// [`check`](Kcp::check) as if the flush interval were `interval` (clamped to
+    /// 10..=5000 as [`set_interval`](Kcp::set_interval) does), without changing it: for
+    /// callers that hold a pending interval change and only have shared access, such as
+    /// ikcp.h's `ikcp_check`, which takes a `const` control block. Same cost as `check`.
+    pub fn check_with_interval(&self, current: u32, interval: u32) -> u32 {
+        let interval = interval.clamp(10, 5000);
         if !self.updated {
             return current;
         }
@@ -119,7 +128,7 @@ impl Kcp {
             }
             tm_packet = tm_packet.min(d);
         }
-        let minimal = (tm_packet.min(tm_flush) as u32).min(self.interval);
+        let minimal = (tm_packet.min(tm_flush) as u32).min(interval);
         current.wrapping_add(minimal)
     }
 

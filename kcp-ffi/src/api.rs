@@ -202,18 +202,22 @@ pub unsafe extern "C" fn ikcp_update(kcp: *mut IKCPCB, current: u32) {
 }
 
 /// When to call [`ikcp_update`] next (`ikcp_check`), as a clock value. Returns `current`
-/// for NULL, and from inside a callback of the same block.
+/// for NULL, and from inside a callback of the same block. An `interval` written into the
+/// struct counts (clamped to 10..=5000), as in ikcp. It writes nothing, so several
+/// threads may call it (and [`ikcp_peeksize`], [`ikcp_waitsnd`]) on one block at once.
 ///
 /// # Safety
-/// `kcp` is NULL or a live control block. Settings written into the struct count, so
-/// the block is updated through the `const` pointer (it never is const memory).
+/// `kcp` is NULL or a live control block that no other thread changes meanwhile.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ikcp_check(kcp: *const IKCPCB, current: u32) -> u32 {
-    // SAFETY: forwarded contract; the allocation is ours and mutable.
+    // SAFETY: forwarded contract.
     unsafe {
-        with(kcp.cast_mut(), Scope::Nothing, current, current, |k, _| {
-            k.check(current)
-        })
+        query(
+            kcp,
+            current,
+            |_| current,
+            |k, cb| k.check_with_interval(current, cb.interval),
+        )
     }
 }
 
@@ -261,10 +265,11 @@ pub unsafe extern "C" fn ikcp_flush(kcp: *mut IKCPCB) {
 }
 
 /// The size of the next complete message, or -1 (`ikcp_peeksize`; also for NULL and from
-/// inside a callback of the same block).
+/// inside a callback of the same block). Writes nothing: several threads may call it at
+/// once, as [`ikcp_check`].
 ///
 /// # Safety
-/// `kcp` is NULL or a live control block.
+/// `kcp` is NULL or a live control block that no other thread changes meanwhile.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ikcp_peeksize(kcp: *const IKCPCB) -> c_int {
     // SAFETY: forwarded contract.
@@ -273,7 +278,7 @@ pub unsafe extern "C" fn ikcp_peeksize(kcp: *const IKCPCB) -> c_int {
             kcp,
             -1,
             |_| -1,
-            |k| k.peek_size().map_or(-1, |n| n as c_int),
+            |k, _| k.peek_size().map_or(-1, |n| n as c_int),
         )
     }
 }
@@ -330,10 +335,11 @@ pub unsafe extern "C" fn ikcp_wndsize(kcp: *mut IKCPCB, sndwnd: c_int, rcvwnd: c
 }
 
 /// Segments queued or in flight (`ikcp_waitsnd`); -1 for NULL. From inside a callback of
-/// the same block: the count as of the running call's start.
+/// the same block: the count as of the running call's start. Writes nothing: several
+/// threads may call it at once, as [`ikcp_check`].
 ///
 /// # Safety
-/// `kcp` is NULL or a live control block.
+/// `kcp` is NULL or a live control block that no other thread changes meanwhile.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ikcp_waitsnd(kcp: *const IKCPCB) -> c_int {
     // SAFETY: forwarded contract.
@@ -342,7 +348,7 @@ pub unsafe extern "C" fn ikcp_waitsnd(kcp: *const IKCPCB) -> c_int {
             kcp,
             -1,
             |cb| cb.nsnd_buf.wrapping_add(cb.nsnd_que) as c_int,
-            |k| k.wait_snd() as c_int,
+            |k, _| k.wait_snd() as c_int,
         )
     }
 }

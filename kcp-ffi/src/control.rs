@@ -4,6 +4,7 @@
 use alloc::boxed::Box;
 use core::ffi::{c_int, c_void};
 use core::ptr::{self, addr_of_mut};
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use kcp_core::{Kcp, MAX_RCV_WND};
 
@@ -15,9 +16,15 @@ use crate::cb::{IKCPCB, IQUEUEHEAD};
 pub(crate) struct Control {
     cb: IKCPCB,
     kcp: Kcp,
-    /// An API call on this block is running (a callback re-entering must not touch `kcp`).
-    busy: bool,
+    /// A call that changes the block is running (a callback re-entering must not touch
+    /// `kcp`). Atomic because the read-only calls ([`query`]) read it from any number of
+    /// threads at once, as ikcp.c allows for its `const` functions; only the calls that
+    /// change the block write it, and those are never concurrent with any other call on
+    /// the block (ikcp.h's rule), so plain loads and stores suffice: no read-modify-write
+    /// is paid on the hot path.
+    busy: AtomicBool,
     /// `ikcp_release` was called from inside a callback: free when the outer call returns.
+    /// Only touched by the thread running a changing call.
     release_pending: bool,
 }
 
@@ -76,7 +83,7 @@ pub(crate) fn create(conv: u32, user: *mut c_void) -> *mut IKCPCB {
             writelog: None,
         },
         kcp: Kcp::new(conv),
-        busy: false,
+        busy: AtomicBool::new(false),
         release_pending: false,
     });
     let control = Box::into_raw(control);
@@ -120,7 +127,7 @@ pub(crate) unsafe fn release(cb: *mut IKCPCB) {
     // SAFETY: per the contract, `control` is a live `Control` from `Box::into_raw`; no
     // reference to it exists here (a running call only holds one to the `kcp` field).
     unsafe {
-        if (*control).busy {
+        if (*control).busy.load(Ordering::Relaxed) {
             (*control).release_pending = true;
         } else {
             drop(Box::from_raw(control));
@@ -139,8 +146,6 @@ pub(crate) enum Scope {
     /// `ikcp_recv`: uses `rcv_wnd`, changes the receive queue and buffer, `rcv_nxt` and
     /// `probe`.
     Receive,
-    /// `ikcp_check`: uses `interval`, changes nothing.
-    Nothing,
     /// `ikcp_input`: uses `current`, `rx_minrto`, `interval` and `rcv_wnd`; changes the
     /// acknowledgement, RTT, window and queue state, not the settings.
     Input,
@@ -155,7 +160,8 @@ pub(crate) enum Scope {
 /// reference to the `IKCPCB` while it calls back into C.
 ///
 /// # Safety
-/// `cb` is NULL or a live pointer from [`create`], and no other thread uses it.
+/// `cb` is NULL or a live pointer from [`create`], and no other thread uses it (ikcp.h's
+/// rule for the functions that change a block).
 #[inline(always)]
 pub(crate) unsafe fn with<R>(
     cb: *mut IKCPCB,
@@ -172,10 +178,11 @@ pub(crate) unsafe fn with<R>(
     // the `IKCPCB` is only borrowed while no C code runs (`adopt`, `publish`), so C code
     // called from `f` may read and write it through `cb`.
     unsafe {
-        if (*control).busy {
+        let busy = &(*control).busy;
+        if busy.load(Ordering::Relaxed) {
             return reentered;
         }
-        (*control).busy = true;
+        busy.store(true, Ordering::Relaxed);
         let kcp = &mut *addr_of_mut!((*control).kcp);
         // The frequent calls take over and publish only the fields they use and change,
         // which leaves other settings written by C in place for the next full call.
@@ -239,14 +246,8 @@ pub(crate) unsafe fn with<R>(
                 publish_acks(cb, kcp);
                 result
             }
-            Scope::Nothing => {
-                adopt_interval(&*cb, kcp);
-                let result = f(kcp, cb);
-                (*cb).interval = kcp.interval();
-                result
-            }
         };
-        (*control).busy = false;
+        (*control).busy.store(false, Ordering::Relaxed);
         if (*control).release_pending {
             drop(Box::from_raw(control));
         }
@@ -254,17 +255,22 @@ pub(crate) unsafe fn with<R>(
     }
 }
 
-/// Runs a query on the Rust state of `cb` without taking over or publishing fields.
-/// Returns `null` for a NULL pointer; called from inside a callback (when the state is
-/// borrowed), returns `reentered(&IKCPCB)`, an answer from the published fields.
+/// Runs a query on the Rust state of `cb` without taking over or publishing fields:
+/// `f` gets the `Kcp` and the struct, both shared. Returns `null` for a NULL pointer;
+/// called from inside a callback (when the state is borrowed), returns
+/// `reentered(&IKCPCB)`, an answer from the published fields.
+///
+/// Nothing is written, so any number of threads may query a block at once (ikcp.h's
+/// `const` functions), as long as none changes it meanwhile.
 ///
 /// # Safety
-/// As [`with`].
+/// `cb` is NULL or a live pointer from [`create`], and no other thread runs a call that
+/// changes it ([`with`]) or writes the struct meanwhile.
 pub(crate) unsafe fn query<R>(
     cb: *const IKCPCB,
     null: R,
     reentered: impl FnOnce(&IKCPCB) -> R,
-    f: impl FnOnce(&Kcp) -> R,
+    f: impl FnOnce(&Kcp, &IKCPCB) -> R,
 ) -> R {
     if cb.is_null() {
         return null;
@@ -274,10 +280,10 @@ pub(crate) unsafe fn query<R>(
     // mutably, and while `busy` only the C-side struct is read (no Rust reference to it
     // is alive during a callback).
     unsafe {
-        if (*control).busy {
+        if (*control).busy.load(Ordering::Relaxed) {
             return reentered(&*cb);
         }
-        f(&*ptr::addr_of!((*control).kcp))
+        f(&*ptr::addr_of!((*control).kcp), &*cb)
     }
 }
 

@@ -10,21 +10,29 @@
 //! from.
 
 use core::ffi::c_void;
-use core::sync::atomic::{AtomicPtr, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering, fence};
 
 /// `void *malloc(size_t)` as `ikcp_allocator` takes it.
 type MallocFn = unsafe extern "C" fn(size: usize) -> *mut c_void;
 /// `void free(void *)` as `ikcp_allocator` takes it.
 type FreeFn = unsafe extern "C" fn(ptr: *mut c_void);
 
+/// The installed pair, as two words guarded by [`SEQUENCE`]: a reader never sees the
+/// `malloc` of one pair with the `free` of another.
 static MALLOC: AtomicPtr<()> = AtomicPtr::new(core::ptr::null_mut());
 static FREE: AtomicPtr<()> = AtomicPtr::new(core::ptr::null_mut());
+/// A sequence lock over the pair: odd while [`ikcp_allocator`] writes it, advanced by 2
+/// per write. Readers retry while it is odd or when it moved during their read; writers
+/// take turns (the odd value is the lock).
+static SEQUENCE: AtomicUsize = AtomicUsize::new(0);
 
 /// Installs the functions the library allocates with (`ikcp_allocator`). NULL for
 /// `new_malloc` means the C library's `malloc`; NULL for `new_free` means its `free` for
 /// blocks from `new_malloc`. Blocks already allocated keep being freed by the function
 /// that matches their allocator, so this may be called at any time (ikcp requires it
-/// before `ikcp_create`). On a bare-metal target, call it before `ikcp_create`.
+/// before `ikcp_create`), from any thread, also while other threads allocate: the two
+/// functions are installed together, and an allocation uses either the old pair or the
+/// new one. On a bare-metal target, call it before `ikcp_create`.
 ///
 /// Without the `runtime` feature the library allocates through the Rust program's own
 /// global allocator and this function only records the hooks.
@@ -34,22 +42,51 @@ static FREE: AtomicPtr<()> = AtomicPtr::new(core::ptr::null_mut());
 /// accepted) and may be called from any thread that uses the library.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ikcp_allocator(new_malloc: Option<MallocFn>, new_free: Option<FreeFn>) {
-    FREE.store(
-        new_free.map_or(core::ptr::null_mut(), |f| f as *mut ()),
-        Ordering::Release,
-    );
-    MALLOC.store(
-        new_malloc.map_or(core::ptr::null_mut(), |f| f as *mut ()),
-        Ordering::Release,
-    );
+    let new_malloc = new_malloc.map_or(core::ptr::null_mut(), |f| f as *mut ());
+    let new_free = new_free.map_or(core::ptr::null_mut(), |f| f as *mut ());
+    // Take the writer's turn: move the sequence from even to odd.
+    let mut seq = SEQUENCE.load(Ordering::Relaxed);
+    loop {
+        if seq & 1 == 1 {
+            core::hint::spin_loop();
+            seq = SEQUENCE.load(Ordering::Relaxed);
+            continue;
+        }
+        match SEQUENCE.compare_exchange_weak(seq, seq + 1, Ordering::Acquire, Ordering::Relaxed) {
+            Ok(_) => break,
+            Err(now) => seq = now,
+        }
+    }
+    // The odd sequence is visible before either word changes.
+    fence(Ordering::Release);
+    MALLOC.store(new_malloc, Ordering::Relaxed);
+    FREE.store(new_free, Ordering::Relaxed);
+    SEQUENCE.store(seq.wrapping_add(2), Ordering::Release);
+}
+
+/// The installed `(malloc, free)` pair, read consistently: retried while a write is under
+/// way or happened during the read. Costs two loads of the sequence besides the pair.
+fn installed() -> (*mut (), *mut ()) {
+    loop {
+        let before = SEQUENCE.load(Ordering::Acquire);
+        if before & 1 == 1 {
+            core::hint::spin_loop();
+            continue;
+        }
+        let pair = (MALLOC.load(Ordering::Relaxed), FREE.load(Ordering::Relaxed));
+        // The pair's loads happen before the second look at the sequence.
+        fence(Ordering::Acquire);
+        if SEQUENCE.load(Ordering::Relaxed) == before {
+            return pair;
+        }
+    }
 }
 
 /// Whether `ikcp_create` can allocate: always on hosted targets, and on bare-metal ones
 /// once `ikcp_allocator` installed a `malloc` (with the `runtime` feature; without it the
 /// Rust program's allocator is used).
 pub(crate) fn can_allocate() -> bool {
-    cfg!(not(all(target_os = "none", feature = "runtime")))
-        || !MALLOC.load(Ordering::Acquire).is_null()
+    cfg!(not(all(target_os = "none", feature = "runtime"))) || !installed().0.is_null()
 }
 
 #[cfg(feature = "runtime")]
@@ -61,9 +98,8 @@ mod hooks {
     use core::ffi::c_void;
     use core::mem::{align_of, size_of};
     use core::ptr;
-    use core::sync::atomic::Ordering;
 
-    use super::{FREE, FreeFn, MALLOC, MallocFn};
+    use super::{FreeFn, MallocFn, installed};
 
     /// Bytes before each block: the pointer `malloc` returned and the `free` to use.
     const HEADER: usize = 2 * size_of::<usize>();
@@ -111,7 +147,7 @@ mod hooks {
             let Some(total) = layout.size().checked_add(HEADER + align - 1) else {
                 return ptr::null_mut();
             };
-            let hook = MALLOC.load(Ordering::Acquire);
+            let (hook, hook_free) = installed();
             let (raw, free) = if hook.is_null() {
                 // SAFETY: plain `malloc`.
                 (unsafe { system_malloc(total) }, ptr::null_mut())
@@ -119,7 +155,7 @@ mod hooks {
                 // SAFETY: the pointer was stored from a `MallocFn` by `ikcp_allocator`.
                 let hook = unsafe { core::mem::transmute::<*mut (), MallocFn>(hook) };
                 // SAFETY: behaves as `malloc` (the `ikcp_allocator` contract).
-                (unsafe { hook(total) }, FREE.load(Ordering::Acquire))
+                (unsafe { hook(total) }, hook_free)
             };
             if raw.is_null() {
                 return ptr::null_mut();

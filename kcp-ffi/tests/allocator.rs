@@ -1,7 +1,9 @@
 //! `ikcp_allocator`: with the `runtime` feature every allocation of the library (and of
 //! this process, whose global allocator it is) goes through the installed functions,
 //! blocks return to the allocator they came from even after the functions change, any
-//! alignment is honoured whatever alignment `malloc` gives, and nothing stays allocated.
+//! alignment is honoured whatever alignment `malloc` gives, nothing stays allocated, and
+//! a thread that allocates while another switches the functions never sees the `malloc`
+//! of one pair with the `free` of another.
 //!
 //! A plain `main` (no test harness threads), since it counts every allocation.
 #![allow(unsafe_code, reason = "installs C allocation functions")]
@@ -49,6 +51,95 @@ unsafe extern "C" fn free_b(ptr: *mut c_void) {
     LIVE_B.fetch_sub(1, Ordering::Relaxed);
     // SAFETY: `ptr` came from `malloc_b`, one byte into a malloc block.
     unsafe { free(ptr.cast::<u8>().sub(1).cast()) }
+}
+
+/// Bytes before each block of the tagged pairs: which pair's `malloc` handed it out.
+const TAG: usize = 16;
+/// Blocks a tagged `free` got from the other pair's `malloc`.
+static MISMATCHED: AtomicIsize = AtomicIsize::new(0);
+
+/// A `malloc` that writes `tag` before the block it returns.
+unsafe fn tagged_malloc(size: usize, tag: u8) -> *mut c_void {
+    // SAFETY: plain malloc, `TAG` bytes more; the tag goes into the first byte.
+    unsafe {
+        let raw = malloc(size + TAG).cast::<u8>();
+        if raw.is_null() {
+            return raw.cast();
+        }
+        raw.write(tag);
+        raw.add(TAG).cast()
+    }
+}
+
+/// A `free` that counts blocks not tagged `tag` (and frees them all the same: both pairs
+/// lay blocks out alike).
+unsafe fn tagged_free(ptr: *mut c_void, tag: u8) {
+    // SAFETY: `ptr` came from `tagged_malloc` (of either pair), `TAG` bytes into a block.
+    unsafe {
+        let raw = ptr.cast::<u8>().sub(TAG);
+        if raw.read() != tag {
+            MISMATCHED.fetch_add(1, Ordering::Relaxed);
+        }
+        free(raw.cast());
+    }
+}
+
+unsafe extern "C" fn malloc_c(size: usize) -> *mut c_void {
+    // SAFETY: forwarded.
+    unsafe { tagged_malloc(size, b'C') }
+}
+
+unsafe extern "C" fn free_c(ptr: *mut c_void) {
+    // SAFETY: forwarded.
+    unsafe { tagged_free(ptr, b'C') }
+}
+
+unsafe extern "C" fn malloc_d(size: usize) -> *mut c_void {
+    // SAFETY: forwarded.
+    unsafe { tagged_malloc(size, b'D') }
+}
+
+unsafe extern "C" fn free_d(ptr: *mut c_void) {
+    // SAFETY: forwarded.
+    unsafe { tagged_free(ptr, b'D') }
+}
+
+/// One thread switches between two tagged pairs while another allocates and frees: every
+/// block must go back to the `free` of the pair whose `malloc` gave it.
+fn switching_pairs_stay_pairs() {
+    let allocations = if cfg!(miri) { 300 } else { 200_000 };
+    let switches = std::sync::atomic::AtomicU64::new(0);
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            while !done.load(Ordering::Acquire) {
+                let i = switches.fetch_add(1, Ordering::Release);
+                // SAFETY: both pairs behave as malloc/free.
+                unsafe {
+                    if i.is_multiple_of(2) {
+                        ikcp_allocator(Some(malloc_c), Some(free_c));
+                    } else {
+                        ikcp_allocator(Some(malloc_d), Some(free_d));
+                    }
+                }
+            }
+        });
+        // Allocate only while the other thread switches.
+        while switches.load(Ordering::Acquire) == 0 {
+            std::thread::yield_now();
+        }
+        for i in 0..allocations {
+            drop(std::hint::black_box(vec![i as u8; 64]));
+        }
+        done.store(true, Ordering::Release);
+    });
+    let switches = switches.load(Ordering::Relaxed);
+    assert!(switches > 1, "the functions changed during the allocations");
+    assert_eq!(
+        MISMATCHED.load(Ordering::Relaxed),
+        0,
+        "blocks freed by the other pair's free ({allocations} allocations, {switches} switches)"
+    );
 }
 
 unsafe extern "C-unwind" fn to_vec(
@@ -156,5 +247,9 @@ fn main() {
     traffic();
     drop(kept);
     assert_eq!(LIVE_B.load(Ordering::Relaxed), 0);
-    println!("allocator: 4 checks passed, 0 failed");
+
+    switching_pairs_stay_pairs();
+    // SAFETY: NULL selects the C library's functions.
+    unsafe { ikcp_allocator(None, None) };
+    println!("allocator: 5 checks passed, 0 failed");
 }

@@ -3,6 +3,7 @@
 
 mod error;
 mod framer;
+mod pacer;
 mod proof;
 
 use alloc::vec::Vec;
@@ -19,6 +20,7 @@ use crate::snmp::Snmp;
 pub use error::{DeadReason, InputError, RecvError, SendError, State};
 use framer::Framer;
 pub use framer::conv_and_sn;
+use pacer::Pacer;
 use proof::Proof;
 
 /// One KCP conversation with kcp-go's framing: FEC and cipher applied in place in the
@@ -69,6 +71,8 @@ pub struct Session {
     /// KCP was idle when the last operation ended, so the flush timer was skipped since
     /// (see `begin`).
     kcp_idle: bool,
+    /// The token bucket of [`Config::rate_limit`](crate::Config::rate_limit), if set.
+    pacer: Option<Pacer>,
     /// What was last added to the process-wide counters.
     #[cfg(feature = "std")]
     reported: Snmp,
@@ -161,6 +165,7 @@ impl Session {
             counters: Snmp::default(),
             flush_wanted: false,
             kcp_idle: true,
+            pacer: cfg.rate_limit.map(|rate| Pacer::new(rate, settings, now)),
             #[cfg(feature = "std")]
             reported: Snmp::default(),
         }
@@ -531,7 +536,8 @@ impl Session {
 
     /// When [`poll`](Session::poll) should run next (absolute, same clock as `now`): at
     /// once if an operation made a flush due, else KCP's `check`, or the idle or linger
-    /// deadline if earlier.
+    /// deadline if earlier. With [`Config::rate_limit`](crate::Config::rate_limit), data
+    /// waiting for the rate wakes the session when the rate lets it go.
     ///
     /// While KCP is idle (nothing queued, in flight or to acknowledge) only the idle
     /// deadline counts, so an idle session costs no wake-ups: `None` then means nothing
@@ -563,6 +569,10 @@ impl Session {
         if kcp == now && (1..10_000).contains(&flush_in) {
             kcp = ts_flush;
         }
+        // Data waiting for the pacer's tokens makes `check` say "now": the tokens decide.
+        if let Some(wake) = self.pacer.as_ref().and_then(|p| p.wake(now)) {
+            kcp = pacer::earlier(now, kcp, wake);
+        }
         Some(match deadline {
             Some(d) if (d.wrapping_sub(now) as i32) < (kcp.wrapping_sub(now) as i32) => d,
             _ => kcp,
@@ -578,12 +588,16 @@ impl Session {
         if self.state.is_ended() {
             return;
         }
-        let flush = core::mem::take(&mut self.flush_wanted);
+        let mut flush = core::mem::take(&mut self.flush_wanted);
         self.begin(now);
         let kcp_now = self.kcp_now(now);
         let (reserved, tailroom) = (self.settings.header_len(), self.settings.trailer_len());
         let checking = self.proof.is_some();
         let mut pushed = false;
+        if let Some(p) = &mut self.pacer {
+            flush |= p.before_flush(now, &mut self.kcp);
+        }
+        let sent_before = self.counters.bytes_sent;
         let mut framer = Framer {
             settings: &self.settings,
             encoder: &mut self.encoder,
@@ -606,6 +620,9 @@ impl Session {
         // Every data segment of this poll is stamped with KCP's clock now.
         if pushed && let Some(proof) = &mut self.proof {
             proof.sent_at(kcp_now);
+        }
+        if let Some(p) = &mut self.pacer {
+            p.after_flush(&self.kcp, self.counters.bytes_sent - sent_before);
         }
         let cfg = self.settings.config();
         let since = |t: u32| now.wrapping_sub(t) as i32;

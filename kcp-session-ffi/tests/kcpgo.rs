@@ -1,0 +1,190 @@
+//! C programs on kcp_session.h against the real kcp-go 5.6.1 (the Go peer `peers/session`,
+//! pinned in peers/go.mod) over UDP on 127.0.0.1, in both roles, 8 MiB of echo checked byte
+//! for byte: `tests/c/echo_client.c` through kcp-go's echo server, and kcp-go's echo
+//! client through `tests/c/echo_server.c`; with aes and FEC 10/3 and with salsa20 without
+//! FEC. The C programs are built with AddressSanitizer (leak detection on) and
+//! UndefinedBehaviorSanitizer, every warning an error. Fails, never skips, when gcc, Go or
+//! kcp-go is missing (scripts/setup.sh installs them).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use kcp_testkit::go_process::{self, GoServer};
+
+const BYTES: usize = 8 << 20;
+const KEY: &str = "interop key";
+
+/// Where cargo put `libkcp_session_ffi.a` for this test run (beside the test binary).
+fn staticlib() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let lib = exe
+        .parent()
+        .expect("deps directory")
+        .join("libkcp_session_ffi.a");
+    assert!(
+        lib.exists(),
+        "{} is missing: cargo builds it with the crate's tests",
+        lib.display()
+    );
+    lib
+}
+
+/// Compiles `tests/c/<name>.c` with `udp.c` against the header and the static library:
+/// C99, every warning an error, ASan and UBSan.
+fn build(name: &str) -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let c = manifest.join("tests/c");
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("kcp-session-ffi");
+    std::fs::create_dir_all(&dir).expect("scratch directory");
+    let exe = dir.join(name);
+    let out = Command::new("gcc")
+        .args(["-std=c99", "-D_POSIX_C_SOURCE=200809L", "-O1", "-g"])
+        .args(["-Wall", "-Wextra", "-pedantic", "-Werror"])
+        .args(["-fno-omit-frame-pointer", "-fsanitize=address,undefined"])
+        .arg("-fno-sanitize-recover=all")
+        .arg(format!("-I{}", manifest.join("include").display()))
+        .arg(c.join(format!("{name}.c")))
+        .arg(c.join("udp.c"))
+        .arg(staticlib())
+        .args(["-lpthread", "-ldl", "-lm"])
+        .arg("-o")
+        .arg(&exe)
+        .output()
+        .expect("run gcc (scripts/setup.sh installs it)");
+    assert!(
+        out.status.success(),
+        "gcc failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    exe
+}
+
+/// The C programs, built once per test run (the tests run in parallel).
+fn program(name: &'static str) -> &'static Path {
+    static CLIENT: OnceLock<PathBuf> = OnceLock::new();
+    static SERVER: OnceLock<PathBuf> = OnceLock::new();
+    match name {
+        "echo_client" => CLIENT.get_or_init(|| build(name)),
+        _ => SERVER.get_or_init(|| build(name)),
+    }
+}
+
+/// The session options, as kcptun flags for the Go peer and NAME=VALUE for the C programs.
+fn options(crypt: &str, shards: (usize, usize)) -> (Vec<String>, Vec<String>) {
+    let pairs = [
+        ("crypt", crypt.to_string()),
+        ("key", KEY.to_string()),
+        ("mode", "fast3".to_string()),
+        ("datashard", shards.0.to_string()),
+        ("parityshard", shards.1.to_string()),
+    ];
+    let go = pairs
+        .iter()
+        .flat_map(|(k, v)| [format!("-{k}"), v.clone()])
+        .collect();
+    let c = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    (go, c)
+}
+
+/// Runs a C program to completion (it gives up by itself after 60 s; the limit here only
+/// guards against a hang) and returns its stdout, which must hold `expect`.
+fn run_c(program: &Path, args: &[String], expect: &str, peer_stderr: impl Fn() -> String) {
+    let mut child = Command::new(program)
+        .args(args)
+        .env("ASAN_OPTIONS", "detect_leaks=1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run the C program");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while child.try_wait().expect("wait for the C program").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the C program hung; kcp-go stderr: {}", peer_stderr());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().expect("C program output");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains(expect),
+        "the C program failed ({}):\n{stdout}\n{}\nkcp-go stderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr),
+        peer_stderr()
+    );
+}
+
+fn c_client_to_kcp_go(crypt: &str, shards: (usize, usize)) {
+    let (go, c) = options(crypt, shards);
+    let mut args = vec!["echo-server", "-listen", "127.0.0.1:0"];
+    args.extend(go.iter().map(String::as_str));
+    let server = GoServer::start(&go_process::session_peer(), &args);
+    let addr = server.addr();
+    let mut c_args = vec![
+        addr.ip().to_string(),
+        addr.port().to_string(),
+        BYTES.to_string(),
+    ];
+    c_args.extend(c);
+    run_c(
+        program("echo_client"),
+        &c_args,
+        &format!("ok bytes={BYTES}"),
+        || server.stderr(),
+    );
+    assert_eq!(server.accepted_count(), 1, "{:?}", server.lines());
+}
+
+fn kcp_go_client_to_c(crypt: &str, shards: (usize, usize)) {
+    let (go, c) = options(crypt, shards);
+    let mut c_args = vec![BYTES.to_string()];
+    c_args.extend(c);
+    let c_args: Vec<&str> = c_args.iter().map(String::as_str).collect();
+    // The C server speaks GoServer's protocol: "listening ADDR", then "accepted ..." lines.
+    let server = GoServer::start(program("echo_server"), &c_args);
+    let remote = server.addr().to_string();
+    let bytes = BYTES.to_string();
+    let mut args = vec!["echo-client", "-remote", &remote, "-bytes", &bytes];
+    args.extend(go.iter().map(String::as_str));
+    let out = go_process::run_client(&go_process::session_peer(), &args, Duration::from_secs(120));
+    assert!(
+        out.success,
+        "kcp-go client: {out:?}\nC server stderr: {}",
+        server.stderr()
+    );
+    let summary = out.summary().expect("kcp-go's summary line");
+    assert_eq!(summary.bytes, BYTES as u64, "{out:?}");
+    // The server ends once what it echoed is acknowledged (or after the linger time).
+    let done = server.wait_for_line(Duration::from_secs(90), |l| l.starts_with("ok echoed="));
+    assert_eq!(
+        done,
+        Some(format!("ok echoed={BYTES}")),
+        "{:?}\n{}",
+        server.lines(),
+        server.stderr()
+    );
+    assert_eq!(server.accepted_count(), 1, "{:?}", server.lines());
+}
+
+#[test]
+fn c_client_echoes_through_kcp_go_with_aes_and_fec() {
+    c_client_to_kcp_go("aes", (10, 3));
+}
+
+#[test]
+fn c_client_echoes_through_kcp_go_with_salsa20_without_fec() {
+    c_client_to_kcp_go("salsa20", (0, 0));
+}
+
+#[test]
+fn kcp_go_client_echoes_through_c_server_with_aes_and_fec() {
+    kcp_go_client_to_c("aes", (10, 3));
+}
+
+#[test]
+fn kcp_go_client_echoes_through_c_server_with_salsa20_without_fec() {
+    kcp_go_client_to_c("salsa20", (0, 0));
+}
