@@ -9,8 +9,9 @@ use core::time::Duration;
 use kcp_crypt::{CipherKind, Crypt};
 use kcp_fec::Shards;
 
-/// The largest datagram kcp-go accepts; larger ones are truncated by its reader.
-pub const MTU_LIMIT: usize = 1500;
+/// The largest datagram kcp-go accepts; larger ones are truncated by its reader (the one
+/// definition is kcp-core's, shared with kcp-crypt and kcp-fec).
+pub use kcp_core::MTU_LIMIT;
 
 /// KCP's latency profile: kcptun's `--mode` names, or the four knobs set by hand.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -1,10 +1,10 @@
 //! The sans-io session: one KCP conversation with its FEC and cipher, fed datagrams and
 //! clock ticks, polled for datagrams to send. No sockets, no runtime.
 
-mod error;
 mod framer;
 mod pacer;
 mod proof;
+mod state;
 
 use alloc::vec::Vec;
 use core::fmt;
@@ -17,11 +17,11 @@ use rand_core::{RngCore, SeedableRng};
 use crate::config::{MTU_LIMIT, Settings, millis};
 use crate::snmp::Snmp;
 
-pub use error::{DeadReason, InputError, RecvError, SendError, State};
 use framer::Framer;
 pub use framer::conv_and_sn;
 use pacer::Pacer;
 use proof::Proof;
+pub use state::{DeadReason, InputError, RecvError, SendError, State};
 
 /// One KCP conversation with kcp-go's framing: FEC and cipher applied in place in the
 /// headroom KCP reserves, so a datagram's payload is never copied between layers.
