@@ -272,6 +272,8 @@ fn idle_settings(n: usize) -> Settings {
     c.idle_timeout = None;
     c.accept_backlog = n;
     c.max_sessions = n;
+    // Every peer is on 127.0.0.1: lift the per-address cap a public listener keeps.
+    c.max_sessions_per_ip = n;
     c.build().unwrap()
 }
 
@@ -295,7 +297,16 @@ async fn ours_idle(n: usize, secs: u64) {
         let (listener, accepted) = (&listener, &accepted);
         async move {
             while accepted.borrow().len() < k {
-                let (stream, _) = listener.accept().await.unwrap();
+                // A listener that refuses (a budget, a cap) must fail the run, not hang it.
+                let (stream, _) = tokio::time::timeout(Duration::from_secs(30), listener.accept())
+                    .await
+                    .unwrap_or_else(|_| {
+                        panic!(
+                            "the listener accepted {} of {k} sessions in 30 s",
+                            accepted.borrow().len()
+                        )
+                    })
+                    .unwrap();
                 accepted.borrow_mut().push(stream);
             }
         }
@@ -382,19 +393,23 @@ fn ours_endpoint_idle(n: usize, secs: u64) {
     c.accept_backlog = n;
     c.max_sessions = n;
     let s = c.build().unwrap();
-    let mut hello = Vec::new();
-    let mut peer = Session::new(1, &s, 0, [7; 32]);
-    peer.send(0, b"hello").unwrap();
-    peer.poll(0, |d| hello.push(d.to_vec()));
+    // Each peer opens its own conversation: a listener takes a conversation id that is
+    // live elsewhere for a replay.
+    let hello = |conv: u32| {
+        let mut out = Vec::new();
+        let mut peer = Session::new(conv, &s, 0, [7; 32]);
+        peer.send(0, b"hello").unwrap();
+        peer.poll(0, |d| out.push(d.to_vec()));
+        out.swap_remove(0)
+    };
     let clock = Instant::now();
     let now = || clock.elapsed().as_millis() as u32;
     let rss0 = rss();
     let mut ep = kcp_session::Endpoint::new(&s, [7; 32]);
     ep.listen(true);
-    let mut buf = hello[0].clone();
     for i in 0..n {
         let from = SocketAddr::from(([10, (i >> 16) as u8, (i >> 8) as u8, i as u8], 4000));
-        buf.copy_from_slice(&hello[0]);
+        let mut buf = hello(i as u32 + 1);
         ep.handle(now(), from, &mut buf);
         while ep.accept().is_some() {}
         while ep.poll_transmit(now()).is_some() {}
