@@ -252,7 +252,8 @@ pub struct Config {
     pub replay_cache: usize,
     /// Listener: the most sessions opened by peers at one IP address (all ports);
     /// datagrams that would open more are dropped. Bounds what one host, or a forger of
-    /// one address, takes of `max_sessions` and of the memory budget. Default 64.
+    /// one address, takes of `max_sessions` and of the memory budget. Default 64; raise it
+    /// for a server whose clients share an address (a NAT, a relay, tests on 127.0.0.1).
     pub max_sessions_per_ip: usize,
     /// Listener: the bytes every session together may hold (KCP's queues and windows,
     /// FEC recovery state, partly read messages), measured after each burst of input.
