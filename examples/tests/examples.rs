@@ -156,6 +156,24 @@ impl Server {
         }
         text
     }
+
+    /// The lines the server prints until one contains `needle` (that one included); panics
+    /// after `limit` without it.
+    fn wait_for(&self, needle: &str, limit: Duration) -> String {
+        let deadline = Instant::now() + limit;
+        let mut text = String::new();
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            let Ok(line) = self.lines.recv_timeout(left) else {
+                break;
+            };
+            text.push_str(&line);
+            text.push('\n');
+            if line.contains(needle) {
+                return text;
+            }
+        }
+        panic!("the server printed no {needle:?} in {limit:?}: {text}");
+    }
 }
 
 impl Drop for Server {
@@ -393,8 +411,8 @@ fn echo_server_bounds_its_sessions() {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn the first client");
-    // Let the first session be accepted before the second dials.
-    thread::sleep(Duration::from_millis(500));
+    // The first session is accepted before the second dials.
+    let accepted = server.wait_for("accepted ", Duration::from_secs(30));
     let (status, out, err) = client(
         &bin,
         &["--remote", &server.addr, "--bytes", "64K", "--timeout", "3"],
@@ -402,8 +420,7 @@ fn echo_server_bounds_its_sessions() {
     let _ = first.kill();
     let _ = first.wait();
     assert_eq!(status.code(), Some(1), "second client: {out}{err}");
-    let log = server.log();
-    assert!(log.contains("accepted "), "{log}");
+    let log = accepted + &server.log();
     assert!(log.contains("refused "), "{log}");
     assert_eq!(log.matches("accepted ").count(), 1, "{log}");
 }

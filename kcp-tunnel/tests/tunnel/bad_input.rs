@@ -363,26 +363,44 @@ async fn log_and_snmplog_files() {
     wait_udp_bound(udp, Duration::from_secs(20));
     let (_client, port) = our_client(&format!("127.0.0.1:{udp}"), &["--key", "k"]);
     echo_many(port, 2, 1 << 20, Duration::from_secs(60)).await;
-    tokio::time::sleep(Duration::from_millis(2500)).await;
-    let text = std::fs::read_to_string(&log).expect("the --log file");
+    // Wait for the files to say it (the snmplog is written once a period), not a guess of
+    // how long that takes on a loaded machine.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let text = loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if text.contains("stream opened") || std::time::Instant::now() > deadline {
+            break text;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     assert!(text.contains("listening on: 127.0.0.1:"), "{text}");
     assert!(text.contains("stream opened"), "{text}");
-    // The file name carries today's date in place of Go's 20060102.
-    let csv = std::fs::read_dir(&dir)
-        .unwrap()
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .find(|p| {
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            name.starts_with(&format!("snmp-{udp}-")) && !name.contains("20060102")
-        })
-        .expect("an snmplog file named by the date");
-    let rows: Vec<String> = std::fs::read_to_string(csv)
-        .unwrap()
-        .lines()
-        .map(str::to_owned)
-        .collect();
-    assert!(rows.len() >= 2, "{rows:?}");
+    // The file name carries today's date in place of Go's 20060102; its last row counts the
+    // 2 MiB the server received.
+    let received = |row: &str| row.split(',').nth(2).and_then(|v| v.parse::<u64>().ok());
+    let rows: Vec<String> = loop {
+        let csv = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .find(|p| {
+                let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                name.starts_with(&format!("snmp-{udp}-")) && !name.contains("20060102")
+            });
+        let rows: Vec<String> = csv
+            .and_then(|csv| std::fs::read_to_string(csv).ok())
+            .map(|t| t.lines().map(str::to_owned).collect())
+            .unwrap_or_default();
+        let done = rows.len() >= 2 && rows.last().and_then(|r| received(r)) >= Some(2 << 20);
+        if done || std::time::Instant::now() > deadline {
+            break rows;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(
+        rows.len() >= 2,
+        "an snmplog file named by the date, with rows: {rows:?}"
+    );
     let header: Vec<&str> = rows[0].split(',').collect();
     assert_eq!(&header[..3], ["Unix", "BytesSent", "BytesReceived"]);
     let last: Vec<u64> = rows[rows.len() - 1]
