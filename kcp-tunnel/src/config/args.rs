@@ -37,12 +37,13 @@ pub enum RoleArgs {
     mut_arg("rcvwnd", |a| a.default_value("512"))
 )]
 pub struct ClientArgs {
-    /// Local listen address
+    /// Local listen address. Loopback by default: anyone who reaches this port reaches the
+    /// server's target (kcptun listens on every interface; say `-l :12948` for that)
     #[arg(
         short = 'l',
         long = "localaddr",
         value_name = "ADDR",
-        default_value = ":12948"
+        default_value = "127.0.0.1:12948"
     )]
     pub localaddr: String,
     /// kcp server address; host:min-max spreads the sessions over a port range

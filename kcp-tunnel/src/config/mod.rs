@@ -87,10 +87,11 @@ pub struct Options {
 }
 
 impl Options {
-    /// kcptun's defaults for `role`.
+    /// kcptun's defaults for `role`, except that the client listens on loopback: its port
+    /// opens the server's target to whoever reaches it, so the LAN gets it only when asked.
     pub fn defaults(role: Role) -> Options {
         let (listen, remote, (sndwnd, rcvwnd)) = match role {
-            Role::Client => (":12948", "vps:29900", (128, 512)),
+            Role::Client => ("127.0.0.1:12948", "vps:29900", (128, 512)),
             Role::Server => (":29900", "127.0.0.1:12948", (1024, 1024)),
         };
         Options {
@@ -295,7 +296,7 @@ mod tests {
         assert_eq!(json, None);
         assert_eq!(
             (c.listen.as_str(), c.remote.as_str()),
-            (":12948", "vps:29900")
+            ("127.0.0.1:12948", "vps:29900")
         );
         assert_eq!(
             (c.kcp.sndwnd, c.kcp.rcvwnd, c.conn, c.scavengettl),
