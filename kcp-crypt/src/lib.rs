@@ -114,6 +114,7 @@
 //! `salsa20` crate, and the portable ones run under Miri in CI. `scripts/bench-crypt.sh`
 //! puts the criterion figures next to kcp-go's own benchmarks and the crates'.
 #![no_std]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 // Salsa20's SIMD paths (salsa.rs) are the only `unsafe` code: calls into
 // `#[target_feature]` functions after detecting the feature. Each carries its SAFETY
 // argument; nothing else may use `unsafe`.
