@@ -76,6 +76,16 @@
 //! * **Weak by design:** `xor` XORs every datagram with the same pad (two datagrams, or
 //!   one with known bytes such as KCP's headers, give it away), `tea` runs 8 of TEA's 32
 //!   cycles, `none` and `null` hide nothing.
+//! * **Timing side channels.** Table ciphers look up tables at indices that depend on the
+//!   key and the data, so which cache lines they touch leaks key bits to code sharing the
+//!   CPU's caches (another process or VM on the same host, or a sibling hyperthread):
+//!   `twofish` ([`Twofish`]'s key-dependent tables), `3des` ([`TripleDes`]'s S-box tables),
+//!   `sm4` ([`Sm4`]'s tables), `blowfish` and `cast5` (the RustCrypto crates; both ciphers
+//!   are built on key-dependent or data-indexed S-boxes). No attack on them over a network
+//!   is known, but on a shared host it is the classic cache-timing setting. Free of secret
+//!   indices and secret branches: `aes`, `aes-128`, `aes-192` and `aes-128-gcm` (AES-NI, or
+//!   the `aes` crate's bitsliced software), `salsa20`, `tea`, `xtea` and `xor` (additions,
+//!   rotations and XORs only). On a shared host, pick one of those.
 //! * **Passphrases.** kcptun's key derivation is PBKDF2-HMAC-SHA1 with the fixed salt
 //!   `kcp-go` and 4,096 iterations, and any recorded datagram lets a guess be checked
 //!   offline (the CRC or tag tells a right key): use a random key of at least 128 bits,
