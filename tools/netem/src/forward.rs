@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::{Shared, Stats, sys};
-use crate::sim::{Link, LinkConfig};
+use kcp_testkit::sim::{Link, LinkConfig};
 
 /// Packets read from one device before the loop delivers again, so a flood in one
 /// direction cannot hold back deliveries.
@@ -42,7 +42,7 @@ impl Forwarder {
         shared: Arc<Shared>,
     ) -> Forwarder {
         let [ab, ba] = configs;
-        let mut rng = crate::sim::Rng::new(seed);
+        let mut rng = kcp_testkit::sim::Rng::new(seed);
         let links = [
             Link::new(held_config(ab), rng.next_u64()),
             Link::new(held_config(ba), rng.next_u64()),
