@@ -26,7 +26,6 @@
 //! }
 //! ```
 
-use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 /// A small, fast, seeded pseudo-random generator (SplitMix64).
@@ -240,6 +239,16 @@ impl LinkConfig {
         self
     }
 
+    /// This link for a driver on a real clock read in whole milliseconds (the network
+    /// emulator, the UDP relay): a datagram that arrives during millisecond `k` is stamped
+    /// `k`, so delivering at `k + delay + 1` holds it for at least the configured delay and
+    /// less than one millisecond more.
+    pub fn on_wall_clock(mut self) -> Self {
+        self.delay_min = self.delay_min.saturating_add(1);
+        self.delay_max = self.delay_max.saturating_add(1);
+        self
+    }
+
     /// The long-run fraction of datagrams the loss model drops (the queue and buffer
     /// limits aside).
     pub fn mean_loss(&self) -> f64 {
@@ -321,16 +330,19 @@ pub struct LinkStats {
 /// current virtual time to both. Times must not go backwards (a time earlier than the
 /// latest one seen is treated as that latest time). Internally time is kept as a 64-bit
 /// count since the first call, so a `u32` clock may wrap freely.
+///
+/// A link carries datagrams as `Vec<u8>`; [`Link::carrying`] makes one whose datagrams
+/// are another type that knows its bytes (for example bytes tagged with their route, as
+/// the UDP relay does), sized by [`AsRef<[u8]>`].
 #[derive(Debug)]
-pub struct Link {
+pub struct Link<T = Vec<u8>> {
     cfg: LinkConfig,
     rng: Rng,
     /// The latest `now` seen, and the same instant on the internal 64-bit scale.
     last_now: Option<u32>,
     elapsed: u64,
-    /// Datagrams by (due time on the internal scale, arrival counter); the counter makes
-    /// keys unique, so the payload never takes part in the ordering.
-    queue: BinaryHeap<Reverse<(u64, u64, Vec<u8>)>>,
+    /// Datagrams by due time on the internal scale, then arrival order.
+    queue: BinaryHeap<Queued<T>>,
     counter: u64,
     /// The due time of the latest FIFO packet: later FIFO packets are not due before it.
     fifo_due: u64,
@@ -341,9 +353,44 @@ pub struct Link {
     stats: LinkStats,
 }
 
+/// A datagram in a [`Link`], ordered earliest due first, then in send order (the payload
+/// never takes part in the ordering).
+#[derive(Debug)]
+struct Queued<T> {
+    due: u64,
+    id: u64,
+    datagram: T,
+}
+
+impl<T> PartialEq for Queued<T> {
+    fn eq(&self, other: &Self) -> bool {
+        (self.due, self.id) == (other.due, other.id)
+    }
+}
+impl<T> Eq for Queued<T> {}
+impl<T> PartialOrd for Queued<T> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl<T> Ord for Queued<T> {
+    // Reversed: BinaryHeap is a max-heap and the earliest must come first.
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (other.due, other.id).cmp(&(self.due, self.id))
+    }
+}
+
 impl Link {
     /// A link with configuration `cfg` whose random decisions are drawn from `seed`.
     pub fn new(cfg: LinkConfig, seed: u64) -> Self {
+        Link::carrying(cfg, seed)
+    }
+}
+
+impl<T: AsRef<[u8]> + Clone> Link<T> {
+    /// A link of datagrams of type `T` (see [`Link`]), with configuration `cfg` and random
+    /// decisions drawn from `seed`.
+    pub fn carrying(cfg: LinkConfig, seed: u64) -> Self {
         Link {
             cfg,
             rng: Rng::new(seed),
@@ -401,11 +448,12 @@ impl Link {
 
     /// Hands a datagram to the link at time `now`. It may be dropped (loss, queue limit),
     /// delayed, duplicated or reordered as configured.
-    pub fn send(&mut self, now: u32, datagram: impl Into<Vec<u8>>) {
+    pub fn send(&mut self, now: u32, datagram: impl Into<T>) {
         let datagram = datagram.into();
+        let len = datagram.as_ref().len() as u64;
         let t = self.advance(now);
         self.stats.sent += 1;
-        self.stats.sent_bytes += datagram.len() as u64;
+        self.stats.sent_bytes += len;
         if self
             .cfg
             .queue_limit
@@ -424,13 +472,13 @@ impl Link {
                 let now_us = t * 1000;
                 if let Some(limit) = self.cfg.buffer {
                     let backlog = (self.busy_until_us.saturating_sub(now_us) * bw) / 1_000_000;
-                    if backlog + datagram.len() as u64 > limit {
+                    if backlog + len > limit {
                         self.stats.overflowed += 1;
                         return;
                     }
                 }
                 let start = self.busy_until_us.max(now_us);
-                let tx_us = (datagram.len() as u64 * 1_000_000).div_ceil(bw);
+                let tx_us = (len * 1_000_000).div_ceil(bw);
                 self.busy_until_us = start + tx_us;
                 self.busy_until_us.div_ceil(1000)
             }
@@ -460,7 +508,7 @@ impl Link {
         lost
     }
 
-    fn schedule(&mut self, departure: u64, datagram: Vec<u8>) {
+    fn schedule(&mut self, departure: u64, datagram: T) {
         let delay = self.rng.range_u32(self.cfg.delay_min, self.cfg.delay_max);
         let mut due = departure + u64::from(delay);
         if self.rng.chance(self.cfg.reorder) {
@@ -472,27 +520,25 @@ impl Link {
         }
         let id = self.counter;
         self.counter += 1;
-        self.queue.push(Reverse((due, id, datagram)));
+        self.queue.push(Queued { due, id, datagram });
     }
 
     /// The earliest time at which [`poll`](Self::poll) returns a datagram, or `None` when
     /// the link is empty.
     pub fn next_deadline(&self) -> Option<u32> {
-        self.queue
-            .peek()
-            .map(|Reverse((due, _, _))| self.to_external(*due))
+        self.queue.peek().map(|q| self.to_external(q.due))
     }
 
     /// The next datagram due at or before `now`, in due-time order (ties in send order),
     /// or `None` if nothing is due yet.
-    pub fn poll(&mut self, now: u32) -> Option<Vec<u8>> {
+    pub fn poll(&mut self, now: u32) -> Option<T> {
         let t = self.advance(now);
-        if self.queue.peek()?.0.0 > t {
+        if self.queue.peek()?.due > t {
             return None;
         }
-        let Reverse((_, _, datagram)) = self.queue.pop()?;
+        let datagram = self.queue.pop()?.datagram;
         self.stats.delivered += 1;
-        self.stats.delivered_bytes += datagram.len() as u64;
+        self.stats.delivered_bytes += datagram.as_ref().len() as u64;
         Some(datagram)
     }
 }
