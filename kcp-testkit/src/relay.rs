@@ -2,7 +2,7 @@
 //!
 //! Clients send to [`Relay::addr`]; the relay forwards to the upstream server from one
 //! socket per client address (so the server sees each client as a distinct address, as
-//! behind a NAT) and forwards the replies back. Each direction is a [`sim::Link`] on the
+//! behind a NAT) and forwards the replies back. Each direction is a [`sim::Link`](Link) on the
 //! real clock, the simulator's and the network emulator's impairment model: delay and
 //! jitter, random or bursty loss, duplication, reordering, a bandwidth cap with a
 //! tail-drop buffer and a queue limit, from a seed. Without a
