@@ -100,9 +100,9 @@ impl FromStr for Mode {
 /// combination and derives the key (PBKDF2, a few milliseconds), giving [`Settings`] that
 /// every session of a listener or client shares.
 ///
-/// The defaults are kcptun's server settings without its well-known key: no encryption
-/// (`null`), no FEC, mode `fast`, MTU 1350, windows 1024/1024, stream mode. For a kcptun
-/// peer use [`Config::kcptun`].
+/// The defaults are kcptun's session settings (mode `fast`, MTU 1350, windows 1024/1024,
+/// stream mode) with no encryption (`null`) and no FEC. A kcptun server by default adds
+/// `aes` under its well-known key and FEC 10/3: for a kcptun peer use [`Config::kcptun`].
 ///
 /// New knobs may be added in minor releases, so a `Config` is made by changing the fields
 /// of [`Config::default`] or [`Config::kcptun`], not by a struct expression:
