@@ -52,7 +52,7 @@ pub fn warnings(count: u16, key: &[u8]) -> Vec<String> {
             "QPP: {count} pads; at least {MIN_PADS} are advised"
         ));
     }
-    if count % 2 == 0 {
+    if count.is_multiple_of(2) {
         out.push(format!("QPP: {count} pads; choose a prime number"));
     }
     out
