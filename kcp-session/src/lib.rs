@@ -94,6 +94,7 @@
 //! chosen at run time: nothing to opt into.
 
 #![no_std]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 extern crate alloc;
 #[cfg(feature = "std")]
