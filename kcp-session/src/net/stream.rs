@@ -169,20 +169,10 @@ impl KcpStream {
         self.info().conv
     }
 
-    /// The peer's address.
-    pub fn peer_addr(&self) -> SocketAddr {
-        peer_addr(&self.handle)
-    }
-
     /// The local address of the UDP socket (shared with the listener for accepted
     /// sessions).
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.handle.shared.udp.socket.local_addr()
-    }
-
-    /// This session's counters in kcp-go's SNMP set.
-    pub fn snmp(&self) -> Snmp {
-        snmp(&self.handle)
     }
 
     /// RTT and window read-outs of the session's KCP state.
@@ -190,6 +180,25 @@ impl KcpStream {
         info(&self.handle)
     }
 }
+
+/// The read-outs every handle on a session has: the stream and both halves.
+macro_rules! accessors {
+    ($($ty:ty),*) => {$(
+        impl $ty {
+            /// The peer's address.
+            pub fn peer_addr(&self) -> SocketAddr {
+                peer_addr(&self.handle)
+            }
+
+            /// This session's counters in kcp-go's SNMP set.
+            pub fn snmp(&self) -> Snmp {
+                snmp(&self.handle)
+            }
+        }
+    )*};
+}
+
+accessors!(KcpStream, OwnedReadHalf, OwnedWriteHalf);
 
 /// Read-outs of a session's KCP state at one moment, from [`KcpStream::info`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -241,16 +250,6 @@ fn peer_addr(h: &StreamHandle) -> SocketAddr {
 }
 
 impl OwnedReadHalf {
-    /// The peer's address.
-    pub fn peer_addr(&self) -> SocketAddr {
-        peer_addr(&self.handle)
-    }
-
-    /// The session's counters in kcp-go's SNMP set.
-    pub fn snmp(&self) -> Snmp {
-        snmp(&self.handle)
-    }
-
     /// Joins the halves of one stream again; hands them back if they belong to different
     /// streams.
     pub fn reunite(self, write: OwnedWriteHalf) -> Result<KcpStream, ReuniteError> {
@@ -265,18 +264,6 @@ impl OwnedReadHalf {
             handle: write.handle,
             write_shut: write.write_shut,
         })
-    }
-}
-
-impl OwnedWriteHalf {
-    /// The peer's address.
-    pub fn peer_addr(&self) -> SocketAddr {
-        peer_addr(&self.handle)
-    }
-
-    /// The session's counters in kcp-go's SNMP set.
-    pub fn snmp(&self) -> Snmp {
-        snmp(&self.handle)
     }
 }
 
@@ -412,60 +399,44 @@ fn poll_shutdown(h: &StreamHandle, cx: &mut Context<'_>) -> Poll<io::Result<()>>
     Poll::Pending
 }
 
-impl AsyncRead for KcpStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        poll_read(&self.handle, cx, buf)
-    }
+/// `AsyncRead` for the handles that read: the stream and its read half.
+macro_rules! async_read {
+    ($($ty:ty),*) => {$(
+        impl AsyncRead for $ty {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut ReadBuf<'_>,
+            ) -> Poll<io::Result<()>> {
+                poll_read(&self.handle, cx, buf)
+            }
+        }
+    )*};
 }
 
-impl AsyncRead for OwnedReadHalf {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        poll_read(&self.handle, cx, buf)
-    }
+/// `AsyncWrite` for the handles that write: the stream and its write half.
+macro_rules! async_write {
+    ($($ty:ty),*) => {$(
+        impl AsyncWrite for $ty {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                data: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                poll_write(&self.handle, self.write_shut, cx, data)
+            }
+
+            fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                poll_flush(&self.handle)
+            }
+
+            fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                self.write_shut = true;
+                poll_shutdown(&self.handle, cx)
+            }
+        }
+    )*};
 }
 
-impl AsyncWrite for KcpStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        data: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        poll_write(&self.handle, self.write_shut, cx, data)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        poll_flush(&self.handle)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.write_shut = true;
-        poll_shutdown(&self.handle, cx)
-    }
-}
-
-impl AsyncWrite for OwnedWriteHalf {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        data: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        poll_write(&self.handle, self.write_shut, cx, data)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        poll_flush(&self.handle)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.write_shut = true;
-        poll_shutdown(&self.handle, cx)
-    }
-}
+async_read!(KcpStream, OwnedReadHalf);
+async_write!(KcpStream, OwnedWriteHalf);
