@@ -3,7 +3,6 @@
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::string::ToString;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -27,8 +26,10 @@ use super::driver::Shared;
 ///   [`io::ErrorKind::TimedOut`] (nothing received for [`Config::idle_timeout`]) or, with
 ///   [`Config::dead_link`] set, [`io::ErrorKind::ConnectionAborted`]; a peer that
 ///   reconnected from the same address with a new conversation ends this one with
-///   [`io::ErrorKind::ConnectionReset`]. If the socket's driver stops (a socket error),
-///   every operation fails with that error instead of waiting.
+///   [`io::ErrorKind::ConnectionReset`]. The error carries the session's [`State`]
+///   (with its [`DeadReason`](crate::DeadReason)): match it with
+///   `err.get_ref().and_then(|e| e.downcast_ref::<State>())`. If the socket's driver
+///   stops (a socket error), every operation fails with that error instead of waiting.
 /// - Writes take what the send window holds and are pending while it is full:
 ///   back-pressure, never an unbounded queue. Each write is flushed at once unless
 ///   [`Config::write_delay`] is set.
@@ -39,6 +40,7 @@ use super::driver::Shared;
 ///   forgotten. The peer is not told (kcp-go behaves the same).
 ///
 /// [`KcpListener::accept`]: crate::KcpListener::accept
+/// [`State`]: crate::State
 /// [`Config::idle_timeout`]: crate::Config::idle_timeout
 /// [`Config::dead_link`]: crate::Config::dead_link
 /// [`Config::write_delay`]: crate::Config::write_delay
@@ -163,28 +165,30 @@ impl KcpStream {
         };
         (read, write)
     }
-
-    /// The conversation id (random for a dialed session, the peer's for an accepted one).
-    pub fn conv(&self) -> u32 {
-        self.info().conv
-    }
-
-    /// The local address of the UDP socket (shared with the listener for accepted
-    /// sessions).
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.handle.shared.udp.socket.local_addr()
-    }
-
-    /// RTT and window read-outs of the session's KCP state.
-    pub fn info(&self) -> SessionInfo {
-        info(&self.handle)
-    }
 }
 
 /// The read-outs every handle on a session has: the stream and both halves.
 macro_rules! accessors {
     ($($ty:ty),*) => {$(
         impl $ty {
+            /// The conversation id (random for a dialed session, the peer's for an
+            /// accepted one).
+            pub fn conv(&self) -> u32 {
+                self.info().conv
+            }
+
+            /// The local address of the UDP socket (shared with the listener for
+            /// accepted sessions). One system call.
+            pub fn local_addr(&self) -> io::Result<SocketAddr> {
+                self.handle.shared.udp.socket.local_addr()
+            }
+
+            /// RTT and window read-outs of the session's KCP state; takes the socket's
+            /// lock for a moment.
+            pub fn info(&self) -> SessionInfo {
+                info(&self.handle)
+            }
+
             /// The peer's address.
             pub fn peer_addr(&self) -> SocketAddr {
                 peer_addr(&self.handle)
@@ -279,19 +283,25 @@ impl std::fmt::Display for ReuniteError {
 
 impl std::error::Error for ReuniteError {}
 
-fn dead(reason: DeadReason) -> io::Error {
-    let kind = match reason {
-        DeadReason::IdleTimeout => io::ErrorKind::TimedOut,
-        DeadReason::DeadLink | DeadReason::Shed => io::ErrorKind::ConnectionAborted,
+/// The error of an operation on a session that ended: `kind` for matching, and the
+/// [`State`] itself as the inner error, reachable through [`io::Error::get_ref`] and
+/// `downcast`.
+pub(crate) fn ended(state: State) -> io::Error {
+    let kind = match state {
+        State::Dead(DeadReason::IdleTimeout) => io::ErrorKind::TimedOut,
+        State::Dead(_) => io::ErrorKind::ConnectionAborted,
+        State::Replaced => io::ErrorKind::ConnectionReset,
+        State::Open | State::Closing | State::Closed => io::ErrorKind::BrokenPipe,
     };
-    io::Error::new(kind, reason.to_string())
+    io::Error::new(kind, state)
+}
+
+fn dead(reason: DeadReason) -> io::Error {
+    ended(State::Dead(reason))
 }
 
 fn replaced() -> io::Error {
-    io::Error::new(
-        io::ErrorKind::ConnectionReset,
-        "the peer started a new conversation from the same address",
-    )
+    ended(State::Replaced)
 }
 
 fn driver_failed(kind: io::ErrorKind) -> io::Error {
@@ -354,14 +364,10 @@ fn poll_write(
         }
         Err(SendError::Dead(r)) => Poll::Ready(Err(dead(r))),
         Err(SendError::Replaced) => Poll::Ready(Err(replaced())),
-        Err(SendError::Closed) => Poll::Ready(Err(io::Error::new(
-            io::ErrorKind::BrokenPipe,
-            "session closed",
-        ))),
-        Err(e) => Poll::Ready(Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            e.to_string(),
-        ))),
+        Err(e @ SendError::Closed) => {
+            Poll::Ready(Err(io::Error::new(io::ErrorKind::BrokenPipe, e)))
+        }
+        Err(e) => Poll::Ready(Err(io::Error::new(io::ErrorKind::InvalidInput, e))),
     }
 }
 

@@ -176,5 +176,9 @@ impl fmt::Display for InputError {
 }
 
 impl core::error::Error for SendError {}
+/// The state of an ended session is the error an operation on it gets; the tokio
+/// streams carry it inside their `io::Error`.
+impl core::error::Error for State {}
+impl core::error::Error for DeadReason {}
 impl core::error::Error for RecvError {}
 impl core::error::Error for InputError {}

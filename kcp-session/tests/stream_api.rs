@@ -1,0 +1,81 @@
+//! The handles' API beyond bytes: accessors on the split halves, typed errors, messages
+//! and datagrams, over real UDP sockets on 127.0.0.1.
+
+use std::io;
+use std::time::Duration;
+
+use kcp_session::{Config, DeadReason, KcpListener, KcpStream, State};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::time::timeout;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn halves_answer_what_the_stream_answers() {
+    let settings = Config::default().build().unwrap();
+    let listener = KcpListener::bind("127.0.0.1:0", &settings).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let client = KcpStream::connect(addr, &settings).await.unwrap();
+    let (conv, local, peer) = (
+        client.conv(),
+        client.local_addr().unwrap(),
+        client.peer_addr(),
+    );
+    assert_eq!(peer, addr);
+    let (read, mut write) = client.into_split();
+    write.write_all(b"hi").await.unwrap();
+    for (c, l, p, i) in [
+        (
+            read.conv(),
+            read.local_addr().unwrap(),
+            read.peer_addr(),
+            read.info(),
+        ),
+        (
+            write.conv(),
+            write.local_addr().unwrap(),
+            write.peer_addr(),
+            write.info(),
+        ),
+    ] {
+        assert_eq!((c, l, p, i.conv), (conv, local, peer, conv));
+    }
+    let (mut server, from) = listener.accept().await.unwrap();
+    // The client's socket is bound to the unspecified address.
+    assert_eq!(from.port(), local.port());
+    let mut buf = [0u8; 2];
+    server.read_exact(&mut buf).await.unwrap();
+    let (sr, sw) = server.into_split();
+    assert_eq!((sr.conv(), sw.conv()), (conv, conv));
+    assert_eq!((sr.peer_addr(), sw.local_addr().unwrap()), (from, addr));
+}
+
+fn state_of(err: &io::Error) -> Option<State> {
+    err.get_ref()?.downcast_ref::<State>().copied()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_session_reports_its_reason_as_a_typed_error() {
+    let mut cfg = Config::default();
+    cfg.idle_timeout = Some(Duration::from_secs(1));
+    let settings = cfg.build().unwrap();
+    // Nobody listens at this address.
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = sock.local_addr().unwrap();
+    drop(sock);
+    let (mut read, mut write) = KcpStream::connect(addr, &settings)
+        .await
+        .unwrap()
+        .into_split();
+    write.write_all(b"anyone?").await.unwrap();
+    let mut buf = [0u8; 8];
+    let err = timeout(Duration::from_secs(10), read.read(&mut buf))
+        .await
+        .expect("read hung past the idle timeout")
+        .unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+    assert_eq!(state_of(&err), Some(State::Dead(DeadReason::IdleTimeout)));
+    let err = write.write_all(b"more").await.unwrap_err();
+    assert_eq!(state_of(&err), Some(State::Dead(DeadReason::IdleTimeout)));
+    // The inner error converts into the io::Error's source chain as well.
+    let inner = err.into_inner().unwrap().downcast::<State>().unwrap();
+    assert_eq!(*inner, State::Dead(DeadReason::IdleTimeout));
+}
