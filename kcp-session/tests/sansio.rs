@@ -439,3 +439,75 @@ fn a_receive_window_past_the_16_bit_header_field_is_refused() {
     assert!(kcp.set_window_size(32, 65_536).is_err());
     assert_eq!(kcp.rcv_wnd(), 128, "a refused window changes nothing");
 }
+
+#[test]
+fn messages_arrive_whole_through_loss_whatever_the_size() {
+    let mut cfg = Config::kcptun();
+    cfg.stream = false;
+    let link = LinkConfig::new().delay(5, 20).loss(0.05).reorder(0.05, 10);
+    let mut p = Pair::new(&cfg, link, 19);
+    let max = p.a.max_message_size();
+    assert_eq!(max % 127, 0);
+    let mut rng = Rng::new(19);
+    let sizes = [0, 1, 1000, max / 127 + 1, 50_000, max];
+    let messages: Vec<Vec<u8>> = sizes.iter().map(|&n| rng.bytes(n)).collect();
+    let mut got = Vec::new();
+    let mut sent = 0;
+    for _ in 0..60_000 {
+        let now = p.now;
+        while sent < messages.len() {
+            match p.a.send_message(now, &messages[sent]) {
+                Ok(()) => sent += 1,
+                Err(SendError::WouldBlock) => break,
+                Err(e) => panic!("send_message: {e}"),
+            }
+        }
+        loop {
+            match p.b.recv_message() {
+                Ok(m) => got.push(m),
+                Err(RecvError::WouldBlock) => break,
+                Err(e) => panic!("recv_message: {e}"),
+            }
+        }
+        if got.len() == messages.len() {
+            break;
+        }
+        p.step();
+    }
+    assert_eq!(got.len(), messages.len(), "not every message arrived");
+    for (i, (g, m)) in got.iter().zip(&messages).enumerate() {
+        assert!(g == m, "message {i} ({} B) differs", m.len());
+    }
+    assert_eq!(
+        p.a.send_message(p.now, &vec![0; max + 1]),
+        Err(SendError::TooLarge)
+    );
+}
+
+#[test]
+fn a_message_begun_by_recv_is_finished_by_recv_message() {
+    let mut cfg = Config::default();
+    cfg.stream = false;
+    let mut p = Pair::new(&cfg, LinkConfig::new().delay(1, 1), 3);
+    let message = Rng::new(3).bytes(5000);
+    p.a.send_message(p.now, &message).unwrap();
+    while !p.b.can_recv() {
+        p.step();
+    }
+    let mut head = [0u8; 100];
+    assert_eq!(p.b.recv(&mut head), Ok(100));
+    let rest = p.b.recv_message().unwrap();
+    assert!(head[..] == message[..100] && rest[..] == message[100..]);
+    assert_eq!(p.b.recv_message(), Err(RecvError::WouldBlock));
+}
+
+#[test]
+fn stream_mode_refuses_messages_with_a_typed_error() {
+    let mut p = Pair::new(&Config::default(), LinkConfig::new(), 1);
+    assert_eq!(p.a.max_message_size(), 0);
+    assert_eq!(
+        p.a.send_message(p.now, b"x"),
+        Err(SendError::NotMessageMode)
+    );
+    assert_eq!(p.b.recv_message(), Err(RecvError::NotMessageMode));
+}

@@ -79,3 +79,52 @@ async fn a_dead_session_reports_its_reason_as_a_typed_error() {
     let inner = err.into_inner().unwrap().downcast::<State>().unwrap();
     assert_eq!(*inner, State::Dead(DeadReason::IdleTimeout));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn halves_send_and_receive_whole_messages() {
+    let mut cfg = Config::default();
+    cfg.stream = false;
+    let settings = cfg.build().unwrap();
+    let listener = KcpListener::bind("127.0.0.1:0", &settings).await.unwrap();
+    let (_, mut write) = KcpStream::connect(listener.local_addr().unwrap(), &settings)
+        .await
+        .unwrap()
+        .into_split();
+    let messages: Vec<Vec<u8>> = [5, 70_000, 0, write.max_message_size()]
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| vec![i as u8 + 1; n])
+        .collect();
+    for m in &messages {
+        write.send_message(m).await.unwrap();
+    }
+    let (server, _) = listener.accept().await.unwrap();
+    let (mut read, _w) = server.into_split();
+    for (i, m) in messages.iter().enumerate() {
+        let got = timeout(Duration::from_secs(20), read.recv_message())
+            .await
+            .expect("message timed out")
+            .unwrap();
+        assert!(got == *m, "message {i} ({} B) differs", m.len());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_on_a_stream_mode_session_are_unsupported() {
+    let settings = Config::default().build().unwrap();
+    let listener = KcpListener::bind("127.0.0.1:0", &settings).await.unwrap();
+    let mut s = KcpStream::connect(listener.local_addr().unwrap(), &settings)
+        .await
+        .unwrap();
+    assert_eq!(s.max_message_size(), 0);
+    let err = s.send_message(b"x").await.unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::Unsupported);
+    assert_eq!(
+        err.get_ref()
+            .unwrap()
+            .downcast_ref::<kcp_session::SendError>(),
+        Some(&kcp_session::SendError::NotMessageMode)
+    );
+    let err = s.recv_message().await.unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::Unsupported);
+}

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::vec::Vec;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{UdpSocket, lookup_host};
@@ -189,6 +190,13 @@ macro_rules! accessors {
                 info(&self.handle)
             }
 
+            /// The largest message `send_message` takes; 0 in stream mode.
+            pub fn max_message_size(&self) -> usize {
+                self.handle
+                    .inspect(crate::Session::max_message_size)
+                    .unwrap_or(0)
+            }
+
             /// The peer's address.
             pub fn peer_addr(&self) -> SocketAddr {
                 peer_addr(&self.handle)
@@ -371,6 +379,68 @@ fn poll_write(
     }
 }
 
+fn poll_recv_message(h: &StreamHandle, cx: &mut Context<'_>) -> Poll<io::Result<Vec<u8>>> {
+    let mut st = h.shared.lock();
+    match st.endpoint.recv_message(h.session) {
+        Ok(message) => {
+            // A read that reopened a full window has a window update to send.
+            h.shared.send_and_unlock(st);
+            Poll::Ready(Ok(message))
+        }
+        Err(RecvError::WouldBlock) => {
+            if let Some(kind) = st.failed {
+                return Poll::Ready(Err(driver_failed(kind)));
+            }
+            st.wait_read(h.session, cx.waker());
+            Poll::Pending
+        }
+        Err(RecvError::Dead(r)) => Poll::Ready(Err(dead(r))),
+        Err(RecvError::Replaced) => Poll::Ready(Err(replaced())),
+        Err(e @ RecvError::NotMessageMode) => {
+            Poll::Ready(Err(io::Error::new(io::ErrorKind::Unsupported, e)))
+        }
+        Err(e) => Poll::Ready(Err(io::Error::new(io::ErrorKind::BrokenPipe, e))),
+    }
+}
+
+fn poll_send_message(
+    h: &StreamHandle,
+    shut: bool,
+    cx: &mut Context<'_>,
+    data: &[u8],
+) -> Poll<io::Result<()>> {
+    if shut {
+        return Poll::Ready(Err(io::Error::new(
+            io::ErrorKind::BrokenPipe,
+            "write half shut down",
+        )));
+    }
+    let mut st = h.shared.lock();
+    if let Some(kind) = st.failed {
+        return Poll::Ready(Err(driver_failed(kind)));
+    }
+    let now = h.shared.now();
+    match st.endpoint.send_message(now, h.session, data) {
+        Ok(()) => {
+            h.shared.send_and_unlock(st);
+            Poll::Ready(Ok(()))
+        }
+        Err(SendError::WouldBlock) => {
+            st.wait_write(h.session, cx.waker());
+            Poll::Pending
+        }
+        Err(SendError::Dead(r)) => Poll::Ready(Err(dead(r))),
+        Err(SendError::Replaced) => Poll::Ready(Err(replaced())),
+        Err(e @ SendError::Closed) => {
+            Poll::Ready(Err(io::Error::new(io::ErrorKind::BrokenPipe, e)))
+        }
+        Err(e @ SendError::NotMessageMode) => {
+            Poll::Ready(Err(io::Error::new(io::ErrorKind::Unsupported, e)))
+        }
+        Err(e) => Poll::Ready(Err(io::Error::new(io::ErrorKind::InvalidInput, e))),
+    }
+}
+
 /// Sends what a write left queued under [`Config::write_delay`](crate::Config::write_delay).
 fn poll_flush(h: &StreamHandle) -> Poll<io::Result<()>> {
     let mut st = h.shared.lock();
@@ -405,9 +475,25 @@ fn poll_shutdown(h: &StreamHandle, cx: &mut Context<'_>) -> Poll<io::Result<()>>
     Poll::Pending
 }
 
-/// `AsyncRead` for the handles that read: the stream and its read half.
-macro_rules! async_read {
+/// `AsyncRead` and whole messages for the handles that read: the stream and its read half.
+macro_rules! reader {
     ($($ty:ty),*) => {$(
+        impl $ty {
+            /// Waits for the next whole message (message mode, [`Config::stream`] off)
+            /// and returns it, however large: a message is never split across calls nor
+            /// truncated, unlike `read` into a smaller buffer. Pairs with
+            /// `send_message`, or with one `Write` of a kcp-go `UDPSession` in message
+            /// mode. Costs one allocation of the message's size.
+            ///
+            /// Fails with [`io::ErrorKind::Unsupported`] in stream mode, and as `read`
+            /// does once the session ended.
+            ///
+            /// [`Config::stream`]: crate::Config::stream
+            pub async fn recv_message(&mut self) -> io::Result<Vec<u8>> {
+                std::future::poll_fn(|cx| poll_recv_message(&self.handle, cx)).await
+            }
+        }
+
         impl AsyncRead for $ty {
             fn poll_read(
                 self: Pin<&mut Self>,
@@ -420,9 +506,29 @@ macro_rules! async_read {
     )*};
 }
 
-/// `AsyncWrite` for the handles that write: the stream and its write half.
-macro_rules! async_write {
+/// `AsyncWrite` and whole messages for the handles that write: the stream and its write
+/// half.
+macro_rules! writer {
     ($($ty:ty),*) => {$(
+        impl $ty {
+            /// Sends `data` as one message (message mode, [`Config::stream`] off),
+            /// waiting while the send window is full; the peer's `recv_message` returns
+            /// it whole. At most [`max_message_size`](Self::max_message_size) bytes
+            /// (127 segments, about 170 KB at the default MTU). Costs what a `write` of
+            /// the same bytes costs.
+            ///
+            /// Fails with [`io::ErrorKind::InvalidInput`] for a message too large,
+            /// [`io::ErrorKind::Unsupported`] in stream mode (the inner error is the
+            /// [`SendError`](crate::SendError)), and as `write` does once the session
+            /// ended or after `shutdown`.
+            ///
+            /// [`Config::stream`]: crate::Config::stream
+            pub async fn send_message(&mut self, data: &[u8]) -> io::Result<()> {
+                let shut = self.write_shut;
+                std::future::poll_fn(|cx| poll_send_message(&self.handle, shut, cx, data)).await
+            }
+        }
+
         impl AsyncWrite for $ty {
             fn poll_write(
                 self: Pin<&mut Self>,
@@ -444,5 +550,5 @@ macro_rules! async_write {
     )*};
 }
 
-async_read!(KcpStream, OwnedReadHalf);
-async_write!(KcpStream, OwnedWriteHalf);
+reader!(KcpStream, OwnedReadHalf);
+writer!(KcpStream, OwnedWriteHalf);

@@ -2,6 +2,7 @@
 //! clock ticks, polled for datagrams to send. No sockets, no runtime.
 
 mod framer;
+mod message;
 mod pacer;
 mod proof;
 mod state;
@@ -486,9 +487,9 @@ impl Session {
         // ikcp's "fast recover": a recv from a full receive queue announces the window.
         let was_full = self.kcp.rcv_queue_len() >= self.kcp.rcv_wnd() as usize;
         // Empty messages carry nothing; returning 0 for one would read as end of stream.
-        let mut result = self.recv_message(buf);
+        let mut result = self.recv_one(buf);
         while result == Ok(0) {
-            result = self.recv_message(buf);
+            result = self.recv_one(buf);
         }
         // A byte stream has no message boundaries to keep: fill the buffer.
         if self.kcp.is_stream()
@@ -496,7 +497,7 @@ impl Session {
         {
             while n < buf.len()
                 && self.leftover_pos >= self.leftover.len()
-                && let Ok(m) = self.recv_message(&mut buf[n..])
+                && let Ok(m) = self.recv_one(&mut buf[n..])
             {
                 n += m;
             }
@@ -508,7 +509,7 @@ impl Session {
         result
     }
 
-    fn recv_message(&mut self, buf: &mut [u8]) -> Result<usize, RecvError> {
+    fn recv_one(&mut self, buf: &mut [u8]) -> Result<usize, RecvError> {
         match self.kcp.peek_size() {
             Ok(size) if size <= buf.len() => Ok(self.kcp.recv(buf).unwrap_or(0)),
             Ok(size) => {

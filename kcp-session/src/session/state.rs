@@ -56,6 +56,9 @@ pub enum SendError {
     Dead(DeadReason),
     /// The peer started a new conversation from the same address (see [`State::Replaced`]).
     Replaced,
+    /// [`Session::send_message`](crate::Session::send_message) on a stream-mode session,
+    /// which keeps no message boundaries.
+    NotMessageMode,
 }
 
 /// Why [`Session::recv`](crate::Session::recv) returned no data.
@@ -70,6 +73,9 @@ pub enum RecvError {
     Dead(DeadReason),
     /// Replaced by a new conversation from the same address, nothing buffered remains.
     Replaced,
+    /// [`Session::recv_message`](crate::Session::recv_message) on a stream-mode session,
+    /// which keeps no message boundaries.
+    NotMessageMode,
 }
 
 /// Why [`Session::input`](crate::Session::input) dropped a datagram; each reason is also
@@ -137,6 +143,7 @@ impl fmt::Display for SendError {
             SendError::Closed => f.write_str("session closed"),
             SendError::Dead(r) => write!(f, "peer gone: {r}"),
             SendError::Replaced => f.write_str("session replaced by a new conversation"),
+            SendError::NotMessageMode => f.write_str("messages need message mode (stream = false)"),
         }
     }
 }
@@ -148,6 +155,7 @@ impl fmt::Display for RecvError {
             RecvError::Closed => f.write_str("session closed"),
             RecvError::Dead(r) => write!(f, "peer gone: {r}"),
             RecvError::Replaced => f.write_str("session replaced by a new conversation"),
+            RecvError::NotMessageMode => f.write_str("messages need message mode (stream = false)"),
         }
     }
 }
