@@ -114,5 +114,8 @@ pub use endpoint::{
     AddressInUse, DatagramEvent, DropReason, Endpoint, EndpointStats, Event, Handle, Transmit,
     TransmitQueue,
 };
-pub use session::{DeadReason, InputError, RecvError, SendError, Session, State, conv_and_sn};
+pub use session::{
+    DatagramError, DatagramStats, DeadReason, InputError, RecvError, SendError, Session, State,
+    conv_and_sn,
+};
 pub use snmp::Snmp;

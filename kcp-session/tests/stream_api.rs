@@ -128,3 +128,60 @@ async fn messages_on_a_stream_mode_session_are_unsupported() {
     let err = s.recv_message().await.unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::Unsupported);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn datagrams_travel_beside_the_stream_both_ways() {
+    let settings = Config::kcptun().build().unwrap();
+    let listener = KcpListener::bind("127.0.0.1:0", &settings).await.unwrap();
+    let mut client = KcpStream::connect(listener.local_addr().unwrap(), &settings)
+        .await
+        .unwrap();
+    // The server proves the client's address by its first acknowledged reply.
+    client.write_all(b"hello").await.unwrap();
+    let (mut server, _) = listener.accept().await.unwrap();
+    let mut buf = [0u8; 5];
+    server.read_exact(&mut buf).await.unwrap();
+    server.write_all(b"world").await.unwrap();
+    client.read_exact(&mut buf).await.unwrap();
+    let max = client.max_datagram_size();
+    assert_eq!(max, server.max_datagram_size());
+    let wait = |f| async move {
+        timeout(Duration::from_secs(10), f)
+            .await
+            .expect("datagram timed out")
+    };
+    // A datagram is unreliable: on loopback none is lost, so each one is checked.
+    for n in [0, 1, 700, max] {
+        let d: Vec<u8> = (0..n).map(|i| (i * 7 + n) as u8).collect();
+        client.send_datagram(&d).unwrap();
+        assert_eq!(wait(server.recv_datagram()).await.unwrap(), d);
+        server.send_datagram(&d).unwrap();
+        assert_eq!(wait(client.recv_datagram()).await.unwrap(), d);
+    }
+    let err = client.send_datagram(&vec![0; max + 1]).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+    assert_eq!(client.datagram_stats().sent, 4);
+    assert_eq!(server.datagram_stats().received, 4);
+    // A waiting recv_datagram ends with the session's end.
+    let pending = server.recv_datagram();
+    drop(server);
+    assert!(wait(pending).await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn datagrams_without_fec_fail_instead_of_vanishing() {
+    let settings = Config::default().build().unwrap();
+    let listener = KcpListener::bind("127.0.0.1:0", &settings).await.unwrap();
+    let s = KcpStream::connect(listener.local_addr().unwrap(), &settings)
+        .await
+        .unwrap();
+    assert_eq!(s.max_datagram_size(), 0);
+    let err = s.send_datagram(b"state").unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::Unsupported);
+    assert_eq!(
+        err.get_ref()
+            .unwrap()
+            .downcast_ref::<kcp_session::DatagramError>(),
+        Some(&kcp_session::DatagramError::Unsupported)
+    );
+}

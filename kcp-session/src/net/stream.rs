@@ -12,7 +12,7 @@ use tokio::net::{UdpSocket, lookup_host};
 
 use crate::config::Settings;
 use crate::endpoint::Handle;
-use crate::session::{DeadReason, RecvError, SendError, State};
+use crate::session::{DatagramError, DeadReason, RecvError, SendError, State};
 use crate::snmp::Snmp;
 
 use super::bind;
@@ -195,6 +195,55 @@ macro_rules! accessors {
                 self.handle
                     .inspect(crate::Session::max_message_size)
                     .unwrap_or(0)
+            }
+
+            /// The largest payload `send_datagram` takes (see
+            /// [`Session::max_datagram_size`](crate::Session::max_datagram_size)); 0
+            /// without FEC.
+            pub fn max_datagram_size(&self) -> usize {
+                self.handle
+                    .inspect(crate::Session::max_datagram_size)
+                    .unwrap_or(0)
+            }
+
+            /// Sends `data` as one unreliable datagram beside the stream, on kcp-go's
+            /// out-of-band wire (kcp-go 5.6.60+ `SetOOBHandler` receives it): sent at
+            /// once, never retransmitted, never waiting behind lost stream data; lost or
+            /// reordered on a bad link. For state the next update supersedes. Costs one
+            /// allocation, one seal and one system call.
+            ///
+            /// Fails, never drops silently: [`io::ErrorKind::Unsupported`] without FEC
+            /// (kcp-go frames datagrams only with FEC on),
+            /// [`io::ErrorKind::InvalidInput`] beyond `max_datagram_size`,
+            /// [`io::ErrorKind::WouldBlock`] while an accepted session's peer has not
+            /// proven its address and the amplification budget is spent; the inner
+            /// error is the [`DatagramError`](crate::DatagramError). Once the session
+            /// ended, as `write` does.
+            pub fn send_datagram(&self, data: &[u8]) -> io::Result<()> {
+                send_datagram(&self.handle, data)
+            }
+
+            /// Waits for the next unreliable datagram from the peer (sent with
+            /// `send_datagram` or kcp-go's `SendOOB`). The future borrows nothing, so
+            /// it can wait in a `select!` beside a `read` of the same handle. Datagrams
+            /// not taken wait in a queue of
+            /// [`Config::datagram_queue`](crate::Config::datagram_queue), the oldest
+            /// dropped (and counted in `datagram_stats`) when it is full. Fails once the
+            /// session ended and no datagram remains.
+            pub fn recv_datagram(
+                &self,
+            ) -> impl std::future::Future<Output = io::Result<Vec<u8>>> + Send + 'static {
+                let (shared, session) = (Arc::clone(&self.handle.shared), self.handle.session);
+                async move {
+                    std::future::poll_fn(|cx| poll_recv_datagram(&shared, session, cx)).await
+                }
+            }
+
+            /// This session's datagram counters (sent, received, dropped).
+            pub fn datagram_stats(&self) -> crate::DatagramStats {
+                self.handle
+                    .inspect(crate::Session::datagram_stats)
+                    .unwrap_or_default()
             }
 
             /// The peer's address.
@@ -439,6 +488,47 @@ fn poll_send_message(
         }
         Err(e) => Poll::Ready(Err(io::Error::new(io::ErrorKind::InvalidInput, e))),
     }
+}
+
+fn send_datagram(h: &StreamHandle, data: &[u8]) -> io::Result<()> {
+    let mut st = h.shared.lock();
+    if let Some(kind) = st.failed {
+        return Err(driver_failed(kind));
+    }
+    let now = h.shared.now();
+    match st.endpoint.send_datagram(now, h.session, data) {
+        Ok(()) => {
+            h.shared.send_and_unlock(st);
+            Ok(())
+        }
+        Err(DatagramError::Ended(state)) => Err(ended(state)),
+        Err(e @ DatagramError::Unsupported) => Err(io::Error::new(io::ErrorKind::Unsupported, e)),
+        Err(e @ DatagramError::TooLarge) => Err(io::Error::new(io::ErrorKind::InvalidInput, e)),
+        Err(e) => Err(io::Error::new(io::ErrorKind::WouldBlock, e)),
+    }
+}
+
+fn poll_recv_datagram(
+    shared: &Shared,
+    session: Handle,
+    cx: &mut Context<'_>,
+) -> Poll<io::Result<Vec<u8>>> {
+    let mut st = shared.lock();
+    if let Some(d) = st.endpoint.recv_datagram(session) {
+        return Poll::Ready(Ok(d));
+    }
+    let state = st
+        .endpoint
+        .session(session)
+        .map_or(State::Closed, crate::Session::state);
+    if state.is_ended() {
+        return Poll::Ready(Err(ended(state)));
+    }
+    if let Some(kind) = st.failed {
+        return Poll::Ready(Err(driver_failed(kind)));
+    }
+    st.wait_datagram(session, cx.waker());
+    Poll::Pending
 }
 
 /// Sends what a write left queued under [`Config::write_delay`](crate::Config::write_delay).

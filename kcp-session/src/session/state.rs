@@ -97,6 +97,9 @@ pub enum InputError {
     Kcp(kcp_core::InputError),
     /// The session has ended (closed, dead or replaced) and takes no more input.
     Ended,
+    /// An out-of-band datagram (see [`Session::recv_datagram`](crate::Session::recv_datagram))
+    /// with a bad size field or another conversation id.
+    Datagram,
 }
 
 impl State {
@@ -179,6 +182,7 @@ impl fmt::Display for InputError {
             InputError::Fec(e) => write!(f, "fec: {e}"),
             InputError::Kcp(e) => write!(f, "kcp: {e}"),
             InputError::Ended => f.write_str("session ended"),
+            InputError::Datagram => f.write_str("malformed or foreign out-of-band datagram"),
         }
     }
 }
