@@ -125,10 +125,9 @@ pub(super) fn is_oob(payload: &[u8]) -> bool {
 impl Session {
     /// The largest payload [`send_datagram`](Session::send_datagram) takes: the MTU less
     /// the cipher's header and trailer, the 8-byte FEC header and the 4-byte conversation
-    /// id (1,314 bytes for kcptun's defaults), so that a datagram never exceeds the MTU.
-    /// kcp-go's `GetOOBMaxSize` allows up to its MTU less 4, which can exceed the MTU by
-    /// its headers; this side receives those too. 0 without FEC (see
-    /// [`DatagramError::Unsupported`]).
+    /// id (1,318 bytes for kcptun's defaults), so that a datagram never exceeds the MTU:
+    /// the same as kcp-go's `GetOOBMaxSize` for the same MTU and cipher. 0 without FEC
+    /// (see [`DatagramError::Unsupported`]).
     pub fn max_datagram_size(&self) -> usize {
         if self.settings.fec().is_none() {
             return 0;
