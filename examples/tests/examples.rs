@@ -517,24 +517,42 @@ fn gameloop_serves_its_clients_through_loss() {
     cmd.args(["--clients", "8", "--seconds", "3", "--delay-ms", "20"]);
     let (status, out, err) = run(cmd, CLIENT_LIMIT);
     assert!(status.success(), "gameloop failed: {status}\n{out}\n{err}");
-    let rtt = out
-        .lines()
-        .find_map(|l| l.strip_prefix("round trip ms: "))
-        .unwrap_or_else(|| panic!("no round-trip line:\n{out}"));
-    let words: Vec<&str> = rtt.split_whitespace().collect();
-    let value = |name: &str| -> f64 {
-        let i = words.iter().position(|w| *w == name).expect(name);
-        words[i + 1].parse().expect("a number")
+    // "<p50> ... max <max>  (<got> <what> for <sent> <what>)" after `prefix`.
+    let line = |prefix: &str| -> (f64, f64, u64, u64) {
+        let rest = out
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .unwrap_or_else(|| panic!("no {prefix:?} line:\n{out}"));
+        let words: Vec<&str> = rest.split_whitespace().collect();
+        let value = |name: &str| -> f64 {
+            let i = words.iter().position(|w| *w == name).expect(name);
+            words[i + 1].parse().expect("a number")
+        };
+        let got = words[words.len() - 5]
+            .trim_start_matches('(')
+            .parse()
+            .unwrap();
+        let sent = words[words.len() - 2].parse().unwrap();
+        (value("p50"), value("max"), got, sent)
     };
-    let (p50, max) = (value("p50"), value("max"));
-    assert!(p50 >= 40.0 && p50 <= max, "p50 {p50} ms, max {max} ms");
-    let states: u64 = words[words.len() - 5]
-        .trim_start_matches('(')
-        .parse()
-        .unwrap();
-    let inputs: u64 = words[words.len() - 2].parse().unwrap();
+    // States travel as datagrams: each one lost is gone, never resent.
+    let (p50, max, states, inputs) = line("state round trip ms (datagrams): ");
     assert!(
-        inputs >= 8 * 60 * 2 && states >= inputs / 2,
+        p50 >= 40.0 && p50 <= max,
+        "states: p50 {p50} ms, max {max} ms"
+    );
+    assert!(
+        inputs >= 8 * 60 * 2 && states >= inputs / 2 && states <= inputs,
         "{states} states for {inputs} inputs"
+    );
+    // Events travel on the stream: retransmitted until acknowledged.
+    let (p50, max, acks, events) = line("event round trip ms (stream): ");
+    assert!(
+        p50 >= 40.0 && p50 <= max,
+        "events: p50 {p50} ms, max {max} ms"
+    );
+    assert!(
+        events >= 8 * 4 * 2 && acks >= events / 2,
+        "{acks} acks for {events} events"
     );
 }
