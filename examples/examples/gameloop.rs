@@ -303,7 +303,7 @@ fn clients(
     let mut inputs = 0;
     let mut event_rtts_us = Vec::new();
     let mut events = 0;
-    let event_every = (hz / EVENTS_HZ).max(1) as u64;
+    let event_every = u64::from((hz / EVENTS_HZ).max(1));
     let cell = std::cell::RefCell::new(&mut all);
     tick_loop(
         hz,
