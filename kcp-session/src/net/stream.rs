@@ -225,7 +225,8 @@ macro_rules! accessors {
 
             /// Waits for the next unreliable datagram from the peer (sent with
             /// `send_datagram` or kcp-go's `SendOOB`). The future borrows nothing, so
-            /// it can wait in a `select!` beside a `read` of the same handle. Datagrams
+            /// it can wait in a `select!` beside a `read` of the same handle, and is
+            /// cancel-safe: a datagram leaves the queue only when it returns. Datagrams
             /// not taken wait in a queue of
             /// [`Config::datagram_queue`](crate::Config::datagram_queue), the oldest
             /// dropped (and counted in `datagram_stats`) when it is full. Fails once the
