@@ -40,6 +40,34 @@ use super::driver::Shared;
 ///   keeps being retransmitted for up to [`Config::linger`], then the session is
 ///   forgotten. The peer is not told (kcp-go behaves the same).
 ///
+/// Beside the bytes, a stream carries whole messages in message mode
+/// (`send_message`/`recv_message`) and, with FEC on, unreliable datagrams
+/// (`send_datagram`/`recv_datagram`, kcp-go's out-of-band wire): for a game, state as
+/// datagrams and events on the stream.
+///
+/// ```no_run
+/// use kcp_session::{Config, KcpStream};
+/// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+///
+/// # async fn game() -> Result<(), Box<dyn std::error::Error>> {
+/// let settings = Config::kcptun().build()?; // FEC 10/3: datagrams work
+/// let (mut read, mut write) = KcpStream::connect("127.0.0.1:4000", &settings)
+///     .await?
+///     .into_split();
+/// write.write_all(b"join\n").await?; // reliable, in order
+/// write.send_datagram(b"position 1 2")?; // at once, never resent
+/// let mut buf = [0u8; 1024];
+/// loop {
+///     // The datagram future borrows nothing and is cancel-safe: it waits beside a read.
+///     let datagram = read.recv_datagram();
+///     tokio::select! {
+///         n = read.read(&mut buf) => println!("event bytes: {:?}", &buf[..n?]),
+///         d = datagram => println!("state: {:?}", d?),
+///     }
+/// }
+/// # }
+/// ```
+///
 /// [`KcpListener::accept`]: crate::KcpListener::accept
 /// [`State`]: crate::State
 /// [`Config::idle_timeout`]: crate::Config::idle_timeout
