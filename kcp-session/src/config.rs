@@ -296,6 +296,14 @@ pub struct Config {
     /// so proven sessions together may still exceed it. `None` sets no budget. Default
     /// 1 GiB.
     pub memory_budget: Option<usize>,
+    /// How many unreliable datagrams (see
+    /// [`Session::send_datagram`](crate::Session::send_datagram)) a session queues each
+    /// way: received ones waiting for the application (past it the oldest is dropped
+    /// and counted), and sent ones waiting for the next poll (past it sending fails).
+    /// Received datagrams cost their size in memory until read, counted in the memory
+    /// budget. 0 drops every received datagram (counted), as kcp-go does without an
+    /// OOB handler. Default 64.
+    pub datagram_queue: usize,
 }
 
 impl Default for Config {
@@ -331,6 +339,7 @@ impl Default for Config {
             replay_cache: 16_384,
             max_sessions_per_ip: 64,
             memory_budget: Some(1 << 30),
+            datagram_queue: 64,
         }
     }
 }
