@@ -21,7 +21,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use kcp_session::{Config, KcpListener, KcpStream};
-use kcp_testkit::relay::{Relay, RelayConfig};
+use kcp_testkit::relay::Relay;
+use kcp_testkit::sim::LinkConfig;
 use kcp_testkit::stats::quantile;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -114,12 +115,11 @@ async fn main() -> ExitCode {
     };
     let relay = match Relay::start(
         server,
-        RelayConfig {
-            loss: opts.loss,
-            delay: Duration::from_millis(opts.delay_ms),
-            jitter: Duration::from_millis(opts.jitter_ms),
-            ..RelayConfig::default()
-        },
+        LinkConfig::new().loss(opts.loss).delay(
+            opts.delay_ms as u32,
+            (opts.delay_ms + opts.jitter_ms) as u32,
+        ),
+        1,
     )
     .await
     {
