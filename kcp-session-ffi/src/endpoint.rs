@@ -4,7 +4,7 @@
 use core::cell::UnsafeCell;
 use core::ffi::{c_char, c_int};
 use core::ops::{Deref, DerefMut};
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use kcp_session::{DatagramEvent, Endpoint, Event, Handle};
 
@@ -75,6 +75,21 @@ pub(crate) struct Inner {
     /// Per endpoint slot (`Handle::index`): the handle living there and its generation
     /// as C sees it, bumped whenever another handle takes the slot.
     ids: Vec<(Option<Handle>, u32)>,
+    /// Where this endpoint's generations start: different for every endpoint of the
+    /// process, so a handle of another (or a freed) endpoint names nothing here until
+    /// some slot has been reused about 2^32 / (endpoints made) times.
+    first_generation: u32,
+}
+
+/// Endpoints made so far in this process, for [`Inner::first_generation`].
+static ENDPOINTS: AtomicU32 = AtomicU32::new(0);
+
+/// The first generation of the next endpoint: the count of endpoints made, times the
+/// golden ratio of 2^32, spreads the starts of any two endpoints far apart.
+fn next_first_generation() -> u32 {
+    ENDPOINTS
+        .fetch_add(1, Ordering::Relaxed)
+        .wrapping_mul(0x9E37_79B9)
 }
 
 /// The state of an endpoint while a call runs on it; leaving the call (dropping this)
@@ -127,7 +142,7 @@ impl Inner {
     pub(crate) fn id(&mut self, h: Handle) -> u64 {
         let slot = h.index();
         if self.ids.len() <= slot {
-            self.ids.resize(slot + 1, (None, 0));
+            self.ids.resize(slot + 1, (None, self.first_generation));
         }
         let entry = &mut self.ids[slot];
         if entry.0 != Some(h) {
@@ -177,6 +192,7 @@ pub unsafe extern "C" fn kcps_endpoint_new(
                 state: UnsafeCell::new(Inner {
                     endpoint: Endpoint::new(&settings, seed),
                     ids: Vec::new(),
+                    first_generation: next_first_generation(),
                 }),
             });
             // SAFETY: `out` is writable (the contract).
@@ -205,6 +221,12 @@ pub unsafe extern "C" fn kcps_endpoint_free(endpoint: *mut KcpsEndpoint) {
         // SAFETY: from `Box::into_raw`, freed once (the contract).
         drop(unsafe { Box::from_raw(endpoint) });
     }
+}
+
+/// Whether `len` bytes could be a C object: at most `PTRDIFF_MAX` (Rust's slices have the
+/// same limit). A longer length is a lie the library refuses before touching the buffer.
+pub(crate) fn plausible_len(len: usize) -> bool {
+    isize::try_from(len).is_ok()
 }
 
 /// Turns a `Result<c_int, c_int>` into the C return value.
@@ -294,6 +316,9 @@ pub unsafe extern "C" fn kcps_handle(
     };
     if datagram.is_null() && len != 0 {
         return KCPS_E_NULL;
+    }
+    if !plausible_len(len) {
+        return KCPS_E_INVALID;
     }
     // SAFETY: forwarded contract.
     let mut ep = match unsafe { enter(endpoint) } {
