@@ -151,12 +151,14 @@ impl Inner {
         (u64::from(entry.1) << 32) | (slot as u64 + 1)
     }
 
-    /// The [`Handle`] behind a C handle; `None` for 0, garbage and handles whose slot
-    /// another session took.
+    /// The [`Handle`] behind a C handle; `None` for 0, garbage, handles whose slot
+    /// another session took and sessions the endpoint has freed (released and ended).
     pub(crate) fn handle(&self, id: u64) -> Option<Handle> {
         let slot = usize::try_from((id & u64::from(u32::MAX)).checked_sub(1)?).ok()?;
         match self.ids.get(slot)? {
-            (Some(h), generation) if u64::from(*generation) == id >> 32 => Some(*h),
+            (Some(h), generation) if u64::from(*generation) == id >> 32 => {
+                self.endpoint.session(*h).map(|_| *h)
+            }
             _ => None,
         }
     }

@@ -316,6 +316,9 @@ fn hostile_calls_get_error_codes() {
             kcps_send(ep, 0, s, buf.as_ptr().cast(), 1),
             i64::from(KCPS_E_CLOSED)
         );
+        assert_eq!(kcps_close(ep, 15_000, s), KCPS_E_CLOSED);
+        assert_eq!(kcps_release(ep, 15_000, s), KCPS_E_CLOSED);
+        assert_eq!(kcps_session_state(ep, s), KCPS_E_CLOSED);
         // A new session may take the slot; the old handle must not reach it.
         let mut s2 = 0;
         assert_eq!(kcps_connect(ep, 15_000, &addr(2), &mut s2), KCPS_OK);
