@@ -37,6 +37,7 @@ static uint8_t pattern(size_t i) { return (uint8_t)(((i * 2654435761u) >> 24) ^ 
 
 int main(int argc, char **argv) {
     int dial = argc >= 5 && strcmp(argv[1], "dial") == 0, fd, i, r, closed = 0;
+    int sockbuf = 4 << 20;
     int first = dial ? 5 : 4; /* first NAME=VALUE argument */
     size_t total, sent = 0, got = 0;
     static uint8_t buf[65536];
@@ -65,6 +66,9 @@ int main(int argc, char **argv) {
     kcps_config_free(cfg);
 
     fd = socket(AF_INET, SOCK_DGRAM, 0);
+    /* kcptun's --sockbuf: room for the bursts a full window sends (the kernel may cap it). */
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sockbuf, sizeof sockbuf);
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sockbuf, sizeof sockbuf);
     sa.sin_family = AF_INET;
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (!dial) sa.sin_port = htons((uint16_t)atoi(argv[2]));

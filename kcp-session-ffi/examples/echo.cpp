@@ -68,7 +68,10 @@ int run(int argc, char **argv) {
     std::size_t total = std::strtoull(argv[first - 1], nullptr, 10), sent = 0, got = 0;
     Endpoint ep = make_endpoint(argv + first, argc - first);
 
-    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    int fd = socket(AF_INET, SOCK_DGRAM, 0), sockbuf = 4 << 20;
+    // kcptun's --sockbuf: room for the bursts a full window sends (the kernel may cap it).
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sockbuf, sizeof sockbuf);
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sockbuf, sizeof sockbuf);
     sockaddr_in sa{};
     socklen_t salen = sizeof sa;
     sa.sin_family = AF_INET;
