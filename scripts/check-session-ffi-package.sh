@@ -9,7 +9,8 @@
 #  - runs the examples against each other over 127.0.0.1 (the CMake build of one against
 #    the pkg-config build of the other, both ways) and against the real kcp-go 5.6.1
 #    (peers/session) in both roles, 4 MiB echoed and checked byte for byte, with aes and
-#    FEC 10/3 or salsa20 without FEC.
+#    FEC 10/3 or salsa20 without FEC; and examples/hello.cpp, kcptun's defaults in about
+#    30 lines, says hello to kcp-go.
 # Every step fails the script; nothing is skipped. Needs cmake, pkg-config, g++,
 # libgtest-dev and Go (scripts/setup.sh installs them).
 set -euo pipefail
@@ -129,5 +130,10 @@ for opts in aes salsa; do
     server_exits_ok "$example ($opts)"
   done
 done
+step "hello.cpp (kcptun's defaults) against kcp-go with kcptun's defaults"
+start_server "$go_peer" echo-server -listen 127.0.0.1:0 -key "hello key"
+expect_line "hello dials kcp-go" '^hello$' "$work/cmake/hello" 127.0.0.1 "$port" "hello key"
+kill "$server_pid" 2>/dev/null || true
+wait "$server_pid" 2>/dev/null || true
 cd "$root"
 echo "kcp-session-ffi package: all checks passed"
