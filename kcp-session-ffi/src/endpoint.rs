@@ -3,7 +3,9 @@
 
 use core::cell::UnsafeCell;
 use core::ffi::{c_char, c_int};
+use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
+use core::ptr::NonNull;
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use kcp_session::{DatagramEvent, Endpoint, Event, Handle};
@@ -94,21 +96,31 @@ fn next_first_generation() -> u32 {
 
 /// The state of an endpoint while a call runs on it; leaving the call (dropping this)
 /// admits the next one.
+///
+/// It holds the state as a pointer, not as `&mut Inner`: a reference passed by value (an
+/// `Entered` moved into a closure, say) is asserted unique until that function returns,
+/// which is after `drop` has admitted the next call, whose thread may then create its own
+/// reference (undefined behaviour, which Miri's threads test caught). References made by
+/// `deref` and `deref_mut` borrow the `Entered`, so they end before it drops.
 pub(crate) struct Entered<'a> {
     busy: &'a AtomicBool,
-    inner: &'a mut Inner,
+    inner: NonNull<Inner>,
+    _state: PhantomData<&'a mut Inner>,
 }
 
 impl Deref for Entered<'_> {
     type Target = Inner;
     fn deref(&self) -> &Inner {
-        self.inner
+        // SAFETY: the flag admits this call alone until `self` drops, which the borrow
+        // of `self` outlives.
+        unsafe { self.inner.as_ref() }
     }
 }
 
 impl DerefMut for Entered<'_> {
     fn deref_mut(&mut self) -> &mut Inner {
-        self.inner
+        // SAFETY: as `deref`.
+        unsafe { self.inner.as_mut() }
     }
 }
 
@@ -131,9 +143,10 @@ pub(crate) unsafe fn enter<'a>(endpoint: *const KcpsEndpoint) -> Result<Entered<
         .map_err(|_| KCPS_E_BUSY)?;
     Ok(Entered {
         busy: &ep.busy,
-        // SAFETY: the flag admitted this call alone; the reference lives until the
-        // flag is cleared (when `Entered` drops).
-        inner: unsafe { &mut *ep.state.get() },
+        // The flag admitted this call alone; references to the state are made from this
+        // pointer only while `Entered` lives (see its `deref_mut`).
+        inner: NonNull::new(ep.state.get()).ok_or(KCPS_E_NULL)?,
+        _state: PhantomData,
     })
 }
 
