@@ -8,7 +8,7 @@
 #    proxy; the tests then build the Go peers offline. Go itself (1.22 or newer) is the
 #    machine's: Debian's golang-go is too old for the module files;
 #  - iptables and bc: scripts/stall-check.sh drops datagrams in a network namespace;
-#  - iproute2: the network emulator (kcp-testkit's netem) configures its namespaces with `ip`;
+#  - iproute2: the network emulator (tools/netem) configures its namespaces with `ip`;
 #  - shadowsocks-libev and simple-obfs: kcp-tunnel's SIP003 plugin tests run ss-local,
 #    ss-server, obfs-local and obfs-server;
 #  - the thumbv7em-none-eabihf target: the no_std crates must build for a microcontroller;

@@ -25,7 +25,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use kcp_session::{Config, Endpoint, Event, Handle, Mode, Settings};
-use kcp_testkit::relay::{Relay, RelayConfig};
+use kcp_testkit::relay::Relay;
+use kcp_testkit::sim::LinkConfig;
 use kcp_testkit::stats::quantile;
 use kcp_tunnel::cli::parse_mode;
 
@@ -332,13 +333,11 @@ fn main() -> ExitCode {
     };
     let relay = match relay_rt.block_on(Relay::start(
         server_addr,
-        RelayConfig {
-            loss: opts.loss,
-            delay: Duration::from_millis(opts.delay_ms),
-            jitter: Duration::from_millis(opts.jitter_ms),
-            seed: opts.seed,
-            ..RelayConfig::default()
-        },
+        LinkConfig::new().loss(opts.loss).delay(
+            opts.delay_ms as u32,
+            (opts.delay_ms + opts.jitter_ms) as u32,
+        ),
+        opts.seed,
     )) {
         Ok(r) => r,
         Err(e) => return common::error(format_args!("relay: {e}")),

@@ -438,12 +438,8 @@ fn lossy_relay(
     let relay = rt
         .block_on(kcp_testkit::relay::Relay::start(
             upstream,
-            kcp_testkit::relay::RelayConfig {
-                loss: 0.05,
-                delay: Duration::from_millis(5),
-                jitter: Duration::from_millis(5),
-                ..Default::default()
-            },
+            kcp_testkit::sim::LinkConfig::new().loss(0.05).delay(5, 10),
+            1,
         ))
         .expect("relay");
     (rt, relay)

@@ -94,6 +94,7 @@
 //! chosen at run time: nothing to opt into.
 
 #![no_std]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 extern crate alloc;
 #[cfg(feature = "std")]
@@ -109,7 +110,7 @@ pub mod snmp;
 #[cfg(feature = "tokio")]
 pub use net::{KcpListener, KcpStream, OwnedReadHalf, OwnedWriteHalf, ReuniteError, SessionInfo};
 
-pub use config::{Config, ConfigError, MTU_LIMIT, Mode, Settings, UnknownModeError};
+pub use config::{Config, ConfigError, Knobs, MTU_LIMIT, Mode, Settings, UnknownModeError};
 pub use endpoint::{
     AddressInUse, DatagramEvent, DropReason, Endpoint, EndpointStats, Event, Handle, Transmit,
     TransmitQueue,

@@ -108,7 +108,7 @@ impl KcpStream {
         } else {
             (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
         };
-        let socket = bind::bind(local, settings)?;
+        let socket = bind::bind(local, settings, false)?;
         Self::dial(socket, settings, |endpoint, now| {
             endpoint
                 .connect(now, remote)

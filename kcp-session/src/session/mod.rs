@@ -123,8 +123,8 @@ impl Session {
         kcp.set_tailroom(settings.trailer_len());
         kcp.set_window_size(cfg.snd_wnd, cfg.rcv_wnd)
             .expect("Config::build checked the windows");
-        let (nodelay, interval, resend, nc) = cfg.mode.knobs();
-        kcp.set_nodelay(nodelay, interval, resend, nc);
+        let k = cfg.mode.knobs();
+        kcp.set_nodelay(k.nodelay, k.interval, k.resend, k.nc);
         kcp.set_stream(cfg.stream);
         kcp.set_dead_link(cfg.dead_link.unwrap_or(u32::MAX));
         kcp.set_window_recovery(cfg.window_recovery);
