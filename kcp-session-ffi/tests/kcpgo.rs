@@ -16,7 +16,8 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use kcp_testkit::go_process::{self, ClientSummary, GoServer};
-use kcp_testkit::relay::{Relay, RelayConfig};
+use kcp_testkit::relay::Relay;
+use kcp_testkit::sim::LinkConfig;
 
 const BYTES: usize = 8 << 20;
 const KEY: &str = "interop key";
@@ -101,20 +102,16 @@ struct Lossy {
 }
 
 /// The link of kcp-session's lossy interop tests: 5% loss each way, 5 ms delay with up to
-/// 5 ms jitter, 2% of datagrams reordered and 2% duplicated.
+/// 10 ms jitter, 2% of datagrams reordered and 2% duplicated.
 fn lossy_relay(upstream: SocketAddr, seed: u64) -> Lossy {
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
-    let cfg = RelayConfig {
-        loss: 0.05,
-        delay: Duration::from_millis(5),
-        jitter: Duration::from_millis(5),
-        reorder: 0.02,
-        duplicate: 0.02,
-        seed,
-        ..RelayConfig::default()
-    };
+    let link = LinkConfig::new()
+        .loss(0.05)
+        .delay(5, 10)
+        .reorder(0.02, 5)
+        .duplicate(0.02);
     let relay = runtime
-        .block_on(Relay::start(upstream, cfg))
+        .block_on(Relay::start(upstream, link, seed))
         .expect("start the relay");
     Lossy {
         relay,
