@@ -15,11 +15,15 @@
 #  - the thumbv7em-none-eabihf target: the no_std crates must build for a microcontroller;
 #  - g++ and cmake: kcp-ffi's tests compile ikcp's test.cpp (C++) against the library and
 #    build its README's CMake snippet;
+#  - pkg-config and libgtest-dev: scripts/check-session-ffi-package.sh builds
+#    kcp-session-ffi's examples through its pkg-config file and its C++ tests with
+#    GoogleTest (find_package(GTest));
 #  - qemu-user, an aarch64 cross linker and the aarch64-unknown-linux-gnu target: CI runs
 #    kcp-fec's tests (the NEON kernel) as aarch64 binaries under qemu-aarch64.
 set -euo pipefail
 
 packages=(libclang-dev kcptun iptables bc iproute2 g++ cmake shadowsocks-libev simple-obfs)
+packages+=(pkg-config libgtest-dev)
 packages+=(qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
 missing=()
 for p in "${packages[@]}"; do

@@ -370,7 +370,12 @@ impl Config {
             (0, 0) => None,
             (d, p) => Some(Shards::new(d, p).map_err(|_| ConfigError::Shards(d, p))?),
         };
-        let crypt = Crypt::from_passphrase(self.crypt, &self.key);
+        // "null" and "none" use no key: they skip kcptun's 4096 PBKDF2 iterations.
+        let crypt = match self.crypt {
+            CipherKind::Null | CipherKind::None => Crypt::new(self.crypt, &[])
+                .unwrap_or_else(|_| Crypt::from_passphrase(self.crypt, &self.key)),
+            kind => Crypt::from_passphrase(kind, &self.key),
+        };
         let header = crypt.header_len()
             + if fec.is_some() {
                 kcp_fec::DATA_HEADER_LEN
