@@ -31,12 +31,15 @@ struct Case {
     /// Send window; the receive window is the larger of this and 128, the least KCP
     /// accepts (one message of 127 fragments must fit).
     wnd: u32,
-    fec: Option<(usize, usize)>,
+    fec: Fec,
     aes: bool,
 }
 
-/// The table's rows: MTU, send window, FEC shards, AES.
-const CASES: &[(usize, u32, Option<(usize, usize)>, bool)] = &[
+/// FEC's data and parity shards.
+type Fec = Option<(usize, usize)>;
+
+/// The table's rows: MTU, send window, FEC, AES.
+const CASES: &[(usize, u32, Fec, bool)] = &[
     (512, 8, None, false),
     (512, 8, Some((10, 3)), true),
     (512, 32, None, false),
