@@ -101,14 +101,19 @@ fn random_seed(salt: u8) -> [u8; 32] {
 }
 
 /// BOARD: the radio. Here one direction of an in-memory loopback: a ring of frames of at
-/// most `MTU` bytes, which drops a frame when full, as a radio's queue would.
+/// most `MTU` bytes, which drops a frame when full, as a radio's queue would, and loses
+/// one frame in `LOSE_EVERY` on the air, so that FEC and retransmission have work.
 struct Radio {
     frames: [[u8; MTU]; 16],
     lens: [usize; 16],
     head: usize,
     len: usize,
+    sent: u32,
     dropped: u32,
 }
+
+/// One frame in this many is lost on the air.
+const LOSE_EVERY: u32 = 7;
 
 impl Radio {
     const fn new() -> Radio {
@@ -117,12 +122,14 @@ impl Radio {
             lens: [0; 16],
             head: 0,
             len: 0,
+            sent: 0,
             dropped: 0,
         }
     }
 
     fn transmit(&mut self, frame: &[u8]) {
-        if self.len == self.frames.len() || frame.len() > MTU {
+        self.sent += 1;
+        if self.len == self.frames.len() || frame.len() > MTU || self.sent % LOSE_EVERY == 0 {
             self.dropped += 1;
             return;
         }
@@ -268,9 +275,11 @@ fn echo() -> Result<u32, &'static str> {
     if echoed != message {
         return Err("the echo differs from the message");
     }
-    if up.dropped + down.dropped > 0 {
-        hprintln!("the radio dropped {} frames", up.dropped + down.dropped);
-    }
+    hprintln!(
+        "the radio carried {} frames and lost or dropped {}",
+        up.sent + down.sent,
+        up.dropped + down.dropped
+    );
     Ok(now().wrapping_sub(start))
 }
 
