@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The firmware example (examples/firmware, outside the workspace): builds it for
-# thumbv7em-none-eabihf, prints its flash and RAM sizes, and runs it on QEMU's MPS2 AN386
+# thumbv7em-none-eabihf (clippy-clean), prints its flash and RAM sizes, and runs it on QEMU's MPS2 AN386
 # board (a Cortex-M4F) with semihosting, checking that the echo came back whole. The
 # program ends QEMU itself; the timeouts only bound a hang.
 set -euo pipefail
@@ -8,6 +8,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}/firmware"
 cd "$root/examples/firmware"
 
+timeout 900 cargo clippy --release --locked -- -D warnings
 timeout 900 cargo build --release --locked
 elf="$CARGO_TARGET_DIR/thumbv7em-none-eabihf/release/kcp-firmware-example"
 echo "firmware image (text is flash; bss holds the heap, data is copied to RAM at boot):"

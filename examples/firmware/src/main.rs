@@ -129,7 +129,10 @@ impl Radio {
 
     fn transmit(&mut self, frame: &[u8]) {
         self.sent += 1;
-        if self.len == self.frames.len() || frame.len() > MTU || self.sent % LOSE_EVERY == 0 {
+        if self.len == self.frames.len()
+            || frame.len() > MTU
+            || self.sent.is_multiple_of(LOSE_EVERY)
+        {
             self.dropped += 1;
             return;
         }
