@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The firmware example (examples/firmware, outside the workspace): builds it for
-# thumbv7em-none-eabihf (clippy-clean), prints its flash and RAM sizes, and runs it on QEMU's MPS2 AN386
+# The firmware example (examples/firmware, outside the workspace): lints and builds it for
+# thumbv7em-none-eabihf, prints its flash and RAM sizes, and runs it on QEMU's MPS2 AN386
 # board (a Cortex-M4F) with semihosting, checking that the echo came back whole. The
 # program ends QEMU itself; the timeouts only bound a hang.
 set -euo pipefail
