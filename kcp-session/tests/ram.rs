@@ -224,6 +224,11 @@ fn run(case: Case) -> Figures {
         now = next.clamp(now + 1, now + 100);
     }
     assert!(echoed == data, "{case:?}: the echo differs");
+    // The link did lose datagrams both ways, so the out-of-order buffers were used.
+    assert!(
+        up.stats().lost > 0 && down.stats().lost > 0,
+        "{case:?}: no loss"
+    );
     let held = m.net;
     m.call(|| drop(client));
     assert_eq!(m.net, 0, "{case:?}: dropping the session frees all it held");
