@@ -4,8 +4,9 @@
 #  - kcptun (20210922): the real kcptun-client/kcptun-server the tunnel's interop tests
 #    talk to;
 #  - the Go modules peers/go.mod pins (kcp-go 5.6.1 and what it needs, test dependencies
-#    included, so kcp-go's own benchmarks compile), downloaded once through the Go module
-#    proxy; the tests then build the Go peers offline. Go itself (1.22 or newer) is the
+#    included, so kcp-go's own benchmarks compile) and peers/oob/go.mod pins (kcp-go
+#    5.6.60, for out-of-band datagrams), downloaded once through the Go module
+#    proxy; the tests then build the Go peers offline. Go itself (1.24 or newer) is the
 #    machine's: Debian's golang-go is too old for the module files;
 #  - iptables and bc: scripts/stall-check.sh drops datagrams in a network namespace;
 #  - iproute2: the network emulator (tools/netem) configures its namespaces with `ip`;
@@ -44,14 +45,15 @@ for c in rustfmt clippy; do
   rustup component list --installed | grep -q "^$c" || rustup component add "$c"
 done
 
-# The Go peers: Go 1.22 or newer (module files, toolchain lines), then the pinned modules.
+# The Go peers: Go 1.24 or newer (kcp-go 5.6.60 needs it), then the pinned modules.
 command -v go >/dev/null || {
-  echo "setup: no Go toolchain on PATH; install Go 1.22 or newer (https://go.dev/dl/)" >&2
+  echo "setup: no Go toolchain on PATH; install Go 1.24 or newer (https://go.dev/dl/)" >&2
   exit 1
 }
 go_minor=$(go env GOVERSION | sed -n 's/^go1\.\([0-9]*\).*/\1/p')
-if [ -z "$go_minor" ] || [ "$go_minor" -lt 22 ]; then
-  echo "setup: $(go env GOVERSION) is too old for peers/go.mod; install Go 1.22 or newer" >&2
+if [ -z "$go_minor" ] || [ "$go_minor" -lt 24 ]; then
+  echo "setup: $(go env GOVERSION) is too old for peers/oob/go.mod; install Go 1.24 or newer" >&2
   exit 1
 fi
 (cd "$(dirname "$0")/../peers" && GOFLAGS=-mod=readonly go mod download all)
+(cd "$(dirname "$0")/../peers/oob" && GOFLAGS=-mod=readonly go mod download all)

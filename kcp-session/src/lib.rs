@@ -19,6 +19,12 @@
 //! Configure with [`Config`] (kcptun's flags and defaults), then [`Config::build`] the
 //! shared [`Settings`] once.
 //!
+//! Besides the byte stream, each layer carries whole messages in message mode
+//! ([`Session::send_message`], [`Session::recv_message`]) and unreliable datagrams beside
+//! the stream on kcp-go 5.6.60's out-of-band wire ([`Session::send_datagram`],
+//! [`Session::recv_datagram`]), with the same methods on [`Endpoint`] and the tokio
+//! streams.
+//!
 //! # A server loop without a runtime
 //!
 //! ```no_run
@@ -134,6 +140,7 @@
 //! chosen at run time: nothing to opt into.
 
 #![no_std]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 extern crate alloc;
 #[cfg(feature = "std")]
@@ -149,10 +156,13 @@ pub mod snmp;
 #[cfg(feature = "tokio")]
 pub use net::{KcpListener, KcpStream, OwnedReadHalf, OwnedWriteHalf, ReuniteError, SessionInfo};
 
-pub use config::{Config, ConfigError, MTU_LIMIT, Mode, Settings, UnknownModeError};
+pub use config::{Config, ConfigError, Knobs, MTU_LIMIT, Mode, Settings, UnknownModeError};
 pub use endpoint::{
     AddressInUse, DatagramEvent, DropReason, Endpoint, EndpointStats, Event, Handle, Transmit,
     TransmitQueue,
 };
-pub use session::{DeadReason, InputError, RecvError, SendError, Session, State, conv_and_sn};
+pub use session::{
+    DatagramError, DatagramStats, DeadReason, InputError, RecvError, SendError, Session, State,
+    conv_and_sn,
+};
 pub use snmp::Snmp;

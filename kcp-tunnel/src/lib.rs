@@ -33,6 +33,7 @@ pub mod cli;
 pub mod config;
 pub mod pipe;
 pub mod plugin;
+pub mod qpp;
 pub mod smux;
 pub mod snappy;
 
