@@ -8,8 +8,8 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}/firmware"
 cd "$root/examples/firmware"
 
-timeout 900 cargo clippy --release --locked -- -D warnings
-timeout 900 cargo build --release --locked
+timeout 900 cargo clippy --release -- -D warnings
+timeout 900 cargo build --release
 elf="$CARGO_TARGET_DIR/thumbv7em-none-eabihf/release/kcp-firmware-example"
 echo "firmware image (text is flash; bss holds the heap, data is copied to RAM at boot):"
 size "$elf"
