@@ -19,12 +19,14 @@
 #    kcp-session-ffi's examples through its pkg-config file and its C++ tests with
 #    GoogleTest (find_package(GTest));
 #  - qemu-user, an aarch64 cross linker and the aarch64-unknown-linux-gnu target: CI runs
-#    kcp-fec's tests (the NEON kernel) as aarch64 binaries under qemu-aarch64.
+#    kcp-fec's tests (the NEON kernel) as aarch64 binaries under qemu-aarch64;
+#  - qemu-system-arm: scripts/check-firmware.sh runs the firmware example on an emulated
+#    Cortex-M4F board (MPS2 AN386).
 set -euo pipefail
 
 packages=(libclang-dev kcptun iptables bc iproute2 g++ cmake shadowsocks-libev simple-obfs)
 packages+=(pkg-config libgtest-dev)
-packages+=(qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
+packages+=(qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-system-arm)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
