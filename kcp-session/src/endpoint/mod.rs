@@ -664,6 +664,18 @@ impl Endpoint {
         r
     }
 
+    /// [`Session::confirm`] on session `h`: probes the peer until it answers (then
+    /// [`Session::is_confirmed`], and a [`Event::Progress`]), or ends the session with
+    /// [`DeadReason::Unanswered`](crate::DeadReason::Unanswered) after `timeout`
+    /// ([`Event::Ended`]). Use it right after [`connect`](Endpoint::connect).
+    pub fn confirm(&mut self, now: u32, h: Handle, timeout: core::time::Duration) {
+        self.clock.extend(now);
+        if let Some(entry) = self.entry_mut(h) {
+            entry.session.confirm(now, timeout);
+            self.mark_dirty(h);
+        }
+    }
+
     /// [`Session::flush`] on session `h`: what is queued goes out at the next
     /// [`poll_transmit`](Endpoint::poll_transmit), even with `write_delay`.
     pub fn flush(&mut self, now: u32, h: Handle) {

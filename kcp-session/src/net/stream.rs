@@ -45,7 +45,7 @@ use super::driver::Shared;
 /// [`Config::linger`]: crate::Config::linger
 #[derive(Debug)]
 pub struct KcpStream {
-    handle: StreamHandle,
+    pub(super) handle: StreamHandle,
     write_shut: bool,
 }
 
@@ -65,8 +65,8 @@ pub struct OwnedWriteHalf {
 /// A counted reference to one session of a socket; the last one to go releases it.
 #[derive(Debug)]
 pub(crate) struct StreamHandle {
-    shared: Arc<Shared>,
-    session: Handle,
+    pub(super) shared: Arc<Shared>,
+    pub(super) session: Handle,
 }
 
 impl Drop for StreamHandle {
@@ -292,12 +292,12 @@ impl std::fmt::Display for ReuniteError {
 
 impl std::error::Error for ReuniteError {}
 
-fn dead(reason: DeadReason) -> io::Error {
+pub(super) fn dead(reason: DeadReason) -> io::Error {
     let kind = match reason {
-        DeadReason::IdleTimeout => io::ErrorKind::TimedOut,
+        DeadReason::IdleTimeout | DeadReason::Unanswered => io::ErrorKind::TimedOut,
         DeadReason::DeadLink | DeadReason::Shed => io::ErrorKind::ConnectionAborted,
     };
-    io::Error::new(kind, reason.to_string())
+    io::Error::new(kind, reason)
 }
 
 fn replaced() -> io::Error {
@@ -307,7 +307,7 @@ fn replaced() -> io::Error {
     )
 }
 
-fn driver_failed(kind: io::ErrorKind) -> io::Error {
+pub(super) fn driver_failed(kind: io::ErrorKind) -> io::Error {
     io::Error::new(kind, "the UDP socket's driver stopped")
 }
 
