@@ -116,3 +116,8 @@ pub use endpoint::{
 };
 pub use session::{DeadReason, InputError, RecvError, SendError, Session, State, conv_and_sn};
 pub use snmp::Snmp;
+
+/// The packet ciphers (kcptun's `--crypt` names parse into it), re-exported so that
+/// choosing one needs no direct `kcp-crypt` dependency; [`OpenError`] is what
+/// [`InputError::Crypt`] carries.
+pub use kcp_crypt::{CipherKind, OpenError, UnknownCipherError};
