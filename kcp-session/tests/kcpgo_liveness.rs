@@ -95,9 +95,12 @@ async fn idle_echo(keepalive: Option<Duration>) -> std::io::Result<()> {
     let mut stream = KcpStream::connect(server.addr(), &s).await?;
     echo(&mut stream, b"before").await?;
     tokio::time::sleep(Duration::from_secs(6)).await;
-    let r = timeout(Duration::from_secs(10), echo(&mut stream, b"after the idle period"))
-        .await
-        .expect("bounded");
+    let r = timeout(
+        Duration::from_secs(10),
+        echo(&mut stream, b"after the idle period"),
+    )
+    .await
+    .expect("bounded");
     assert!(
         !server.lines().iter().any(|l| l.starts_with("closed")),
         "{:?}",

@@ -202,7 +202,10 @@ fn keepalive_keeps_an_idle_session_past_its_idle_timeout() {
     // packets per ten.
     for side in 0..2 {
         let n = net.sent[side] - sent[side];
-        assert!(n <= (2 * 40 + 1) * 13 / 10 + 3, "side {side} sent {n} datagrams");
+        assert!(
+            n <= (2 * 40 + 1) * 13 / 10 + 3,
+            "side {side} sent {n} datagrams"
+        );
     }
     // The session still carries data.
     net.client.send(net.now, h, b"still there").unwrap();
@@ -262,4 +265,3 @@ fn a_keepalive_not_shorter_than_the_idle_timeout_is_refused() {
     c.keepalive = Some(Duration::from_secs(10));
     assert!(c.build().is_ok());
 }
-

@@ -2,6 +2,7 @@
 //! one deadline queue, and the datagrams to send. No sockets, no runtime.
 
 mod replay;
+mod roaming;
 mod transmit;
 
 use alloc::collections::{BTreeMap, BinaryHeap, VecDeque};
@@ -116,6 +117,11 @@ pub struct EndpointStats {
     pub replays: u64,
     /// Sessions ended for the memory budget.
     pub shed: u64,
+    /// Challenges sent to a new address of a session's peer (see
+    /// [`Config::roaming`](crate::Config::roaming)).
+    pub challenges: u64,
+    /// Sessions that followed their peer to a new address after it answered a challenge.
+    pub roamed: u64,
 }
 
 /// [`Endpoint::connect_with_conv`] found a session for that address already.
@@ -268,6 +274,9 @@ pub struct Endpoint {
     /// budget, so that proven sessions over the budget do not cost a pass per datagram.
     shed_floor: usize,
     stats: EndpointStats,
+    /// Sessions by conversation id and their peers' unproven new addresses, with
+    /// [`Config::roaming`](crate::Config::roaming).
+    roaming: roaming::Roaming,
 }
 
 impl Endpoint {
@@ -300,6 +309,7 @@ impl Endpoint {
             held: 0,
             shed_floor: 0,
             stats: EndpointStats::default(),
+            roaming: roaming::Roaming::default(),
         }
     }
 
@@ -359,7 +369,12 @@ impl Endpoint {
         remote: SocketAddr,
         conv: u32,
     ) -> Result<Handle, AddressInUse> {
-        if self.by_addr.contains_key(&remote) {
+        let in_use = if self.settings.config().roaming {
+            self.roaming.by_conv.contains_key(&conv)
+        } else {
+            self.by_addr.contains_key(&remote)
+        };
+        if in_use {
             return Err(AddressInUse);
         }
         let h = self.insert(now, remote, conv, false);
@@ -402,7 +417,12 @@ impl Endpoint {
             }
         };
         let entry = self.entry_mut(h).expect("routed to a live session");
-        let result = entry.session.input_opened(now, len, payload);
+        let result = if entry.remote == remote {
+            entry.session.input_opened(now, len, payload)
+        } else {
+            // Roaming: its conversation, from another address.
+            self.input_elsewhere(now, h, remote, len, payload)
+        };
         self.touch(h);
         match result {
             Err(e) => {
@@ -422,6 +442,9 @@ impl Endpoint {
         remote: SocketAddr,
         payload: &[u8],
     ) -> Result<(Handle, bool), DropReason> {
+        if self.settings.config().roaming {
+            return self.route_roaming(now, remote, payload);
+        }
         let ids = conv_and_sn(payload);
         if let Some(&h) = self.by_addr.get(&remote) {
             let entry = self.entry(h).expect("mapped sessions are live");
@@ -602,6 +625,9 @@ impl Endpoint {
             generation: slot.generation,
         };
         self.by_addr.insert(remote, h);
+        if self.settings.config().roaming {
+            self.note_roaming(h, conv, remote);
+        }
         self.open += 1;
         // Its first deadline: the idle timeout.
         self.reschedule(h, now);
@@ -737,6 +763,7 @@ impl Endpoint {
         if self.by_addr.get(&remote) == Some(&h) {
             self.by_addr.remove(&remote);
         }
+        self.forget_roaming(h, conv, remote);
         if passive {
             decrement(&mut self.per_ip, &remote.ip());
             decrement(&mut self.live_convs, &conv);

@@ -5,6 +5,7 @@ mod framer;
 mod keepalive;
 mod pacer;
 mod proof;
+mod roaming;
 mod state;
 
 use alloc::vec::Vec;
@@ -19,8 +20,8 @@ use crate::config::{MTU_LIMIT, Settings, millis};
 use crate::snmp::Snmp;
 
 use framer::Framer;
-use keepalive::{Due, Liveness};
 pub use framer::conv_and_sn;
+use keepalive::{Due, Liveness};
 use pacer::Pacer;
 use proof::Proof;
 pub use state::{DeadReason, InputError, RecvError, SendError, State};
@@ -77,6 +78,8 @@ pub struct Session {
     pacer: Option<Pacer>,
     /// Connect confirmation and keepalive probes (see `keepalive.rs`).
     liveness: Liveness,
+    /// Challenges sent to a new address of the peer (see `roaming.rs`).
+    challenges: roaming::Challenges,
     /// What was last added to the process-wide counters.
     #[cfg(feature = "std")]
     reported: Snmp,
@@ -171,6 +174,7 @@ impl Session {
             kcp_idle: true,
             pacer: cfg.rate_limit.map(|rate| Pacer::new(rate, settings, now)),
             liveness: Liveness::new(settings, now),
+            challenges: roaming::Challenges::default(),
             #[cfg(feature = "std")]
             reported: Snmp::default(),
         }
@@ -267,6 +271,48 @@ impl Session {
         self.input_opened(now, len, &datagram[range])
     }
 
+    /// A challenge for a new address of the peer: a sealed datagram to send there, whose
+    /// acknowledgement [`answers_challenge`](Session::answers_challenge) recognizes (see
+    /// `roaming.rs`). 24 bytes of KCP under the cipher.
+    pub(crate) fn roaming_challenge(&mut self, now: u32) -> Vec<u8> {
+        let kcp_now = self.kcp_now(now);
+        let d = self
+            .challenges
+            .make(&self.kcp, kcp_now, &self.settings, &mut self.rng);
+        self.counters.out_pkts += 1;
+        self.counters.bytes_sent += d.len() as u64;
+        d
+    }
+
+    /// Whether the opened payload `payload` acknowledges a challenge of this session.
+    pub(crate) fn answers_challenge(&self, payload: &[u8]) -> bool {
+        self.challenges.answered_by(payload, self.kcp.conv())
+    }
+
+    /// Takes a datagram from an address the peer has not shown yet: as
+    /// [`input_opened`](Session::input_opened), but it counts toward no proof of the
+    /// current address.
+    pub(crate) fn input_elsewhere(
+        &mut self,
+        now: u32,
+        wire_len: usize,
+        payload: &[u8],
+    ) -> Result<(), InputError> {
+        let proof = self.proof.take();
+        let r = self.input_opened(now, wire_len, payload);
+        self.proof = proof;
+        r
+    }
+
+    /// The peer answered a challenge at a new address, where the session now sends: the
+    /// address is proven.
+    pub(crate) fn moved(&mut self) {
+        self.challenges.clear();
+        if self.proof.take().is_some() {
+            self.flush_wanted = true;
+        }
+    }
+
     /// Takes a datagram of `wire_len` bytes whose crypto layer is already removed (an
     /// [`Endpoint`](crate::Endpoint) decrypts first to route by conversation id).
     pub(crate) fn input_opened(
@@ -317,8 +363,7 @@ impl Session {
             && (self.kcp.snd_una() != una
                 || self.kcp.rcv_nxt() != rcv_nxt
                 || self.kcp.rcv_buf_len() > rcv_buf
-                || (self.liveness.awaits_answer()
-                    && Liveness::is_answer(payload, self.kcp.conv())))
+                || (self.liveness.awaits_answer() && Liveness::is_answer(payload, self.kcp.conv())))
         {
             self.last_recv = now;
             self.liveness.heard(now);
