@@ -16,6 +16,7 @@ use rand_core::{RngCore, SeedableRng};
 
 use crate::config::{MTU_LIMIT, Settings, millis};
 use crate::session::{InputError, RecvError, SendError, Session, conv_and_sn};
+use crate::snmp::Snmp;
 
 use replay::ReplayCache;
 pub use transmit::{Transmit, TransmitQueue};
@@ -277,6 +278,8 @@ pub struct Endpoint {
     /// Sessions by conversation id and their peers' unproven new addresses, with
     /// [`Config::roaming`](crate::Config::roaming).
     roaming: roaming::Roaming,
+    /// This endpoint's SNMP counters (see [`snmp`](Endpoint::snmp)).
+    totals: Snmp,
 }
 
 impl Endpoint {
@@ -310,6 +313,7 @@ impl Endpoint {
             shed_floor: 0,
             stats: EndpointStats::default(),
             roaming: roaming::Roaming::default(),
+            totals: Snmp::default(),
         }
     }
 
@@ -340,6 +344,39 @@ impl Endpoint {
     /// What the endpoint did so far.
     pub fn stats(&self) -> EndpointStats {
         self.stats
+    }
+
+    /// This endpoint's counters in kcp-go's SNMP set: every session's counters summed
+    /// (ended and freed ones included), the datagrams no session took (`in_errs`,
+    /// `in_csum_errors`, `bytes_received`), and the connection gauges (`curr_estab`,
+    /// `max_conn`, `active_opens`, `passive_opens`). Its own: another endpoint in the
+    /// process never adds to it (the tokio front sums its sockets' into
+    /// [`snmp::global`](crate::snmp::global)). Current up to each session's last poll;
+    /// costs a copy.
+    pub fn snmp(&self) -> Snmp {
+        self.totals
+    }
+
+    /// Counts a session opened.
+    fn opened(&mut self, passive: bool) {
+        let t = &mut self.totals;
+        t.curr_estab += 1;
+        t.max_conn = t.max_conn.max(t.curr_estab);
+        if passive {
+            t.passive_opens += 1;
+        } else {
+            t.active_opens += 1;
+        }
+    }
+
+    /// Counts a datagram no session took.
+    fn unclaimed(&mut self, len: usize, csum: bool) {
+        self.totals.bytes_received += len as u64;
+        if csum {
+            self.totals.in_csum_errors += 1;
+        } else {
+            self.totals.in_errs += 1;
+        }
     }
 
     /// Sessions held: open, ending, or ended but not yet [`release`](Endpoint::release)d.
@@ -379,8 +416,7 @@ impl Endpoint {
         }
         let h = self.insert(now, remote, conv, false);
         self.stats.connected += 1;
-        #[cfg(feature = "std")]
-        counters::opened(false);
+        self.opened(false);
         Ok(h)
     }
 
@@ -393,14 +429,12 @@ impl Endpoint {
         let len = datagram.len();
         if len > MTU_LIMIT {
             self.stats.oversized += 1;
-            #[cfg(feature = "std")]
-            counters::unclaimed(len, false);
+            self.unclaimed(len, false);
             return DatagramEvent::Dropped(DropReason::Oversized);
         }
         let Ok(range) = self.settings.crypt().open(datagram) else {
             self.stats.crypt_errors += 1;
-            #[cfg(feature = "std")]
-            counters::unclaimed(len, true);
+            self.unclaimed(len, true);
             return DatagramEvent::Dropped(DropReason::Crypt);
         };
         let payload = &datagram[range];
@@ -411,8 +445,7 @@ impl Endpoint {
                 if reason == DropReason::Replayed {
                     self.stats.replays += 1;
                 }
-                #[cfg(feature = "std")]
-                counters::unclaimed(len, false);
+                self.unclaimed(len, false);
                 return DatagramEvent::Dropped(reason);
             }
         };
@@ -567,8 +600,7 @@ impl Endpoint {
         self.accept_queue.push_back(h);
         self.events.push_back(Event::Incoming(h));
         self.stats.accepted += 1;
-        #[cfg(feature = "std")]
-        counters::opened(true);
+        self.opened(true);
         h
     }
 
@@ -752,13 +784,14 @@ impl Endpoint {
     /// Accounts for a session that ended, once: it leaves the address map (a new datagram
     /// from that address opens a new session) and the gauges.
     fn note_ended(&mut self, h: Handle) {
-        let Some(entry) = self.entry_mut(h) else {
+        let Some(entry) = slot_entry(&mut self.slots, h) else {
             return;
         };
         if entry.finished {
             return;
         }
         entry.finished = true;
+        entry.session.collect(&mut self.totals);
         let (remote, passive, conv) = (entry.remote, entry.passive, entry.session.conv());
         if self.by_addr.get(&remote) == Some(&h) {
             self.by_addr.remove(&remote);
@@ -772,8 +805,7 @@ impl Endpoint {
         }
         self.open -= 1;
         self.events.push_back(Event::Ended(h));
-        #[cfg(feature = "std")]
-        counters::closed();
+        self.totals.curr_estab -= 1;
     }
 
     /// Notes that session `h` took input: it polls at the next `poll_transmit` and reports
@@ -808,6 +840,7 @@ impl Endpoint {
         let remote = entry.remote;
         let out = &mut self.out;
         entry.session.poll(now, |d| out.push(remote, d));
+        entry.session.collect(&mut self.totals);
         // What the burst of input and the poll left it holding, for the memory budget.
         let held = entry.session.buffered_bytes();
         self.held = self.held - core::mem::replace(&mut entry.held, held) + held;
@@ -989,38 +1022,4 @@ fn slot_entry(slots: &mut [Slot], h: Handle) -> Option<&mut Entry> {
     (slot.generation == h.generation)
         .then_some(slot.entry.as_mut())
         .flatten()
-}
-
-/// The process-wide gauges and the counts of datagrams no session took.
-#[cfg(feature = "std")]
-mod counters {
-    use core::sync::atomic::Ordering;
-
-    use crate::snmp::global_counters;
-
-    pub(super) fn opened(passive: bool) {
-        let g = global_counters();
-        let open = g.curr_estab.fetch_add(1, Ordering::Relaxed) + 1;
-        g.max_conn.fetch_max(open, Ordering::Relaxed);
-        let opens = if passive {
-            &g.passive_opens
-        } else {
-            &g.active_opens
-        };
-        opens.fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub(super) fn closed() {
-        global_counters().curr_estab.fetch_sub(1, Ordering::Relaxed);
-    }
-
-    pub(super) fn unclaimed(len: usize, csum: bool) {
-        let g = global_counters();
-        g.bytes_received.fetch_add(len as u64, Ordering::Relaxed);
-        if csum {
-            g.in_csum_errors.fetch_add(1, Ordering::Relaxed);
-        } else {
-            g.in_errs.fetch_add(1, Ordering::Relaxed);
-        }
-    }
 }

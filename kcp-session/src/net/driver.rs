@@ -16,6 +16,7 @@ use tokio::time::Instant;
 
 use crate::config::Settings;
 use crate::endpoint::{Endpoint, Event, Handle, TransmitQueue};
+use crate::snmp::Snmp;
 
 use super::batch::{LISTENER_SLOTS, Udp};
 
@@ -48,6 +49,8 @@ pub(crate) struct EndpointState {
     driver_deadline: Option<u32>,
     /// Datagrams the kernel would not take (socket buffer full): lost like on the wire.
     pub(crate) send_dropped: u64,
+    /// The endpoint's counters as last added to the process-wide ones.
+    reported: Snmp,
 }
 
 #[derive(Debug, Default)]
@@ -85,6 +88,7 @@ impl Shared {
                 failed: None,
                 driver_deadline: None,
                 send_dropped: 0,
+                reported: Snmp::default(),
             }),
             driver: Notify::new(),
             incoming: Notify::new(),
@@ -132,6 +136,7 @@ impl Shared {
                 (Some(_), None) => true,
                 (None, _) => false,
             };
+            st.report();
             drop(st);
             if earlier {
                 self.driver.notify_one();
@@ -179,6 +184,12 @@ impl Shared {
 }
 
 impl EndpointState {
+    /// Adds what the endpoint counted since the last call to the process-wide counters.
+    fn report(&mut self) {
+        let now = self.endpoint.snmp();
+        crate::snmp::report(&mut self.reported, &now);
+    }
+
     /// The waiters of session `h`.
     fn waiters(&mut self, h: Handle) -> &mut Waiters {
         let i = h.index();
@@ -243,6 +254,7 @@ impl Drop for Failed {
     fn drop(&mut self) {
         let mut st = self.0.lock();
         st.failed.get_or_insert(self.1);
+        st.report();
         let mut wake = Vec::new();
         for w in &mut st.sessions {
             wake.extend(w.read.take());
@@ -341,6 +353,7 @@ impl Driver {
         st.endpoint.take_transmits(now, &mut self.queue);
         let incoming = st.take_wakers(&mut self.wake);
         let done = !st.endpoint.is_listening() && st.endpoint.is_empty();
+        st.report();
         drop(st);
         if incoming {
             shared.incoming.notify_waiters();

@@ -80,8 +80,7 @@ pub struct Session {
     liveness: Liveness,
     /// Challenges sent to a new address of the peer (see `roaming.rs`).
     challenges: roaming::Challenges,
-    /// What was last added to the process-wide counters.
-    #[cfg(feature = "std")]
+    /// What was last added to the endpoint's counters (see `collect`).
     reported: Snmp,
 }
 
@@ -175,7 +174,6 @@ impl Session {
             pacer: cfg.rate_limit.map(|rate| Pacer::new(rate, settings, now)),
             liveness: Liveness::new(settings, now),
             challenges: roaming::Challenges::default(),
-            #[cfg(feature = "std")]
             reported: Snmp::default(),
         }
     }
@@ -238,7 +236,6 @@ impl Session {
         self.decoder = None;
         self.leftover = Vec::new();
         self.leftover_pos = 0;
-        self.report_global();
     }
 
     /// KCP's clock for the caller's `now`.
@@ -718,7 +715,6 @@ impl Session {
             State::Closed | State::Dead(_) | State::Replaced => {}
         }
         self.end();
-        self.report_global();
     }
 
     /// Asks the peer to show that it is there: a window probe (WASK) goes at the next
@@ -773,7 +769,6 @@ impl Session {
         if !self.state.is_ended() {
             self.state = State::Replaced;
             self.flush_wanted = false;
-            self.report_global();
         }
     }
 
@@ -796,16 +791,12 @@ impl Session {
         self.kcp_idle = self.kcp.is_idle();
     }
 
-    /// Adds what this session did since the last report to [`snmp::global`](crate::snmp::global).
-    /// Runs on every [`poll`](Session::poll) and when the session is dropped, so the
-    /// process-wide counters lag by at most one flush interval.
-    fn report_global(&mut self) {
-        #[cfg(feature = "std")]
-        {
-            let now = self.snmp();
-            crate::snmp::global_counters().add_delta(&self.reported, &now);
-            self.reported = now;
-        }
+    /// Adds what this session counted since the last call to `into` (an endpoint's
+    /// totals): after every poll, and once when it ends.
+    pub(crate) fn collect(&mut self, into: &mut Snmp) {
+        let now = self.snmp();
+        into.add_delta(&self.reported, &now);
+        self.reported = now;
     }
 
     /// This session's counters in kcp-go's SNMP set.
@@ -829,12 +820,6 @@ impl Session {
             s.fec_full_shard_set = f.full_groups;
         }
         s
-    }
-}
-
-impl Drop for Session {
-    fn drop(&mut self) {
-        self.report_global();
     }
 }
 
