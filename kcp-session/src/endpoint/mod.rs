@@ -1,6 +1,7 @@
 //! The sans-io endpoint: every session on one UDP socket, kcp-go 5.6.1's listener rules,
 //! one deadline queue, and the datagrams to send. No sockets, no runtime.
 
+mod progress;
 mod replay;
 mod roaming;
 mod transmit;
@@ -85,8 +86,12 @@ pub enum DropReason {
 pub enum Event {
     /// A peer opened a session: it waits for [`Endpoint::accept`].
     Incoming(Handle),
-    /// Input arrived or timers ran: the session may have data to read, room to write, or
-    /// everything written acknowledged.
+    /// Input or timers changed what the application can do with the session: data
+    /// arrived in order (read it), acknowledgements freed send window or acknowledged
+    /// everything written (write more), or the peer answered a
+    /// [`confirm`](Endpoint::confirm). Nothing is reported when nothing changed (a
+    /// retransmission, a replayed datagram, a window probe), and one event stands for
+    /// every change until [`poll_event`](Endpoint::poll_event) hands it out.
     Progress(Handle),
     /// The session ended (see [`Session::state`]): closed, dead or replaced.
     Ended(Handle),
@@ -450,13 +455,20 @@ impl Endpoint {
             }
         };
         let entry = self.entry_mut(h).expect("routed to a live session");
+        let before = progress::mark(&entry.session);
         let result = if entry.remote == remote {
             entry.session.input_opened(now, len, payload)
         } else {
             // Roaming: its conversation, from another address.
             self.input_elsewhere(now, h, remote, len, payload)
         };
-        self.touch(h);
+        self.mark_dirty(h);
+        if self
+            .entry(h)
+            .is_some_and(|e| progress::mark(&e.session) != before)
+        {
+            self.touch_progress(h);
+        }
         match result {
             Err(e) => {
                 self.stats.invalid += 1;
@@ -808,18 +820,6 @@ impl Endpoint {
         self.totals.curr_estab -= 1;
     }
 
-    /// Notes that session `h` took input: it polls at the next `poll_transmit` and reports
-    /// progress.
-    fn touch(&mut self, h: Handle) {
-        self.mark_dirty(h);
-        if let Some(entry) = self.entry_mut(h)
-            && !entry.progress_pending
-        {
-            entry.progress_pending = true;
-            self.events.push_back(Event::Progress(h));
-        }
-    }
-
     /// Queues `h` for the next poll, after an operation that may have changed its deadline.
     fn mark_dirty(&mut self, h: Handle) {
         if let Some(entry) = self.entry_mut(h)
@@ -925,8 +925,14 @@ impl Endpoint {
                 continue; // superseded by an earlier deadline
             }
             entry.scheduled = None;
+            let before = progress::mark(&entry.session);
             self.poll_session(now, h);
-            if !self.entry(h).is_some_and(|e| e.finished) {
+            // Retransmissions and flushes change nothing the application acts on: only a
+            // change (the end of a close shows as `Ended`) is reported.
+            if self
+                .entry(h)
+                .is_some_and(|e| !e.finished && progress::mark(&e.session) != before)
+            {
                 self.touch_progress(h);
             }
         }

@@ -16,6 +16,7 @@ use tokio::time::Instant;
 
 use crate::config::Settings;
 use crate::endpoint::{Endpoint, Event, Handle, TransmitQueue};
+use crate::session::{Session, State};
 use crate::snmp::Snmp;
 
 use super::batch::{LISTENER_SLOTS, Udp};
@@ -222,20 +223,43 @@ impl EndpointState {
     fn take_wakers(&mut self, wake: &mut Vec<Waker>) -> bool {
         let mut incoming = false;
         while let Some(event) = self.endpoint.poll_event() {
-            let h = match event {
+            let (h, read, write) = match event {
                 Event::Incoming(_) => {
                     incoming = true;
                     continue;
                 }
-                Event::Progress(h) | Event::Ended(h) => h,
+                Event::Progress(h) => match self.endpoint.session(h) {
+                    Some(s) => (h, readable(s), writable(s)),
+                    None => (h, true, true),
+                },
+                Event::Ended(h) => (h, true, true),
             };
             if let Some(w) = self.sessions.get_mut(h.index()) {
-                wake.extend(w.read.take());
-                wake.extend(w.write.take());
+                if read {
+                    wake.extend(w.read.take());
+                }
+                if write {
+                    wake.extend(w.write.take());
+                }
             }
         }
         incoming
     }
+}
+
+/// Whether a reader waiting on session `s` can progress: data to read, or the end.
+fn readable(s: &Session) -> bool {
+    s.can_recv() || s.state().is_ended()
+}
+
+/// Whether a writer waiting on session `s` can progress: a quarter of the send window free
+/// (so a bulk writer wakes once per quarter window, not per acknowledgement), everything
+/// acknowledged (what `shutdown` and `connect_confirmed` wait for), an answer from the
+/// peer, or the session no longer open.
+fn writable(s: &Session) -> bool {
+    let k = s.kcp();
+    let free = (k.snd_wnd() as usize).saturating_sub(k.wait_snd());
+    s.state() != State::Open || k.wait_snd() == 0 || free >= (k.snd_wnd() as usize / 4).max(1)
 }
 
 /// The task that serves one socket.

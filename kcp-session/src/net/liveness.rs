@@ -46,7 +46,7 @@ impl KcpStream {
                 State::Open => match st.failed {
                     Some(kind) => Poll::Ready(Err(driver_failed(kind))),
                     None => {
-                        st.wait_read(h.session, cx.waker());
+                        st.wait_write(h.session, cx.waker());
                         Poll::Pending
                     }
                 },
