@@ -200,8 +200,8 @@ fn keepalive_keeps_an_idle_session_past_its_idle_timeout() {
     // Each side probes once per interval at most and answers the other's probe:
     // 20 s / 500 ms = 40 intervals, two datagrams each, and FEC 10/3 adds three parity
     // packets per ten.
-    for side in 0..2 {
-        let n = net.sent[side] - sent[side];
+    for (side, before) in sent.iter().enumerate() {
+        let n = net.sent[side] - before;
         assert!(
             n <= (2 * 40 + 1) * 13 / 10 + 3,
             "side {side} sent {n} datagrams"

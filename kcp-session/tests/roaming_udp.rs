@@ -81,9 +81,8 @@ async fn echo_through_rebinding_nat(roaming: bool) -> Result<(), String> {
         let mut buf = vec![0u8; 64 * 1024];
         let mut total = 0usize;
         while total < BYTES {
-            let n = match r.read(&mut buf).await {
-                Ok(n) => n,
-                Err(_) => break,
+            let Ok(n) = r.read(&mut buf).await else {
+                break;
             };
             if w.write_all(&buf[..n]).await.is_err() {
                 break;

@@ -27,13 +27,13 @@ impl Wake for Counting {
 }
 
 /// An `AsyncRead`/`AsyncWrite` whose wake-ups are counted in `count`.
-pub struct Counted<T> {
-    pub inner: T,
-    pub count: Arc<AtomicU64>,
+pub(crate) struct Counted<T> {
+    pub(crate) inner: T,
+    pub(crate) count: Arc<AtomicU64>,
 }
 
 impl<T> Counted<T> {
-    pub fn new(inner: T) -> Counted<T> {
+    pub(crate) fn new(inner: T) -> Counted<T> {
         Counted {
             inner,
             count: Arc::new(AtomicU64::new(0)),
@@ -74,10 +74,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Counted<T> {
         Pin::new(&mut self.inner).poll_flush(&mut Context::from_waker(&waker))
     }
 
-    fn poll_shutdown(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<std::io::Result<()>> {
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         let waker = self.waker(cx);
         Pin::new(&mut self.inner).poll_shutdown(&mut Context::from_waker(&waker))
     }
