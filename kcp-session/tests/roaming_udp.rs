@@ -1,7 +1,9 @@
 //! Roaming through real UDP sockets on 127.0.0.1: a client reaches a roaming listener
 //! through a relay that plays its NAT, and the relay rebinds to a new port in the middle
 //! of a 4 MiB echo (the old port closes, as a NAT mapping that expired). The echo
-//! completes byte-exact, and the server's stream now names the new port as its peer.
+//! completes byte-exact, and the server's stream now names the new port as its peer. The
+//! same with the real kcp-go 5.6.1 as the client, which knows nothing of roaming: it
+//! acknowledges the challenge like any duplicate segment.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,6 +15,10 @@ use kcp_testkit::sim::Rng;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UdpSocket;
 use tokio::time::timeout;
+
+mod common;
+
+use common::kcp_go;
 
 const BYTES: usize = 4 << 20;
 const REBIND_AFTER: u64 = 1 << 20;
@@ -131,4 +137,46 @@ async fn an_echo_survives_a_nat_rebinding_with_roaming() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_roaming_the_same_rebinding_breaks_the_echo() {
     assert!(echo_through_rebinding_nat(false).await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kcp_go_client_is_followed_through_its_nat_rebinding() {
+    let mut c = Config::default();
+    c.crypt = "aes".parse().unwrap();
+    c.key = b"roaming kcp-go".to_vec();
+    c.data_shards = 10;
+    c.parity_shards = 3;
+    c.mode = "fast3".parse().unwrap();
+    c.roaming = true;
+    let s = c.build().unwrap();
+    let listener = KcpListener::bind("127.0.0.1:0", &s).await.unwrap();
+    let server_addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let (mut r, mut w) = stream.into_split();
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut total = 0usize;
+        while total < BYTES {
+            let Ok(n) = r.read(&mut buf).await else {
+                break;
+            };
+            if w.write_all(&buf[..n]).await.is_err() {
+                break;
+            }
+            total += n;
+        }
+        (total, w.peer_addr(), listener)
+    });
+    let (relay, rebound) = nat(server_addr).await;
+    let flags = kcp_go::flags("aes", "roaming kcp-go", "fast3", (10, 3));
+    let args = kcp_go::echo_client_args(relay, BYTES, &flags);
+    let out = kcp_go::run_async(args, Duration::from_secs(60)).await;
+    assert!(
+        out.success,
+        "kcp-go echo-client through a rebinding NAT: {out:?}"
+    );
+    let (_old, new) = rebound.await.expect("the relay rebound mid-transfer");
+    let (total, peer, _listener) = server.await.unwrap();
+    assert_eq!(total, BYTES);
+    assert_eq!(peer, new);
 }
