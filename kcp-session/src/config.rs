@@ -234,6 +234,31 @@ pub struct Config {
     /// so a session whose application stops reading for this long ends too. `None` never times out; durations past 24.8 days (2^31 - 1 ms, the
     /// reach of KCP's wrapping clock) saturate there. Default 60 s.
     pub idle_timeout: Option<Duration>,
+    /// Keep an idle session alive, and find a vanished peer, with window probes: a session
+    /// that has heard nothing from its peer for this interval `K` sends a window probe
+    /// (a 24-byte WASK segment, which every ikcp, kcp-go and kcptun peer answers with a
+    /// window announcement at its next flush, delivering nothing to its application),
+    /// again at `2K`, and is dead ([`DeadReason::Unanswered`](crate::DeadReason)) after
+    /// `3K` of silence, unless the idle timeout came first. An answer counts as hearing
+    /// from the peer, so it also resets the idle timeout: with a keepalive shorter than
+    /// [`idle_timeout`](Config::idle_timeout) an idle session lives as long as its peer
+    /// answers. Costs an idle session a wake-up and at most one probe each way per `K`;
+    /// a session that receives traffic sends none. Must be shorter than `idle_timeout`
+    /// (checked by [`build`](Config::build)). Default `None`: no probes, kcp-go's
+    /// behaviour exactly.
+    pub keepalive: Option<Duration>,
+    /// Let a session follow its peer to a new address (a NAT rebinding, a phone moving
+    /// networks), but only once the new address has shown that it receives there: by
+    /// acknowledging data the session sent to it, with the echo of a secret clock
+    /// offset, the proof of [`amplification_limit`](Config::amplification_limit). A
+    /// forger who replays or forges datagrams from another address can neither move nor
+    /// kill the session. Sessions are then found by conversation id as well as by
+    /// address, so one address may hold several sessions. Costs a lookup by
+    /// conversation id for datagrams from unknown addresses, and up to
+    /// `amplification_limit` times their size in datagrams sent to the new address before
+    /// the proof. Beyond kcp-go (whose listener keys sessions by address only): a kcp-go
+    /// client that rebinds is followed, a kcp-go listener does not follow us. Default off.
+    pub roaming: bool,
     /// Declare the peer gone once a segment was sent this many times unacknowledged
     /// (KCP's dead link, ikcp's default 20). Default `None`: as with kcp-go, unanswered
     /// retransmissions alone end nothing, and [`idle_timeout`](Config::idle_timeout)
@@ -329,6 +354,8 @@ impl Default for Config {
             dscp: 0,
             sockbuf: 4 << 20,
             idle_timeout: Some(Duration::from_secs(60)),
+            keepalive: None,
+            roaming: false,
             dead_link: None,
             linger: Duration::from_secs(10),
             accept_backlog: 128,
@@ -416,6 +443,11 @@ impl Config {
         if self.amplification_limit == Some(0) {
             return Err(ConfigError::AmplificationLimit);
         }
+        if let Some(k) = self.keepalive
+            && (k.as_millis() == 0 || self.idle_timeout.is_some_and(|t| k >= t))
+        {
+            return Err(ConfigError::Keepalive);
+        }
         Ok(Settings(Arc::new(Inner {
             config: self.clone(),
             crypt,
@@ -450,6 +482,9 @@ pub enum ConfigError {
     RateLimit,
     /// An amplification limit of 0 would let no session answer a peer that spoke first.
     AmplificationLimit,
+    /// The keepalive interval is under 1 ms, or not shorter than the idle timeout (the
+    /// session would time out before its first probe).
+    Keepalive,
 }
 
 impl fmt::Display for ConfigError {
@@ -467,6 +502,9 @@ impl fmt::Display for ConfigError {
             ConfigError::Mode(m) => write!(f, "mode knobs out of range: {m:?}"),
             ConfigError::Dscp(d) => write!(f, "dscp {d} is not a 6-bit value"),
             ConfigError::DeadLink => f.write_str("dead-link threshold must be at least 1"),
+            ConfigError::Keepalive => {
+                f.write_str("keepalive must be at least 1 ms and shorter than the idle timeout")
+            }
             ConfigError::AmplificationLimit => {
                 f.write_str("amplification limit must be at least 1")
             }
@@ -477,6 +515,15 @@ impl fmt::Display for ConfigError {
 }
 
 impl core::error::Error for ConfigError {}
+
+/// So that `Config::build()?` works in a function returning `io::Result`: the error is
+/// kept, reachable with `io::Error::get_ref`, under [`InvalidInput`](std::io::ErrorKind::InvalidInput).
+#[cfg(feature = "std")]
+impl From<ConfigError> for std::io::Error {
+    fn from(e: ConfigError) -> std::io::Error {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, e)
+    }
+}
 
 /// A checked [`Config`] with its derived cipher: build it once, share it among sessions
 /// (cloning is a reference-count increment).

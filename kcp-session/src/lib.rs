@@ -78,6 +78,17 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! # Liveness and roaming
+//!
+//! KCP has no handshake: [`KcpStream::connect`] returns before anything is heard from the
+//! server. [`KcpStream::connect_confirmed`] (or [`Endpoint::confirm`]) waits until the
+//! server answers a window probe, which every KCP peer answers without telling its
+//! application, and fails with a typed timeout otherwise. [`Config::keepalive`] keeps an
+//! idle session alive and finds a vanished peer within three intervals;
+//! [`Config::roaming`] lets a session follow its peer to a new address once that address
+//! has proved it receives. All three are off by default and invisible to kcp-go and
+//! kcptun peers (`docs/liveness.md`).
+//!
 //! # `no_std`
 //!
 //! Without default features the crate is `#![no_std]` with `alloc`: [`Config`],
@@ -86,8 +97,8 @@
 //! kcp-go or kcptun server. The sans-io layer reads no random source: give
 //! [`Endpoint::new`] (or [`Session::new`]) a 32-byte seed from your hardware random
 //! number generator; nonces, the secret clock offsets that prove a peer's address, and
-//! dialed conversation ids derive from it. The process-wide [`snmp::global`] counters need
-//! `std`.
+//! dialed conversation ids derive from it. Each [`Endpoint`] keeps its own counters
+//! ([`Endpoint::snmp`]); the process-wide [`snmp::global`] sums the tokio front's.
 //!
 //! # Memory
 //!
@@ -131,7 +142,8 @@
 //!
 //! # Features
 //!
-//! - `std` (default): `std::error::Error` for the errors, the process-wide counters.
+//! - `std` (default): `std::error::Error` for the errors, `From<ConfigError> for
+//!   io::Error`.
 //! - `tokio` (default, implies `std`): [`KcpStream`], [`KcpListener`]. On Linux they send a
 //!   run of datagrams to one peer with one GSO system call and receive with `recvmmsg`
 //!   and GRO (through `quinn-udp`); elsewhere one call per datagram.
@@ -166,3 +178,8 @@ pub use session::{
     conv_and_sn,
 };
 pub use snmp::Snmp;
+
+/// The packet ciphers (kcptun's `--crypt` names parse into it), re-exported so that
+/// choosing one needs no direct `kcp-crypt` dependency; [`OpenError`] is what
+/// [`InputError::Crypt`] carries.
+pub use kcp_crypt::{CipherKind, OpenError, UnknownCipherError};

@@ -63,7 +63,8 @@ impl KcpListener {
     /// it is [`bind`](Self::bind).
     ///
     /// The kernel picks a socket by a hash of the peer's address and port, so each peer
-    /// stays on one shard, and a peer whose address changes lands on any shard. What the
+    /// stays on one shard, and a peer whose address changes lands on any shard (so
+    /// [`Config::roaming`](crate::Config::roaming) cannot follow it across shards). What the
     /// configuration bounds per listener ([`Config::max_sessions`],
     /// [`Config::memory_budget`], the backlog) it bounds per shard, so the listener's total
     /// is `shards` times as much. A port bound with `SO_REUSEPORT` can be joined by any

@@ -76,7 +76,7 @@ use super::driver::Shared;
 /// [`Config::linger`]: crate::Config::linger
 #[derive(Debug)]
 pub struct KcpStream {
-    handle: StreamHandle,
+    pub(super) handle: StreamHandle,
     write_shut: bool,
 }
 
@@ -96,8 +96,8 @@ pub struct OwnedWriteHalf {
 /// A counted reference to one session of a socket; the last one to go releases it.
 #[derive(Debug)]
 pub(crate) struct StreamHandle {
-    shared: Arc<Shared>,
-    session: Handle,
+    pub(super) shared: Arc<Shared>,
+    pub(super) session: Handle,
 }
 
 impl Drop for StreamHandle {
@@ -371,10 +371,10 @@ impl std::error::Error for ReuniteError {}
 
 /// The error of an operation on a session that ended: `kind` for matching, and the
 /// [`State`] itself as the inner error, reachable through [`io::Error::get_ref`] and
-/// `downcast`.
+/// `downcast` (its [`DeadReason`] inside).
 pub(crate) fn ended(state: State) -> io::Error {
     let kind = match state {
-        State::Dead(DeadReason::IdleTimeout) => io::ErrorKind::TimedOut,
+        State::Dead(DeadReason::IdleTimeout | DeadReason::Unanswered) => io::ErrorKind::TimedOut,
         State::Dead(_) => io::ErrorKind::ConnectionAborted,
         State::Replaced => io::ErrorKind::ConnectionReset,
         State::Open | State::Closing | State::Closed => io::ErrorKind::BrokenPipe,
@@ -382,7 +382,7 @@ pub(crate) fn ended(state: State) -> io::Error {
     io::Error::new(kind, state)
 }
 
-fn dead(reason: DeadReason) -> io::Error {
+pub(super) fn dead(reason: DeadReason) -> io::Error {
     ended(State::Dead(reason))
 }
 
@@ -390,7 +390,7 @@ fn replaced() -> io::Error {
     ended(State::Replaced)
 }
 
-fn driver_failed(kind: io::ErrorKind) -> io::Error {
+pub(super) fn driver_failed(kind: io::ErrorKind) -> io::Error {
     io::Error::new(kind, "the UDP socket's driver stopped")
 }
 

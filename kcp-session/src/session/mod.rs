@@ -2,10 +2,12 @@
 //! clock ticks, polled for datagrams to send. No sockets, no runtime.
 
 mod framer;
+mod keepalive;
 mod message;
 mod oob;
 mod pacer;
 mod proof;
+mod roaming;
 mod state;
 
 use alloc::vec::Vec;
@@ -21,6 +23,7 @@ use crate::snmp::Snmp;
 
 use framer::Framer;
 pub use framer::conv_and_sn;
+use keepalive::{Due, Liveness};
 pub use oob::{DatagramError, DatagramStats};
 use pacer::Pacer;
 use proof::Proof;
@@ -78,8 +81,11 @@ pub struct Session {
     kcp_idle: bool,
     /// The token bucket of [`Config::rate_limit`](crate::Config::rate_limit), if set.
     pacer: Option<Pacer>,
-    /// What was last added to the process-wide counters.
-    #[cfg(feature = "std")]
+    /// Connect confirmation and keepalive probes (see `keepalive.rs`).
+    liveness: Liveness,
+    /// Challenges sent to a new address of the peer (see `roaming.rs`).
+    challenges: roaming::Challenges,
+    /// What was last added to the endpoint's counters (see `collect`).
     reported: Snmp,
 }
 
@@ -172,7 +178,8 @@ impl Session {
             flush_wanted: false,
             kcp_idle: true,
             pacer: cfg.rate_limit.map(|rate| Pacer::new(rate, settings, now)),
-            #[cfg(feature = "std")]
+            liveness: Liveness::new(settings, now),
+            challenges: roaming::Challenges::default(),
             reported: Snmp::default(),
         }
     }
@@ -237,7 +244,6 @@ impl Session {
         self.leftover = Vec::new();
         self.leftover_pos = 0;
         self.datagrams.clear();
-        self.report_global();
     }
 
     /// KCP's clock for the caller's `now`.
@@ -268,6 +274,48 @@ impl Session {
         };
         let len = datagram.len();
         self.input_opened(now, len, &datagram[range])
+    }
+
+    /// A challenge for a new address of the peer: a sealed datagram to send there, whose
+    /// acknowledgement [`answers_challenge`](Session::answers_challenge) recognizes (see
+    /// `roaming.rs`). 24 bytes of KCP under the cipher.
+    pub(crate) fn roaming_challenge(&mut self, now: u32) -> Vec<u8> {
+        let kcp_now = self.kcp_now(now);
+        let d = self
+            .challenges
+            .make(&self.kcp, kcp_now, &self.settings, &mut self.rng);
+        self.counters.out_pkts += 1;
+        self.counters.bytes_sent += d.len() as u64;
+        d
+    }
+
+    /// Whether the opened payload `payload` acknowledges a challenge of this session.
+    pub(crate) fn answers_challenge(&self, payload: &[u8]) -> bool {
+        self.challenges.answered_by(payload, self.kcp.conv())
+    }
+
+    /// Takes a datagram from an address the peer has not shown yet: as
+    /// [`input_opened`](Session::input_opened), but it counts toward no proof of the
+    /// current address.
+    pub(crate) fn input_elsewhere(
+        &mut self,
+        now: u32,
+        wire_len: usize,
+        payload: &[u8],
+    ) -> Result<(), InputError> {
+        let proof = self.proof.take();
+        let r = self.input_opened(now, wire_len, payload);
+        self.proof = proof;
+        r
+    }
+
+    /// The peer answered a challenge at a new address, where the session now sends: the
+    /// address is proven.
+    pub(crate) fn moved(&mut self) {
+        self.challenges.clear();
+        if self.proof.take().is_some() {
+            self.flush_wanted = true;
+        }
     }
 
     /// Takes a datagram of `wire_len` bytes whose crypto layer is already removed (an
@@ -318,12 +366,15 @@ impl Session {
         // Only a datagram that moved the conversation keeps the session alive: one that
         // acknowledged new data or brought new data. Replays of what was already
         // received, and anything else a third party can send, do not.
+        // So does the answer to a liveness probe (see `keepalive.rs`).
         if result.is_ok()
             && (self.kcp.snd_una() != una
                 || self.kcp.rcv_nxt() != rcv_nxt
-                || self.kcp.rcv_buf_len() > rcv_buf)
+                || self.kcp.rcv_buf_len() > rcv_buf
+                || (self.liveness.awaits_answer() && Liveness::is_answer(payload, self.kcp.conv())))
         {
             self.last_recv = now;
+            self.liveness.heard(now);
         }
         // Flush at the next poll when the window moved (new data may go out) or when
         // acknowledgements are waiting and the settings send them at once.
@@ -557,9 +608,15 @@ impl Session {
     pub fn next_timeout(&self, now: u32) -> Option<u32> {
         let cfg = self.settings.config();
         let deadline = match self.state {
-            State::Open => cfg
-                .idle_timeout
-                .map(|t| self.last_recv.wrapping_add(millis(t))),
+            State::Open => {
+                let idle = cfg
+                    .idle_timeout
+                    .map(|t| self.last_recv.wrapping_add(millis(t)));
+                match (idle, self.liveness.deadline()) {
+                    (Some(i), Some(l)) => Some(keepalive::earlier(now, i, l)),
+                    (i, l) => i.or(l),
+                }
+            }
             // Everything acknowledged: the close completes at once.
             State::Closing if self.kcp.wait_snd() == 0 => Some(now),
             State::Closing => Some(self.closing_since.wrapping_add(millis(cfg.linger))),
@@ -610,6 +667,15 @@ impl Session {
         if let Some(p) = &mut self.pacer {
             flush |= p.before_flush(now, &mut self.kcp);
         }
+        let unanswered = match self.liveness.poll(now) {
+            Due::Probe if self.state == State::Open => {
+                self.kcp.request_window_probe();
+                flush = true;
+                false
+            }
+            Due::Dead => self.state == State::Open,
+            _ => false,
+        };
         let sent_before = self.counters.bytes_sent;
         let mut framer = Framer {
             settings: &self.settings,
@@ -646,6 +712,8 @@ impl Session {
                     .is_some_and(|t| since(self.last_recv) >= millis(t) as i32)
                 {
                     self.state = State::Dead(DeadReason::IdleTimeout);
+                } else if unanswered {
+                    self.state = State::Dead(DeadReason::Unanswered);
                 } else if cfg.dead_link.is_some() && self.kcp.is_dead_link() {
                     self.state = State::Dead(DeadReason::DeadLink);
                 }
@@ -660,7 +728,30 @@ impl Session {
             State::Closed | State::Dead(_) | State::Replaced => {}
         }
         self.end();
-        self.report_global();
+    }
+
+    /// Asks the peer to show that it is there: a window probe (WASK) goes at the next
+    /// [`poll`](Session::poll) and every 250 ms until the peer is heard (its window
+    /// announcement, or anything that moves the conversation), which
+    /// [`is_confirmed`](Session::is_confirmed) then reports. Nothing heard within
+    /// `timeout` (saturating at 2^31 - 1 ms) ends the session with
+    /// [`DeadReason::Unanswered`]. KCP has no handshake: this is the closest thing, and
+    /// every ikcp, kcp-go or kcptun peer answers it without telling its application.
+    /// Use it after dialing, to learn within `timeout` that the server is not there
+    /// rather than at the idle timeout. Costs a 24-byte segment per 250 ms, both ways.
+    /// Does nothing once the peer was heard.
+    pub fn confirm(&mut self, now: u32, timeout: core::time::Duration) {
+        if self.state == State::Open && !self.liveness.is_heard() {
+            self.liveness.confirm(now, millis(timeout));
+            self.flush_wanted = true;
+        }
+    }
+
+    /// Whether the peer has been heard: it sent something that moved the conversation
+    /// (data, an acknowledgement of new data) or answered a probe (see
+    /// [`confirm`](Session::confirm)). A session whose peer spoke first is heard at once.
+    pub fn is_confirmed(&self) -> bool {
+        self.liveness.is_heard()
     }
 
     /// Makes the next [`poll`](Session::poll) flush at once what is queued: with
@@ -691,7 +782,6 @@ impl Session {
         if !self.state.is_ended() {
             self.state = State::Replaced;
             self.flush_wanted = false;
-            self.report_global();
         }
     }
 
@@ -714,16 +804,12 @@ impl Session {
         self.kcp_idle = self.kcp.is_idle();
     }
 
-    /// Adds what this session did since the last report to [`snmp::global`](crate::snmp::global).
-    /// Runs on every [`poll`](Session::poll) and when the session is dropped, so the
-    /// process-wide counters lag by at most one flush interval.
-    fn report_global(&mut self) {
-        #[cfg(feature = "std")]
-        {
-            let now = self.snmp();
-            crate::snmp::global_counters().add_delta(&self.reported, &now);
-            self.reported = now;
-        }
+    /// Adds what this session counted since the last call to `into` (an endpoint's
+    /// totals): after every poll, and once when it ends.
+    pub(crate) fn collect(&mut self, into: &mut Snmp) {
+        let now = self.snmp();
+        into.add_delta(&self.reported, &now);
+        self.reported = now;
     }
 
     /// This session's counters in kcp-go's SNMP set.
@@ -747,12 +833,6 @@ impl Session {
             s.fec_full_shard_set = f.full_groups;
         }
         s
-    }
-}
-
-impl Drop for Session {
-    fn drop(&mut self) {
-        self.report_global();
     }
 }
 

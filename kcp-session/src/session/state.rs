@@ -40,6 +40,10 @@ pub enum DeadReason {
     /// The endpoint's memory budget ran out, and the peer had not shown that it receives
     /// at its address (see [`Config::memory_budget`](crate::Config::memory_budget)).
     Shed,
+    /// Liveness probes went unanswered: nothing heard within the timeout given to
+    /// [`Session::confirm`](crate::Session::confirm), or for three
+    /// [`Config::keepalive`](crate::Config::keepalive) intervals.
+    Unanswered,
 }
 
 /// Why [`Session::send`](crate::Session::send) took nothing.
@@ -169,6 +173,7 @@ impl fmt::Display for DeadReason {
             DeadReason::IdleTimeout => f.write_str("nothing received within the idle timeout"),
             DeadReason::DeadLink => f.write_str("retransmissions unacknowledged (dead link)"),
             DeadReason::Shed => f.write_str("ended for the memory budget, address unproven"),
+            DeadReason::Unanswered => f.write_str("liveness probes unanswered"),
         }
     }
 }
@@ -187,10 +192,10 @@ impl fmt::Display for InputError {
     }
 }
 
+impl core::error::Error for DeadReason {}
 impl core::error::Error for SendError {}
 /// The state of an ended session is the error an operation on it gets; the tokio
 /// streams carry it inside their `io::Error`.
 impl core::error::Error for State {}
-impl core::error::Error for DeadReason {}
 impl core::error::Error for RecvError {}
 impl core::error::Error for InputError {}
