@@ -72,7 +72,12 @@ pub(super) struct State {
     pub(super) closed: Option<(io::ErrorKind, String)>,
     /// Something arrived since the last keepalive check.
     pub(super) data_ready: bool,
+    /// [`Session::set_liveness`](super::Session::set_liveness)'s probe and its last value.
+    pub(super) liveness: Option<(Liveness, u64)>,
 }
+
+/// A count that grows while the transport hears from the peer.
+pub(super) type Liveness = Box<dyn Fn() -> u64 + Send>;
 
 pub(super) struct Shared {
     pub(super) config: MuxConfig,

@@ -198,7 +198,8 @@ fn dispatch(shared: &Shared, buf: &mut BytesMut, version: u8) -> Result<bool, fr
 }
 
 /// Sends a NOP every keepalive interval; closes the session when no frame arrived for a
-/// keepalive timeout while it had room to receive (smux's rule).
+/// keepalive timeout while it had room to receive (smux's rule), or, while it was not
+/// reading, when the liveness probe (if set) did not move either.
 pub(super) async fn keepalive(shared: Arc<Shared>) {
     let config = shared.config;
     let start = tokio::time::Instant::now();
@@ -221,7 +222,19 @@ pub(super) async fn keepalive(shared: Arc<Shared>) {
                 if st.closed.is_some() {
                     return;
                 }
-                if !std::mem::take(&mut st.data_ready) && st.bucket > 0 {
+                let frames = std::mem::take(&mut st.data_ready);
+                let reading = st.bucket > 0 && st.queue.len() < QUEUE_LIMIT;
+                // smux's rule while reading; while not, the transport's own count (if
+                // there is a probe) says whether the peer is still heard from.
+                let silent = if reading {
+                    true
+                } else {
+                    st.liveness.as_mut().is_some_and(|(probe, last)| {
+                        let now = probe();
+                        std::mem::replace(last, now) == now
+                    })
+                };
+                if !frames && silent {
                     counters().keepalive_timeouts.fetch_add(1, Ordering::Relaxed);
                     st.close(io::ErrorKind::TimedOut, "smux keepalive timeout");
                     return;

@@ -8,11 +8,10 @@ use std::sync::Arc;
 use kcp_session::{KcpListener, KcpStream, Settings};
 use kcp_tunnel::config::{Options, host_port, port_range};
 use kcp_tunnel::pipe::pipe;
-use kcp_tunnel::smux::{Session, Stream};
-use kcp_tunnel::snappy::SnappyReader;
+use kcp_tunnel::smux::Stream;
 
 use crate::log::{log, log_stream};
-use crate::net::Target;
+use crate::net::{self, Target};
 
 /// Binds every listen port; the listeners are served by [`run`].
 pub(crate) async fn bind(o: &Options, settings: &Settings) -> io::Result<Vec<KcpListener>> {
@@ -61,12 +60,7 @@ async fn serve(listener: KcpListener, o: Arc<Options>) -> io::Result<()> {
 /// One KCP session carrying smux: each accepted stream goes to the target.
 async fn mux(kcp: KcpStream, peer: SocketAddr, o: Arc<Options>) {
     log!("smux version: {} on connection: {peer}", o.smuxver);
-    let (r, w) = kcp.into_split();
-    let session = if o.nocomp {
-        Session::server(r, w, o.mux_config(), false)
-    } else {
-        Session::server(SnappyReader::new(r), w, o.mux_config(), true)
-    };
+    let session = net::mux_session(kcp, &o, true);
     loop {
         match session.accept().await {
             Ok(stream) => {
