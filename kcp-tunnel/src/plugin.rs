@@ -11,8 +11,8 @@
 //! URL-encoded `key=value&key=value` form, decoded when the string has `&` and no `;`.
 //! Keys: every kcptun flag name (`key crypt mode conn autoexpire scavengettl mtu sndwnd
 //! rcvwnd datashard ds parityshard ps dscp nocomp acknodelay nodelay interval resend nc
-//! sockbuf smuxver smuxbuf streambuf keepalive log snmplog snmpperiod quiet`), `raw` and
-//! `allow_default_key`, and the seed KCP plugin's `nodelay=true|false`, `nc=true|false`,
+//! sockbuf smuxver smuxbuf streambuf keepalive log snmplog snmpperiod quiet ratelimit`),
+//! `raw`, `allow_default_key`, `insecure_no_crypt`, `dial_timeout` and `max_dials`, and the seed KCP plugin's `nodelay=true|false`, `nc=true|false`,
 //! `outbound_bind_addr`, `outbound_bind_interface`, `outbound_fwmark`, and `plugin` with
 //! `plugin_opts` for a secondary plugin chained in front (client) or behind (server).
 
@@ -220,6 +220,10 @@ pub fn setup(env: &PluginEnv, role: Option<Role>) -> Result<PluginSetup, String>
             "quiet" => o.quiet = flag(&v)?,
             "raw" => o.raw = flag(&v)?,
             "allow_default_key" => o.allow_default_key = flag(&v)?,
+            "insecure_no_crypt" => o.insecure_no_crypt = flag(&v)?,
+            "ratelimit" => o.kcp.ratelimit = small(num(&v)?)?,
+            "dial_timeout" => o.dial_timeout = std::time::Duration::from_secs(num(&v)?),
+            "max_dials" => o.max_dials = num(&v)? as usize,
             "nodelay" => {
                 o.kcp.nodelay = bool_or_num(&v)?;
                 knobs = true;
@@ -374,6 +378,16 @@ mod tests {
                 options: "obfs=http".into()
             })
         );
+        let hardened = setup(
+            &env("server;crypt=null;insecure_no_crypt;ratelimit=500000;dial_timeout=3;max_dials=8"),
+            None,
+        )
+        .unwrap()
+        .options;
+        assert!(hardened.insecure_no_crypt);
+        assert_eq!(hardened.session_config().rate_limit, Some(500_000));
+        assert_eq!(hardened.dial_timeout, std::time::Duration::from_secs(3));
+        assert_eq!(hardened.max_dials, 8);
         assert!(setup(&env("bogus=1"), None).unwrap_err().contains("bogus"));
         assert!(setup(&env("mtu=big"), None).is_err());
         assert!(setup(&env("plugin_opts=x"), None).is_err());
