@@ -1,0 +1,113 @@
+//! Our server against hostile use: a target that never answers connection attempts while
+//! streams keep opening, and the options that must not be open on a public address
+//! (no encryption, log files at attacker-chosen paths).
+
+use std::net::TcpListener as StdListener;
+use std::time::{Duration, Instant};
+
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+
+use crate::bad_input::{our_client, our_server, read_to_close};
+use crate::harness::{Proc, tunnel_bin};
+
+/// A TCP listener whose accept queue is full: the kernel drops further connection
+/// attempts, which then hang in SYN_SENT as with a target behind a black hole. Returns the
+/// listener and the connections that fill it (kept open).
+fn black_hole() -> (StdListener, Vec<std::net::TcpStream>) {
+    use socket2::{Domain, Socket, Type};
+    let s = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    s.bind(&"127.0.0.1:0".parse::<std::net::SocketAddr>().unwrap().into())
+        .unwrap();
+    s.listen(0).unwrap();
+    let l: StdListener = s.into();
+    let addr = l.local_addr().unwrap();
+    let mut fillers = Vec::new();
+    for _ in 0..16 {
+        match std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(300)) {
+            Ok(c) => fillers.push(c),
+            Err(_) => return (l, fillers),
+        }
+    }
+    panic!("the accept queue of a listen(0) socket never filled");
+}
+
+/// Sockets of this host in SYN_SENT towards `port` (from /proc/net/tcp).
+fn syn_sent_to(port: u16) -> usize {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
+    table
+        .lines()
+        .skip(1)
+        .filter(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            f.len() > 3
+                && f[3] == "02"
+                && f[2]
+                    .rsplit_once(':')
+                    .is_some_and(|(_, p)| u16::from_str_radix(p, 16) == Ok(port))
+        })
+        .count()
+}
+
+/// Streams opened faster than the target answers: at most `--max-dials` connection
+/// attempts at once, and each stream ends within `--dial-timeout` (plus its wait for a
+/// slot) instead of the kernel's two minutes of SYN retries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn target_dials_are_capped_and_time_out() {
+    let (hole, _fillers) = black_hole();
+    let port = hole.local_addr().unwrap().port();
+    let target = format!("127.0.0.1:{port}");
+    let flags = ["--key", "k", "--dial-timeout", "3", "--max-dials", "2"];
+    let (_server, udp) = our_server(&target, &flags);
+    let (_client, local) = our_client(&format!("127.0.0.1:{udp}"), &["--key", "k"]);
+    let mut conns = Vec::new();
+    for _ in 0..6 {
+        let mut c = TcpStream::connect(("127.0.0.1", local)).await.unwrap();
+        c.write_all(b"hello").await.unwrap();
+        conns.push(c);
+    }
+    // Watch the attempts for two seconds (within the dial timeout).
+    let mut most = 0;
+    let until = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < until {
+        most = most.max(syn_sent_to(port));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(most >= 1, "no connection attempt seen");
+    assert!(most <= 2, "{most} connection attempts at once, --max-dials 2");
+    let started = Instant::now();
+    for c in &mut conns {
+        // Every stream gives up within its timeout; 20 s is far from the kernel's 127 s.
+        read_to_close(c, Duration::from_secs(20)).await.unwrap();
+    }
+    println!("6 streams to a black hole closed after {:?}", started.elapsed());
+}
+
+/// `--crypt null`, `--crypt none` and `--raw` on a public address: the server refuses to
+/// start and says how to proceed; `--insecure-no-crypt` or a loopback address starts it.
+#[test]
+fn no_encryption_is_refused_on_a_public_address() {
+    for flags in [
+        &["--crypt", "null"][..],
+        &["--crypt", "none"][..],
+        &["--raw"][..],
+    ] {
+        let mut args = vec!["server", "-l", "0.0.0.0:0", "-t", "127.0.0.1:9", "--key", "k"];
+        args.extend(flags);
+        let mut p = Proc::start(tunnel_bin(), &args, &[]);
+        assert_eq!(p.wait_exit(Duration::from_secs(20)), Some(1), "{flags:?}");
+        let out = p.output();
+        assert!(
+            out.contains("refusing to serve on 0.0.0.0:0") && out.contains("--insecure-no-crypt"),
+            "{flags:?}: {out}"
+        );
+        args.push("--insecure-no-crypt");
+        let mut p = Proc::start(tunnel_bin(), &args, &[]);
+        p.wait_for("listening on: 0.0.0.0:", Duration::from_secs(20));
+        assert!(p.running());
+        let mut args = vec!["server", "-l", "127.0.0.1:0", "-t", "127.0.0.1:9", "--key", "k"];
+        args.extend(flags);
+        let mut p = Proc::start(tunnel_bin(), &args, &[]);
+        p.wait_for("listening on: 127.0.0.1:", Duration::from_secs(20));
+    }
+}
