@@ -66,10 +66,74 @@ impl PluginEnv {
 /// A secondary plugin to chain: its command and its `SS_PLUGIN_OPTIONS`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Secondary {
-    /// The command (run through `sh -c`, as shadowsocks runs plugins).
+    /// The command: a program and its arguments, split by [`Secondary::argv`] and run
+    /// without a shell (plugin options come from SIP002 links, which others write).
     pub command: String,
     /// Its options.
     pub options: String,
+}
+
+impl Secondary {
+    /// The program and its arguments: [`split_command`] of the command.
+    pub fn argv(&self) -> Result<Vec<String>, String> {
+        split_command(&self.command)
+    }
+}
+
+/// Splits a plugin command into words the way a shell splits a simple command, and no
+/// further: words are separated by spaces or tabs, `'...'` and `"..."` quote, and `\`
+/// escapes the next character (outside single quotes). Nothing is expanded or run: `$`,
+/// backquotes, `;`, `|`, `&`, `<`, `>` and `*` are ordinary characters of a word. Refuses
+/// an empty command and an unterminated quote.
+pub fn split_command(command: &str) -> Result<Vec<String>, String> {
+    let mut words = Vec::new();
+    let mut word: Option<String> = None;
+    let mut chars = command.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            ' ' | '\t' | '\n' => {
+                if let Some(w) = word.take() {
+                    words.push(w);
+                }
+            }
+            '\'' => {
+                let w = word.get_or_insert_with(String::new);
+                loop {
+                    match chars.next() {
+                        Some('\'') => break,
+                        Some(q) => w.push(q),
+                        None => return Err(format!("plugin {command:?}: unterminated '")),
+                    }
+                }
+            }
+            '"' => {
+                let w = word.get_or_insert_with(String::new);
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('\\') => match chars.next() {
+                            Some(e) => w.push(e),
+                            None => return Err(format!("plugin {command:?}: unterminated \"")),
+                        },
+                        Some(q) => w.push(q),
+                        None => return Err(format!("plugin {command:?}: unterminated \"")),
+                    }
+                }
+            }
+            '\\' => match chars.next() {
+                Some(e) => word.get_or_insert_with(String::new).push(e),
+                None => return Err(format!("plugin {command:?} ends with a lone backslash")),
+            },
+            c => word.get_or_insert_with(String::new).push(c),
+        }
+    }
+    if let Some(w) = word {
+        words.push(w);
+    }
+    if words.is_empty() {
+        return Err("plugin: empty command".into());
+    }
+    Ok(words)
 }
 
 /// What plugin mode runs.
@@ -326,6 +390,32 @@ mod tests {
         assert!(parse_options("a=%ff&b").is_err(), "not UTF-8");
         assert!(parse_options("a=b\\").is_err());
         assert_eq!(parse_options("").unwrap(), []);
+    }
+
+    /// Shell syntax in a plugin command is text, not something to run.
+    #[test]
+    fn plugin_commands_split_without_a_shell() {
+        let w = |s: &str| split_command(s).unwrap();
+        assert_eq!(w("obfs-local"), ["obfs-local"]);
+        assert_eq!(
+            w("  v2ray-plugin\t--fast-open  -v "),
+            ["v2ray-plugin", "--fast-open", "-v"]
+        );
+        assert_eq!(
+            w("true $(touch x); rm -rf ~ | cat `id` > y"),
+            [
+                "true", "$(touch", "x);", "rm", "-rf", "~", "|", "cat", "`id`", ">", "y"
+            ]
+        );
+        assert_eq!(
+            w("'/opt/my plugin/bin' \"a \\\"b\" c\\ d ''"),
+            ["/opt/my plugin/bin", "a \"b", "c d", ""]
+        );
+        assert!(split_command("").is_err());
+        assert!(split_command("   ").is_err());
+        assert!(split_command("a 'b").is_err());
+        assert!(split_command("a \"b").is_err());
+        assert!(split_command("a \\").is_err());
     }
 
     #[test]

@@ -17,8 +17,13 @@ use crate::harness::{Proc, tunnel_bin};
 fn black_hole() -> (StdListener, Vec<std::net::TcpStream>) {
     use socket2::{Domain, Socket, Type};
     let s = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
-    s.bind(&"127.0.0.1:0".parse::<std::net::SocketAddr>().unwrap().into())
-        .unwrap();
+    s.bind(
+        &"127.0.0.1:0"
+            .parse::<std::net::SocketAddr>()
+            .unwrap()
+            .into(),
+    )
+    .unwrap();
     s.listen(0).unwrap();
     let l: StdListener = s.into();
     let addr = l.local_addr().unwrap();
@@ -74,13 +79,19 @@ async fn target_dials_are_capped_and_time_out() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(most >= 1, "no connection attempt seen");
-    assert!(most <= 2, "{most} connection attempts at once, --max-dials 2");
+    assert!(
+        most <= 2,
+        "{most} connection attempts at once, --max-dials 2"
+    );
     let started = Instant::now();
     for c in &mut conns {
         // Every stream gives up within its timeout; 20 s is far from the kernel's 127 s.
         read_to_close(c, Duration::from_secs(20)).await.unwrap();
     }
-    println!("6 streams to a black hole closed after {:?}", started.elapsed());
+    println!(
+        "6 streams to a black hole closed after {:?}",
+        started.elapsed()
+    );
 }
 
 /// `--crypt null`, `--crypt none` and `--raw` on a public address: the server refuses to
@@ -92,7 +103,15 @@ fn no_encryption_is_refused_on_a_public_address() {
         &["--crypt", "none"][..],
         &["--raw"][..],
     ] {
-        let mut args = vec!["server", "-l", "0.0.0.0:0", "-t", "127.0.0.1:9", "--key", "k"];
+        let mut args = vec![
+            "server",
+            "-l",
+            "0.0.0.0:0",
+            "-t",
+            "127.0.0.1:9",
+            "--key",
+            "k",
+        ];
         args.extend(flags);
         let mut p = Proc::start(tunnel_bin(), &args, &[]);
         assert_eq!(p.wait_exit(Duration::from_secs(20)), Some(1), "{flags:?}");
@@ -105,9 +124,110 @@ fn no_encryption_is_refused_on_a_public_address() {
         let mut p = Proc::start(tunnel_bin(), &args, &[]);
         p.wait_for("listening on: 0.0.0.0:", Duration::from_secs(20));
         assert!(p.running());
-        let mut args = vec!["server", "-l", "127.0.0.1:0", "-t", "127.0.0.1:9", "--key", "k"];
+        let mut args = vec![
+            "server",
+            "-l",
+            "127.0.0.1:0",
+            "-t",
+            "127.0.0.1:9",
+            "--key",
+            "k",
+        ];
         args.extend(flags);
         let mut p = Proc::start(tunnel_bin(), &args, &[]);
         p.wait_for("listening on: 127.0.0.1:", Duration::from_secs(20));
     }
+}
+
+/// A scratch directory of its own for one test.
+fn fresh_dir(name: &str) -> std::path::PathBuf {
+    let dir = crate::harness::scratch().join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// `--log` at a symlink planted by someone else, or at a file that is not a log of ours:
+/// the program refuses to start rather than append to what the link points to.
+#[test]
+fn log_refuses_symlinks_and_foreign_files() {
+    let dir = fresh_dir("log-symlink");
+    let victim = dir.join("victim");
+    std::fs::write(&victim, "precious\n").unwrap();
+    let link = dir.join("tunnel.log");
+    std::os::unix::fs::symlink(&victim, &link).unwrap();
+    for path in [&link, &victim] {
+        let args = [
+            "server",
+            "-l",
+            "127.0.0.1:0",
+            "-t",
+            "127.0.0.1:9",
+            "--key",
+            "k",
+            "--log",
+            path.to_str().unwrap(),
+        ];
+        let mut p = Proc::start(tunnel_bin(), &args, &[]);
+        assert_eq!(p.wait_exit(Duration::from_secs(10)), Some(1), "{path:?}");
+        assert!(p.output().contains("--log"), "{}", p.output());
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+    }
+    // A new path is created, and the same log is appended to on the next start.
+    let log = dir.join("new.log");
+    for run in 1..=2 {
+        let args = [
+            "server",
+            "-l",
+            "127.0.0.1:0",
+            "-t",
+            "127.0.0.1:9",
+            "--key",
+            "k",
+            "--log",
+            log.to_str().unwrap(),
+        ];
+        let mut p = Proc::start(tunnel_bin(), &args, &[]);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            if text.matches("listening on: 127.0.0.1:").count() == run {
+                break;
+            }
+            assert!(p.running(), "run {run}: {}\n{text}", p.output());
+            assert!(Instant::now() < deadline, "run {run}: {text}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// SIP003 `plugin=` runs the program itself, its arguments split on spaces, with no
+/// shell: shell syntax in a plugin option (which SIP002 links carry) is not run.
+#[test]
+fn plugin_option_runs_no_shell() {
+    let dir = fresh_dir("plugin-shell");
+    let planted = dir.join("planted");
+    let options = format!("key=k;plugin=true $(touch {})", planted.display());
+    let env = [
+        ("SS_REMOTE_HOST", "127.0.0.1"),
+        ("SS_REMOTE_PORT", "1"),
+        ("SS_LOCAL_HOST", "127.0.0.1"),
+        ("SS_LOCAL_PORT", "0"),
+        ("SS_PLUGIN_OPTIONS", options.as_str()),
+    ];
+    let mut p = Proc::start(tunnel_bin(), &[], &env);
+    // `true` exits at once, so the tunnel stops: "secondary plugin exited".
+    assert_eq!(
+        p.wait_exit(Duration::from_secs(20)),
+        Some(1),
+        "{}",
+        p.output()
+    );
+    assert!(
+        !planted.exists(),
+        "the plugin option went through a shell:\n{}",
+        p.output()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
