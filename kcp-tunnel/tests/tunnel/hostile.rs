@@ -231,3 +231,39 @@ fn plugin_option_runs_no_shell() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--ratelimit` paces each session on the wire: 300 KiB echoed through a tunnel whose
+/// ends send at most 100 kB/s each take at least 0.8 x 300 KiB / 100 kB/s (2.5 s; the
+/// datagrams' headers and FEC parity only add to the bytes on the wire). A lower bound
+/// on time cannot fail on a slow machine. The same transfer without the flag is timed
+/// for the log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ratelimit_slows_a_transfer_to_the_limit() {
+    const RATE: u64 = 100_000;
+    const BYTES: u64 = 300 << 10;
+    let echo = crate::harness::Echo::start().await;
+    let mut took = Vec::new();
+    for limit in [None, Some(RATE)] {
+        let rate = limit.map(|r| r.to_string());
+        let mut flags = vec!["--key", "k", "--nocomp"];
+        if let Some(r) = &rate {
+            flags.extend(["--ratelimit", r.as_str()]);
+        }
+        let (_server, udp) = our_server(&echo.addr.to_string(), &flags);
+        let (_client, local) = our_client(&format!("127.0.0.1:{udp}"), &flags);
+        let started = Instant::now();
+        let s = TcpStream::connect(("127.0.0.1", local)).await.unwrap();
+        crate::harness::echo_check(s, BYTES, 7).await.unwrap();
+        took.push(started.elapsed());
+    }
+    println!(
+        "{BYTES} bytes echoed: {:?} without a limit, {:?} at --ratelimit {RATE}",
+        took[0], took[1]
+    );
+    let floor = Duration::from_secs_f64(0.8 * BYTES as f64 / RATE as f64);
+    assert!(
+        took[1] >= floor,
+        "{BYTES} bytes at {RATE} B/s took {:?}, less than {floor:?}: not paced",
+        took[1]
+    );
+}
