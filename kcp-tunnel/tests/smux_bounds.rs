@@ -16,7 +16,7 @@ use tokio::io::{AsyncWriteExt, DuplexStream, duplex};
 static ALLOC: Counting = Counting;
 
 /// Runs `f` on a current-thread runtime with paused time.
-fn run<F: std::future::Future>(f: F) -> F::Output {
+fn run<F: Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .start_paused(true)
