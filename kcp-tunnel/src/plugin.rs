@@ -12,7 +12,8 @@
 //! Keys: every kcptun flag name (`key crypt mode conn autoexpire scavengettl mtu sndwnd
 //! rcvwnd datashard ds parityshard ps dscp nocomp acknodelay nodelay interval resend nc
 //! sockbuf smuxver smuxbuf streambuf keepalive log snmplog snmpperiod quiet ratelimit`),
-//! `raw`, `allow_default_key`, `insecure_no_crypt`, `dial_timeout` and `max_dials`, and the seed KCP plugin's `nodelay=true|false`, `nc=true|false`,
+//! `raw`, `allow_default_key`, `insecure_no_crypt`, `dial_timeout`, `max_dials` and
+//! `stream_idle`, and the seed KCP plugin's `nodelay=true|false`, `nc=true|false`,
 //! `outbound_bind_addr`, `outbound_bind_interface`, `outbound_fwmark`, and `plugin` with
 //! `plugin_opts` for a secondary plugin chained in front (client) or behind (server).
 
@@ -288,6 +289,10 @@ pub fn setup(env: &PluginEnv, role: Option<Role>) -> Result<PluginSetup, String>
             "ratelimit" => o.kcp.ratelimit = small(num(&v)?)?,
             "dial_timeout" => o.dial_timeout = std::time::Duration::from_secs(num(&v)?),
             "max_dials" => o.max_dials = num(&v)? as usize,
+            "stream_idle" => {
+                let secs = num(&v)?;
+                o.stream_idle = (secs > 0).then(|| std::time::Duration::from_secs(secs));
+            }
             "nodelay" => {
                 o.kcp.nodelay = bool_or_num(&v)?;
                 knobs = true;

@@ -105,6 +105,10 @@ pub struct ServerArgs {
     /// streams wait for a slot (within --dial-timeout)
     #[arg(long = "max-dials", value_name = "N", default_value_t = 256)]
     pub max_dials: usize,
+    /// Seconds a stream may carry nothing either way before it is closed; 0 (the
+    /// default, as kcptun) keeps idle streams, such as an idle ssh session, for ever
+    #[arg(long = "stream-idle", value_name = "SECONDS", default_value_t = 0)]
+    pub stream_idle: u64,
     /// Flags both ends share.
     #[command(flatten)]
     pub common: CommonArgs,

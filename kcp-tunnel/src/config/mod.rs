@@ -85,6 +85,9 @@ pub struct Options {
     pub dial_timeout: Duration,
     /// Server: `--max-dials`: connections to the target being set up at once.
     pub max_dials: usize,
+    /// Server: `--stream-idle`: a stream that carried nothing either way for this long is
+    /// closed; `None` (0) keeps it.
+    pub stream_idle: Option<Duration>,
     /// Plugin option `outbound_bind_addr`: the local address of the client's UDP sockets.
     pub bind_addr: Option<IpAddr>,
     /// Plugin option `outbound_bind_interface` (Linux `SO_BINDTODEVICE`).
@@ -129,6 +132,7 @@ impl Options {
             insecure_no_crypt: false,
             dial_timeout: Duration::from_secs(10),
             max_dials: 256,
+            stream_idle: None,
             bind_addr: None,
             bind_interface: None,
             fwmark: None,
@@ -155,6 +159,7 @@ impl Options {
                 o.insecure_no_crypt = a.insecure_no_crypt;
                 o.dial_timeout = Duration::from_secs(a.dial_timeout);
                 o.max_dials = a.max_dials;
+                o.stream_idle = (a.stream_idle > 0).then(|| Duration::from_secs(a.stream_idle));
                 (o, a.common)
             }
         };
@@ -478,6 +483,9 @@ mod tests {
     fn ratelimit_reaches_the_session_config() {
         let (o, _) = parse(&["kcp-tunnel", "client"]);
         assert_eq!(o.session_config().rate_limit, None);
+        let (o, _) = parse(&["kcp-tunnel", "server", "--stream-idle", "600"]);
+        assert_eq!(o.stream_idle, Some(Duration::from_secs(600)));
+        assert_eq!(Options::defaults(Role::Server).stream_idle, None);
         let (mut o, _) = parse(&["kcp-tunnel", "server", "--ratelimit", "1000000"]);
         assert_eq!(o.session_config().rate_limit, Some(1_000_000));
         o.apply_json(JsonConfig::parse(r#"{"RateLimit": 0}"#).unwrap());

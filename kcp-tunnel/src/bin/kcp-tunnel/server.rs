@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use kcp_session::{KcpListener, KcpStream, Settings};
 use kcp_tunnel::config::{Options, host_port, port_range};
-use kcp_tunnel::pipe::pipe;
+use kcp_tunnel::pipe::pipe_idle;
 use kcp_tunnel::smux::Stream;
 use tokio::sync::Semaphore;
 
@@ -40,9 +40,10 @@ struct Server {
 pub(crate) async fn run(o: Options, listeners: Vec<KcpListener>) -> io::Result<()> {
     log!("target: {}", o.remote);
     log!(
-        "dial timeout: {}s max dials: {}",
+        "dial timeout: {}s max dials: {} stream idle: {}s",
         o.dial_timeout.as_secs(),
-        o.max_dials
+        o.max_dials,
+        o.stream_idle.map_or(0, |d| d.as_secs())
     );
     let dials = Semaphore::new(o.max_dials);
     let o = Arc::new(Server { o, dials });
@@ -101,7 +102,7 @@ async fn forward(stream: Stream, peer: SocketAddr, o: Arc<Server>) {
     };
     let out = target.describe();
     log_stream!("stream opened in: {peer}({sid}) out: {out}");
-    let (up, down, err) = pipe(stream, target).await;
+    let (up, down, err) = pipe_idle(stream, target, o.o.stream_idle).await;
     log_stream!(
         "stream closed in: {peer}({sid}) out: {out} up={up} down={down}{}",
         err.map(|e| format!(" err={e}")).unwrap_or_default()
@@ -120,7 +121,7 @@ async fn raw(kcp: KcpStream, peer: SocketAddr, o: Arc<Server>) {
     };
     let out = target.describe();
     log_stream!("stream opened in: {peer} (conv {conv}) out: {out}");
-    let (up, down, err) = pipe(kcp, target).await;
+    let (up, down, err) = pipe_idle(kcp, target, o.o.stream_idle).await;
     log_stream!(
         "stream closed in: {peer} (conv {conv}) out: {out} up={up} down={down}{}",
         err.map(|e| format!(" err={e}")).unwrap_or_default()
