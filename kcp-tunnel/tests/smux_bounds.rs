@@ -73,6 +73,8 @@ fn one_byte_frames_cost_at_most_the_budget() {
             // Up to 40 MB of wire: far past the budget, whichever way it is counted.
             let sent = flood(&mut peer, &psh, 4_500_000).await;
             assert!(!session.is_closed(), "{:?}", session.error());
+            let held = session.buffered_bytes();
+            assert!(held <= BUDGET + (256 << 10), "{held} bytes buffered");
             session.close();
             sent
         })

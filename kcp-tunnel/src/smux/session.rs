@@ -152,6 +152,16 @@ impl Session {
         self.shared.lock().liveness = Some((Box::new(arrivals), first));
     }
 
+    /// Bytes the session holds now: what the frames waiting in its streams cost against
+    /// the receive budget (payload plus a fixed cost per frame), and the frames queued for
+    /// the transport. Stays under `max_receive_buffer` plus about 230 KiB (one frame past
+    /// the budget and the queue's limit), whatever the peer sends. Costs one lock.
+    pub fn buffered_bytes(&self) -> usize {
+        let st = self.shared.lock();
+        let held = self.shared.config.max_receive_buffer as i64 - st.bucket;
+        usize::try_from(held).unwrap_or(0) + st.queue.len()
+    }
+
     /// Streams open now.
     pub fn num_streams(&self) -> usize {
         self.shared.lock().streams.len()
