@@ -180,3 +180,44 @@ fn streams_per_session_are_capped() {
         assert_eq!(session.accept().await.unwrap().id(), 13);
     });
 }
+
+/// NOP and UPD floods (for a stream that exists and for ones that do not) hold nothing:
+/// the session reads them all at a constant cost per frame and stays within its fixed
+/// buffers. (This held before the limits above too; it guards the per-frame path.)
+#[test]
+fn nop_and_upd_floods_hold_nothing() {
+    assert!(counting_alloc::installed());
+    let (sent, usage) = counting_alloc::measure(|| {
+        run(async {
+            let config = MuxConfig {
+                version: 2,
+                ..MuxConfig::default()
+            };
+            let (session, mut peer) = server(config);
+            let mut syn = Vec::new();
+            Header::emit(&mut syn, 2, Cmd::Syn, 0, 3);
+            peer.write_all(&syn).await.unwrap();
+            let mut frames = Vec::new();
+            Header::emit(&mut frames, 2, Cmd::Nop, 0, 0);
+            kcp_tunnel::smux::frame::emit_upd(&mut frames, 2, 3, 0, 1 << 20);
+            kcp_tunnel::smux::frame::emit_upd(&mut frames, 2, 99, 7, 7);
+            // 1.2M frames, 20 MB.
+            let sent = flood(&mut peer, &frames, 400_000).await;
+            assert!(!session.is_closed(), "{:?}", session.error());
+            assert_eq!(session.buffered_bytes(), 0);
+            session.close();
+            sent
+        })
+    });
+    println!(
+        "NOP/UPD flood: {} frames, peak {} bytes",
+        sent * 3,
+        usage.peak_bytes
+    );
+    assert!(sent >= 400_000, "the session stopped reading NOPs and UPDs");
+    assert!(
+        usage.peak_bytes <= 1 << 20,
+        "peak {} bytes",
+        usage.peak_bytes
+    );
+}
