@@ -267,3 +267,68 @@ async fn ratelimit_slows_a_transfer_to_the_limit() {
         took[1]
     );
 }
+
+/// A target that accepts and never reads, with a small receive window.
+async fn sink_that_stops() -> std::net::SocketAddr {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(16).unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = listener.accept().await {
+            held.push(s);
+        }
+    });
+    addr
+}
+
+/// A peer fills the server's smux receive budget through a stream whose target stopped
+/// reading, then goes away. With the budget full the session reads no frames, so smux's
+/// keepalive rule alone keeps it for ever; the KCP session's received-segment count tells
+/// that the peer is gone, and the server ends the session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_session_ends_when_its_peer_is_gone() {
+    use kcp_tunnel::smux::frame::{Cmd, Header};
+    let target = sink_that_stops().await;
+    let flags = [
+        "--key",
+        "k",
+        "--nocomp",
+        "--smuxbuf",
+        "262144",
+        "--streambuf",
+        "262144",
+    ];
+    let (mut server, udp) = our_server(&target.to_string(), &flags);
+    let settings = kcp_tunnel::KcpFlags {
+        key: "k".into(),
+        ..kcp_tunnel::KcpFlags::default()
+    }
+    .config()
+    .build()
+    .unwrap();
+    let kcp = kcp_session::KcpStream::connect(&format!("127.0.0.1:{udp}"), &settings)
+        .await
+        .unwrap();
+    let (r, mut w) = kcp.into_split();
+    let mut open = Vec::new();
+    Header::emit(&mut open, 1, Cmd::Syn, 0, 3);
+    w.write_all(&open).await.unwrap();
+    // 16 MiB of 32 KiB frames: far past the budget and what the target's socket takes.
+    let mut frame = Vec::new();
+    Header::emit(&mut frame, 1, Cmd::Psh, 32_768, 3);
+    frame.resize(8 + 32_768, b'x');
+    for _ in 0..512 {
+        let wrote = tokio::time::timeout(Duration::from_secs(2), w.write_all(&frame)).await;
+        if wrote.is_err() {
+            break;
+        }
+    }
+    server.wait_for("stream opened in:", Duration::from_secs(20));
+    // The peer vanishes: no more datagrams from it.
+    drop((r, w));
+    // kcp-session's client lingers up to 10 s; then 30-60 s of silence end the session.
+    server.wait_for("smux keepalive timeout", Duration::from_secs(150));
+}
