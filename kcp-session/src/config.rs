@@ -37,10 +37,36 @@ pub enum Mode {
     },
 }
 
+/// The four KCP settings a [`Mode`] stands for, as ikcp's `ikcp_nodelay` takes them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Knobs {
+    /// 0 normal, 1 no-delay (RTO ×1.5), 2 no-delay with linear RTO back-off.
+    pub nodelay: u32,
+    /// Flush interval in ms.
+    pub interval: u32,
+    /// Fast retransmission after this many skipping acknowledgements; 0 = off.
+    pub resend: u32,
+    /// Ignore the congestion window.
+    pub nc: bool,
+}
+
+impl From<Knobs> for Mode {
+    /// `--mode manual` with these settings.
+    fn from(k: Knobs) -> Mode {
+        Mode::Manual {
+            nodelay: k.nodelay,
+            interval: k.interval,
+            resend: k.resend,
+            nc: k.nc,
+        }
+    }
+}
+
 impl Mode {
-    /// The `(nodelay, interval, resend, nc)` this mode sets on KCP.
-    pub const fn knobs(self) -> (u32, u32, u32, bool) {
-        match self {
+    /// The KCP settings this mode stands for: to log them, or to start a
+    /// [`Mode::Manual`] from a named mode and change one of them.
+    pub const fn knobs(self) -> Knobs {
+        let (nodelay, interval, resend, nc) = match self {
             Mode::Normal => (0, 40, 2, true),
             Mode::Fast => (0, 30, 2, true),
             Mode::Fast2 => (1, 20, 2, true),
@@ -51,12 +77,18 @@ impl Mode {
                 resend,
                 nc,
             } => (nodelay, interval, resend, nc),
+        };
+        Knobs {
+            nodelay,
+            interval,
+            resend,
+            nc,
         }
     }
 
     /// The flush interval in ms.
     pub const fn interval(self) -> u32 {
-        self.knobs().1
+        self.knobs().interval
     }
 }
 
@@ -100,9 +132,9 @@ impl FromStr for Mode {
 /// combination and derives the key (PBKDF2, a few milliseconds), giving [`Settings`] that
 /// every session of a listener or client shares.
 ///
-/// The defaults are kcptun's server settings without its well-known key: no encryption
-/// (`null`), no FEC, mode `fast`, MTU 1350, windows 1024/1024, stream mode. For a kcptun
-/// peer use [`Config::kcptun`].
+/// The defaults are kcptun's session settings (mode `fast`, MTU 1350, windows 1024/1024,
+/// stream mode) with no encryption (`null`) and no FEC. A kcptun server by default adds
+/// `aes` under its well-known key and FEC 10/3: for a kcptun peer use [`Config::kcptun`].
 ///
 /// New knobs may be added in minor releases, so a `Config` is made by changing the fields
 /// of [`Config::default`] or [`Config::kcptun`], not by a struct expression:
@@ -264,6 +296,14 @@ pub struct Config {
     /// so proven sessions together may still exceed it. `None` sets no budget. Default
     /// 1 GiB.
     pub memory_budget: Option<usize>,
+    /// How many unreliable datagrams (see
+    /// [`Session::send_datagram`](crate::Session::send_datagram)) a session queues each
+    /// way: received ones waiting for the application (past it the oldest is dropped
+    /// and counted), and sent ones waiting for the next poll (past it sending fails).
+    /// Received datagrams cost their size in memory until read, counted in the memory
+    /// budget. 0 drops every received datagram (counted), as kcp-go does without an
+    /// OOB handler. Default 64.
+    pub datagram_queue: usize,
 }
 
 impl Default for Config {
@@ -299,6 +339,7 @@ impl Default for Config {
             replay_cache: 16_384,
             max_sessions_per_ip: 64,
             memory_budget: Some(1 << 30),
+            datagram_queue: 64,
         }
     }
 }
@@ -329,7 +370,12 @@ impl Config {
             (0, 0) => None,
             (d, p) => Some(Shards::new(d, p).map_err(|_| ConfigError::Shards(d, p))?),
         };
-        let crypt = Crypt::from_passphrase(self.crypt, &self.key);
+        // "null" and "none" use no key: they skip kcptun's 4096 PBKDF2 iterations.
+        let crypt = match self.crypt {
+            CipherKind::Null | CipherKind::None => Crypt::new(self.crypt, &[])
+                .unwrap_or_else(|_| Crypt::from_passphrase(self.crypt, &self.key)),
+            kind => Crypt::from_passphrase(kind, &self.key),
+        };
         let header = crypt.header_len()
             + if fec.is_some() {
                 kcp_fec::DATA_HEADER_LEN
@@ -349,7 +395,12 @@ impl Config {
         if self.snd_wnd == 0 {
             return Err(ConfigError::Window(0));
         }
-        let (nodelay, interval, resend, _) = self.mode.knobs();
+        let Knobs {
+            nodelay,
+            interval,
+            resend,
+            ..
+        } = self.mode.knobs();
         if nodelay > 2 || !(10..=5000).contains(&interval) || resend > 255 {
             return Err(ConfigError::Mode(self.mode));
         }

@@ -36,6 +36,7 @@ pub mod config;
 pub mod logfile;
 pub mod pipe;
 pub mod plugin;
+pub mod qpp;
 pub mod smux;
 pub mod snappy;
 

@@ -1,6 +1,7 @@
 //! The sans-io endpoint: every session on one UDP socket, kcp-go 5.6.1's listener rules,
 //! one deadline queue, and the datagrams to send. No sockets, no runtime.
 
+mod messages;
 mod replay;
 mod transmit;
 
@@ -225,8 +226,8 @@ impl Clock {
 /// [`Config::max_sessions_per_ip`] and [`Config::memory_budget`] bound what peers can make
 /// it hold.
 ///
-/// An idle session has no deadline in the queue, so a hundred thousand of them cost
-/// nothing between datagrams.
+/// An idle session keeps only its idle-timeout deadline in the timer queue, not KCP's
+/// flush interval, so a hundred thousand of them cost nothing between datagrams.
 ///
 /// [`Config::accept_backlog`]: crate::Config::accept_backlog
 /// [`Config::max_sessions`]: crate::Config::max_sessions
@@ -828,7 +829,7 @@ impl Endpoint {
     }
 
     /// When [`handle_timeout`](Endpoint::handle_timeout) should run next, on the caller's
-    /// clock; `None` while no session has a timer (all idle, or none). Datagrams
+    /// clock; `None` while there is no session (an idle one still has its idle timeout). Datagrams
     /// queued by operations since the last [`poll_transmit`](Endpoint::poll_transmit) are
     /// not timers: poll after every batch of operations.
     pub fn poll_timeout(&self) -> Option<u32> {

@@ -54,6 +54,8 @@ pub(crate) struct EndpointState {
 struct Waiters {
     read: Option<Waker>,
     write: Option<Waker>,
+    /// A task waiting for an unreliable datagram.
+    datagram: Option<Waker>,
     /// Stream handles alive (a stream, or its two halves); at 0 the session is released.
     handles: usize,
 }
@@ -201,6 +203,11 @@ impl EndpointState {
         self.waiters(h).read = Some(waker.clone());
     }
 
+    /// Parks a task waiting for a datagram of session `h` until it may progress.
+    pub(crate) fn wait_datagram(&mut self, h: Handle, waker: &Waker) {
+        self.waiters(h).datagram = Some(waker.clone());
+    }
+
     /// Parks the writer of session `h` until it may progress.
     pub(crate) fn wait_write(&mut self, h: Handle, waker: &Waker) {
         self.waiters(h).write = Some(waker.clone());
@@ -221,6 +228,7 @@ impl EndpointState {
             if let Some(w) = self.sessions.get_mut(h.index()) {
                 wake.extend(w.read.take());
                 wake.extend(w.write.take());
+                wake.extend(w.datagram.take());
             }
         }
         incoming
@@ -247,6 +255,7 @@ impl Drop for Failed {
         for w in &mut st.sessions {
             wake.extend(w.read.take());
             wake.extend(w.write.take());
+            wake.extend(w.datagram.take());
         }
         drop(st);
         self.0.incoming.notify_waiters();

@@ -2,6 +2,8 @@
 //! clock ticks, polled for datagrams to send. No sockets, no runtime.
 
 mod framer;
+mod message;
+mod oob;
 mod pacer;
 mod proof;
 mod state;
@@ -19,6 +21,7 @@ use crate::snmp::Snmp;
 
 use framer::Framer;
 pub use framer::conv_and_sn;
+pub use oob::{DatagramError, DatagramStats};
 use pacer::Pacer;
 use proof::Proof;
 pub use state::{DeadReason, InputError, RecvError, SendError, State};
@@ -65,6 +68,8 @@ pub struct Session {
     leftover_pos: usize,
     /// Counters this layer keeps; KCP's and FEC's are merged in by `snmp`.
     counters: Snmp,
+    /// Unreliable datagrams received and waiting to be sent.
+    datagrams: oob::Datagrams,
     /// An operation since the last poll wants a flush: acknowledgements to send, data
     /// that may go out, a reopened window to announce.
     flush_wanted: bool,
@@ -123,8 +128,8 @@ impl Session {
         kcp.set_tailroom(settings.trailer_len());
         kcp.set_window_size(cfg.snd_wnd, cfg.rcv_wnd)
             .expect("Config::build checked the windows");
-        let (nodelay, interval, resend, nc) = cfg.mode.knobs();
-        kcp.set_nodelay(nodelay, interval, resend, nc);
+        let k = cfg.mode.knobs();
+        kcp.set_nodelay(k.nodelay, k.interval, k.resend, k.nc);
         kcp.set_stream(cfg.stream);
         kcp.set_dead_link(cfg.dead_link.unwrap_or(u32::MAX));
         kcp.set_window_recovery(cfg.window_recovery);
@@ -163,6 +168,7 @@ impl Session {
             leftover: Vec::new(),
             leftover_pos: 0,
             counters: Snmp::default(),
+            datagrams: oob::Datagrams::default(),
             flush_wanted: false,
             kcp_idle: true,
             pacer: cfg.rate_limit.map(|rate| Pacer::new(rate, settings, now)),
@@ -208,6 +214,7 @@ impl Session {
         self.kcp.buffered_bytes()
             + self.decoder.as_ref().map_or(0, Decoder::retained_bytes)
             + self.leftover.capacity()
+            + self.datagrams.buffered_bytes()
     }
 
     /// When the last datagram that moved the conversation arrived.
@@ -229,6 +236,7 @@ impl Session {
         self.decoder = None;
         self.leftover = Vec::new();
         self.leftover_pos = 0;
+        self.datagrams.clear();
         self.report_global();
     }
 
@@ -288,6 +296,9 @@ impl Session {
                 self.flush_wanted = true;
                 self.last_recv = now;
             }
+        }
+        if oob::is_oob(payload) {
+            return self.input_datagram(payload);
         }
         let una = self.kcp.snd_una();
         let (rcv_nxt, rcv_buf) = (self.kcp.rcv_nxt(), self.kcp.rcv_buf_len());
@@ -486,9 +497,9 @@ impl Session {
         // ikcp's "fast recover": a recv from a full receive queue announces the window.
         let was_full = self.kcp.rcv_queue_len() >= self.kcp.rcv_wnd() as usize;
         // Empty messages carry nothing; returning 0 for one would read as end of stream.
-        let mut result = self.recv_message(buf);
+        let mut result = self.recv_one(buf);
         while result == Ok(0) {
-            result = self.recv_message(buf);
+            result = self.recv_one(buf);
         }
         // A byte stream has no message boundaries to keep: fill the buffer.
         if self.kcp.is_stream()
@@ -496,7 +507,7 @@ impl Session {
         {
             while n < buf.len()
                 && self.leftover_pos >= self.leftover.len()
-                && let Ok(m) = self.recv_message(&mut buf[n..])
+                && let Ok(m) = self.recv_one(&mut buf[n..])
             {
                 n += m;
             }
@@ -508,7 +519,7 @@ impl Session {
         result
     }
 
-    fn recv_message(&mut self, buf: &mut [u8]) -> Result<usize, RecvError> {
+    fn recv_one(&mut self, buf: &mut [u8]) -> Result<usize, RecvError> {
         match self.kcp.peek_size() {
             Ok(size) if size <= buf.len() => Ok(self.kcp.recv(buf).unwrap_or(0)),
             Ok(size) => {
@@ -584,10 +595,12 @@ impl Session {
     /// acknowledgements, window probes); and runs the idle timeout, dead-link detection
     /// and the end of a close. Each datagram goes to `transmit`, framed, in order. Cheap
     /// when nothing is due. Does nothing once the session has ended.
-    pub fn poll(&mut self, now: u32, transmit: impl FnMut(&[u8])) {
+    pub fn poll(&mut self, now: u32, mut transmit: impl FnMut(&[u8])) {
         if self.state.is_ended() {
             return;
         }
+        // Datagrams were sealed (and counted) when sent: they leave first.
+        self.datagrams.transmit(&mut transmit);
         let mut flush = core::mem::take(&mut self.flush_wanted);
         self.begin(now);
         let kcp_now = self.kcp_now(now);

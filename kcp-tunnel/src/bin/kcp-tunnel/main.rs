@@ -129,7 +129,12 @@ async fn run(
         "encryption: {}",
         if o.raw { "null (raw)" } else { crypt.name() }
     );
-    let (nodelay, interval, resend, nc) = settings.config().mode.knobs();
+    let kcp_session::Knobs {
+        nodelay,
+        interval,
+        resend,
+        nc,
+    } = settings.config().mode.knobs();
     log!(
         "nodelay parameters: {nodelay} {interval} {resend} {}",
         u8::from(nc)
