@@ -111,7 +111,10 @@ async fn unread(mode: u8, bytes: &[u8]) {
             streams.push(s);
         }
         let held = session.buffered_bytes();
-        assert!(held <= BUDGET + 65_535 + 128 + (240 << 10), "{held} bytes buffered");
+        assert!(
+            held <= BUDGET + 65_535 + 128 + (240 << 10),
+            "{held} bytes buffered"
+        );
         if sent.is_err() || session.is_closed() || bytes.is_empty() {
             break;
         }
