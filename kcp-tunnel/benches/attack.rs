@@ -121,7 +121,8 @@ fn server(bin: &Path, sub: Option<&str>, target: &str) -> (Proc, u16) {
         cmd.arg(s);
     }
     cmd.args(["-l", &format!("127.0.0.1:{port}"), "-t", target])
-        .args(["--key", KEY, "--nocomp", "--quiet"])
+        // smux v1, kcptun 20210922's default and the attacker's.
+        .args(["--key", KEY, "--nocomp", "--quiet", "--smuxver", "1"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
@@ -340,7 +341,7 @@ fn main() {
         }
     }
     println!(
-        "smux attacks on 127.0.0.1, {} s each, --key {KEY} --nocomp, otherwise defaults",
+        "smux attacks on 127.0.0.1, {} s each, --key {KEY} --nocomp --smuxver 1, otherwise defaults",
         args.seconds
     );
     println!(

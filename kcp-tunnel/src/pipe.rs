@@ -27,6 +27,23 @@ where
     A: AsyncRead + AsyncWrite + Unpin,
     B: AsyncRead + AsyncWrite + Unpin,
 {
+    pipe_with(a, b, idle, Duration::ZERO).await
+}
+
+/// [`pipe_idle`], and after the first direction ends the other may go on for
+/// `close_wait` before both are closed (kcptun's `--closewait`: the answer to a request
+/// whose sender closed at once still arrives). The result counts both directions up to
+/// the close.
+pub async fn pipe_with<A, B>(
+    a: A,
+    b: B,
+    idle: Option<Duration>,
+    close_wait: Duration,
+) -> (u64, u64, Option<io::Error>)
+where
+    A: AsyncRead + AsyncWrite + Unpin,
+    B: AsyncRead + AsyncWrite + Unpin,
+{
     let (mut ar, mut aw) = tokio::io::split(a);
     let (mut br, mut bw) = tokio::io::split(b);
     let mut up = 0u64;
@@ -61,11 +78,29 @@ where
             tokio::time::sleep_until(deadline).await;
         }
     };
-    // The first direction to end closes the pair.
-    let err = tokio::select! {
-        r = upward => r.err(),
-        r = downward => r.err(),
-        e = watchdog => Some(e),
+    let err = {
+        tokio::pin!(upward);
+        tokio::pin!(downward);
+        tokio::pin!(watchdog);
+        // The first direction to end closes the pair, after `close_wait` for the other.
+        let (err, other_upward) = tokio::select! {
+            r = &mut upward => (r.err(), Some(false)),
+            r = &mut downward => (r.err(), Some(true)),
+            e = &mut watchdog => (Some(e), None),
+        };
+        if let Some(other_upward) = other_upward
+            && !close_wait.is_zero()
+        {
+            let other = async {
+                if other_upward {
+                    let _ = (&mut upward).await;
+                } else {
+                    let _ = (&mut downward).await;
+                }
+            };
+            let _ = tokio::time::timeout(close_wait, other).await;
+        }
+        err
     };
     (up, down, err)
 }
@@ -142,5 +177,34 @@ mod tests {
         tokio::time::sleep(Duration::from_secs(3600)).await;
         assert!(!job.is_finished());
         job.abort();
+    }
+
+    /// With a close wait, the other direction still delivers after the first ended;
+    /// without one it is cut at once.
+    #[tokio::test(start_paused = true)]
+    async fn close_wait_lets_the_answer_through() {
+        for (wait, answered) in [(Duration::from_secs(5), true), (Duration::ZERO, false)] {
+            let (a, mut a_far) = duplex(1024);
+            let (b, mut b_far) = duplex(1024);
+            let job = tokio::spawn(pipe_with(a, b, None, wait));
+            // A's side sends a request and closes at once.
+            a_far.write_all(b"req").await.unwrap();
+            a_far.shutdown().await.unwrap();
+            let mut req = [0u8; 3];
+            b_far.read_exact(&mut req).await.unwrap();
+            // B answers a second later.
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let _ = b_far.write_all(b"answer").await;
+            let mut got = Vec::new();
+            let _ = a_far.read_to_end(&mut got).await;
+            assert_eq!(
+                got == b"answer",
+                answered,
+                "close wait {wait:?}: got {got:?}"
+            );
+            drop(b_far);
+            let (up, _, _) = job.await.unwrap();
+            assert_eq!(up, 3);
+        }
     }
 }

@@ -11,7 +11,8 @@
 //! URL-encoded `key=value&key=value` form, decoded when the string has `&` and no `;`.
 //! Keys: every kcptun flag name (`key crypt mode conn autoexpire scavengettl mtu sndwnd
 //! rcvwnd datashard ds parityshard ps dscp nocomp acknodelay nodelay interval resend nc
-//! sockbuf smuxver smuxbuf streambuf keepalive log snmplog snmpperiod quiet ratelimit`),
+//! sockbuf smuxver framesize smuxbuf streambuf keepalive closewait QPP QPPCount log snmplog
+//! snmpperiod quiet ratelimit`),
 //! `raw`, `allow_default_key`, `insecure_no_crypt`, `dial_timeout`, `max_dials` and
 //! `stream_idle`, and the seed KCP plugin's `nodelay=true|false`, `nc=true|false`,
 //! `outbound_bind_addr`, `outbound_bind_interface`, `outbound_fwmark`, and `plugin` with
@@ -314,6 +315,12 @@ pub fn setup(env: &PluginEnv, role: Option<Role>) -> Result<PluginSetup, String>
                 o.smuxver = u8::try_from(num(&v)?).map_err(|_| "bad smuxver".to_owned())?;
             }
             "smuxbuf" => o.smuxbuf = num(&v)? as usize,
+            "framesize" => o.framesize = num(&v)? as usize,
+            "closewait" => o.closewait = num(&v)?,
+            "QPP" | "qpp" => o.qpp = flag(&v)?,
+            "QPPCount" | "qppcount" | "qpp-count" => {
+                o.qpp_count = u16::try_from(num(&v)?).map_err(|_| "bad QPPCount".to_owned())?;
+            }
             "streambuf" => o.streambuf = num(&v)? as usize,
             "keepalive" => o.keepalive = num(&v)?,
             "log" => o.log = text(&v)?,

@@ -124,9 +124,25 @@ pub struct CommonArgs {
     #[arg(long, num_args = 0..=1, require_equals = true, default_value = "false",
           default_missing_value = "true", value_parser = parse_bool)]
     pub nocomp: bool,
-    /// smux version, 1 or 2
-    #[arg(long, value_name = "N", default_value_t = 1)]
+    /// smux version, 1 or 2; kcptun's last release defaults to 2, kcptun 20210922 and
+    /// older to 1 (pass --smuxver 1 with them)
+    #[arg(long, value_name = "N", default_value_t = 2)]
     pub smuxver: u8,
+    /// Largest smux frame sent, in bytes (kcptun's last release)
+    #[arg(long, value_name = "BYTES", default_value_t = 8192)]
+    pub framesize: usize,
+    /// Seconds a connection lingers after one direction ended, before both close
+    /// (kcptun's last release)
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    pub closewait: u64,
+    /// Quantum Permutation Pads on every stream (kcptun's last release): obfuscation
+    /// under the key, on top of the cipher
+    #[arg(long = "QPP", num_args = 0..=1, require_equals = true, default_value = "false",
+          default_missing_value = "true", value_parser = parse_bool)]
+    pub qpp: bool,
+    /// The number of pads for --QPP (a prime; 256 bytes each)
+    #[arg(long = "QPPCount", value_name = "N", default_value_t = 61)]
+    pub qpp_count: u16,
     /// The overall de-mux buffer in bytes
     #[arg(long, value_name = "BYTES", default_value_t = 4_194_304)]
     pub smuxbuf: usize,

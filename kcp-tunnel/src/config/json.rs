@@ -77,6 +77,15 @@ pub struct JsonConfig {
     pub raw: Option<bool>,
     /// Bytes per second per session (kcptun's last release).
     pub ratelimit: Option<u32>,
+    /// Largest smux frame sent (kcptun's last release).
+    pub framesize: Option<usize>,
+    /// Seconds a connection lingers after one direction ended (kcptun's last release).
+    pub closewait: Option<u64>,
+    /// Quantum Permutation Pads (kcptun's last release).
+    pub qpp: Option<bool>,
+    /// The number of pads for QPP (kcptun's last release).
+    #[serde(rename = "qpp-count")]
+    pub qpp_count: Option<u16>,
 }
 
 impl JsonConfig {

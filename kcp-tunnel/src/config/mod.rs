@@ -56,6 +56,14 @@ pub struct Options {
     pub nocomp: bool,
     /// `--smuxver`.
     pub smuxver: u8,
+    /// `--framesize`: the largest smux frame sent.
+    pub framesize: usize,
+    /// `--closewait` (s): how long a connection lingers after one direction ended.
+    pub closewait: u64,
+    /// `--QPP`.
+    pub qpp: bool,
+    /// `--QPPCount`.
+    pub qpp_count: u16,
     /// `--smuxbuf`.
     pub smuxbuf: usize,
     /// `--streambuf`.
@@ -117,7 +125,11 @@ impl Options {
             autoexpire: 0,
             scavengettl: 600,
             nocomp: false,
-            smuxver: 1,
+            smuxver: 2,
+            framesize: 8192,
+            closewait: 0,
+            qpp: false,
+            qpp_count: 61,
             smuxbuf: 4 << 20,
             streambuf: 2 << 20,
             keepalive: 10,
@@ -167,6 +179,10 @@ impl Options {
         o.kcp = c.kcp;
         o.nocomp = c.nocomp;
         o.smuxver = c.smuxver;
+        o.framesize = c.framesize;
+        o.closewait = c.closewait;
+        o.qpp = c.qpp;
+        o.qpp_count = c.qpp_count;
         o.smuxbuf = c.smuxbuf;
         o.streambuf = c.streambuf;
         o.keepalive = c.keepalive;
@@ -220,6 +236,10 @@ impl Options {
         set(&mut self.kcp.sockbuf, j.sockbuf);
         set(&mut self.kcp.ratelimit, j.ratelimit);
         set(&mut self.smuxver, j.smuxver);
+        set(&mut self.framesize, j.framesize);
+        set(&mut self.closewait, j.closewait);
+        set(&mut self.qpp, j.qpp);
+        set(&mut self.qpp_count, j.qpp_count);
         set(&mut self.smuxbuf, j.smuxbuf);
         set(&mut self.streambuf, j.streambuf);
         set(&mut self.keepalive, j.keepalive);
@@ -257,6 +277,7 @@ impl Options {
             version: self.smuxver,
             max_receive_buffer: self.smuxbuf,
             max_stream_buffer: self.streambuf,
+            max_frame: self.framesize,
             keepalive_interval: Duration::from_secs(self.keepalive),
             ..MuxConfig::default()
         }
@@ -280,6 +301,12 @@ impl Options {
             .build()
             .map(|_| ())
             .map_err(|e| format!("invalid session settings: {e}"))?;
+        if self.qpp && self.raw {
+            return Err("--QPP works on smux streams; --raw has none".into());
+        }
+        if self.qpp && self.qpp_count == 0 {
+            return Err("--QPPCount must be greater than 0 when --QPP is on".into());
+        }
         if self.role == Role::Server && self.max_dials == 0 {
             return Err("--max-dials must be positive".into());
         }
@@ -352,7 +379,56 @@ mod tests {
         assert_eq!(k.crypt, CipherKind::Aes256);
         assert_eq!((k.data_shards, k.parity_shards, k.mtu), (10, 3, 1350));
         assert_eq!(k.mode, Mode::Fast);
-        assert_eq!(s.mux_config(), MuxConfig::default());
+        // kcptun's last release: smux v2 and 8 KiB frames; the rest is 20210922's.
+        assert_eq!(
+            s.mux_config(),
+            MuxConfig {
+                version: 2,
+                max_frame: 8192,
+                ..MuxConfig::default()
+            }
+        );
+        assert_eq!((s.qpp, s.qpp_count, s.closewait), (false, 61, 0));
+    }
+
+    /// kcptun's last release's flags and JSON keys: `--QPP --QPPCount --framesize
+    /// --closewait`, and `"qpp" "qpp-count" "framesize" "closewait"` in `-c` (where they
+    /// used to be ignored, so that `"QPP": true` silently broke the wire).
+    #[test]
+    fn last_release_flags_and_json_keys() {
+        let (o, _) = parse(&[
+            "kcp-tunnel",
+            "client",
+            "--QPP",
+            "--QPPCount",
+            "7",
+            "--framesize",
+            "4096",
+            "--closewait",
+            "3",
+        ]);
+        assert_eq!(
+            (o.qpp, o.qpp_count, o.framesize, o.closewait),
+            (true, 7, 4096, 3)
+        );
+        assert_eq!(o.mux_config().max_frame, 4096);
+        let mut o = Options::defaults(Role::Server);
+        o.apply_json(
+            JsonConfig::parse(
+                r#"{"QPP": true, "QPPCount": 13, "framesize": 16384, "closewait": 5}"#,
+            )
+            .unwrap(),
+        );
+        // kcptun's own JSON key is "qpp-count"; "QPPCount" is not one of its keys.
+        assert_eq!((o.qpp, o.qpp_count), (true, 61));
+        o.apply_json(JsonConfig::parse(r#"{"qpp-count": 13}"#).unwrap());
+        assert_eq!((o.qpp_count, o.framesize, o.closewait), (13, 16384, 5));
+        o.qpp_count = 0;
+        o.listen = "127.0.0.1:1".into();
+        assert!(o.check().unwrap_err().contains("QPPCount"));
+        o.qpp_count = 13;
+        o.framesize = 70_000;
+        assert!(o.check().is_err());
     }
 
     #[test]

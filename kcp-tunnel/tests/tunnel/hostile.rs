@@ -292,7 +292,10 @@ async fn sink_that_stops() -> std::net::SocketAddr {
 async fn full_session_ends_when_its_peer_is_gone() {
     use kcp_tunnel::smux::frame::{Cmd, Header};
     let target = sink_that_stops().await;
+    // The raw frames below are smux v1.
     let flags = [
+        "--smuxver",
+        "1",
         "--key",
         "k",
         "--nocomp",

@@ -29,13 +29,23 @@ pub(crate) struct Tunnel {
 }
 
 /// Starts a tunnel to `target` with `flags` on both ends; `ours` says which end is
-/// kcp-tunnel, the other is kcptun.
+/// kcp-tunnel, the other is kcptun 20210922. kcp-tunnel defaults to smux v2 as kcptun's
+/// last release does; kcptun 20210922 defaults to v1, so unless the flags choose a
+/// version our end is told `--smuxver 1`, as a user pairing it with that release must.
 pub(crate) fn start(ours: Ours, target: &str, flags: &[&str]) -> Tunnel {
     let (server_bin, client_bin) = match ours {
         Ours::Client => (require("kcptun-server", "kcptun"), tunnel_bin().into()),
         Ours::Server => (tunnel_bin().into(), require("kcptun-client", "kcptun")),
     };
-    start_with(&server_bin, &client_bin, target, flags, flags)
+    let mut ours_flags = flags.to_vec();
+    if !flags.contains(&"--smuxver") {
+        ours_flags.extend(["--smuxver", "1"]);
+    }
+    let (server_flags, client_flags) = match ours {
+        Ours::Client => (flags, &ours_flags[..]),
+        Ours::Server => (&ours_flags[..], flags),
+    };
+    start_with(&server_bin, &client_bin, target, server_flags, client_flags)
 }
 
 /// Starts `server_bin` and `client_bin` (ours run with their subcommand).

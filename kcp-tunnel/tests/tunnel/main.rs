@@ -11,5 +11,6 @@ mod cli;
 mod harness;
 mod hostile;
 mod kcptun;
+mod qpp;
 mod raw;
 mod shadowsocks;

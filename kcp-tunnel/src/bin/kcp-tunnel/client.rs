@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use kcp_session::Settings;
 use kcp_tunnel::config::{Options, host_port, port_range};
-use kcp_tunnel::pipe::pipe;
+use kcp_tunnel::pipe::{pipe, pipe_with};
+use kcp_tunnel::qpp::{Pads, QppStream};
 use kcp_tunnel::smux::Session;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -80,6 +81,9 @@ pub(crate) async fn run(o: Options, settings: Settings, listener: TcpListener) -
         tokio::spawn(scavenge(rx));
         tx
     });
+    let pads = o
+        .qpp
+        .then(|| Arc::new(Pads::new(o.kcp.key.as_bytes(), o.qpp_count)));
     let mut slots: Vec<Option<Slot>> = (0..o.conn).map(|_| None).collect();
     let mut rr = 0usize;
     loop {
@@ -103,7 +107,7 @@ pub(crate) async fn run(o: Options, settings: Settings, listener: TcpListener) -
         }
         let Some(slot) = &slots[idx] else { continue };
         let session = slot.session.clone();
-        tokio::spawn(handle(session, tcp, peer));
+        tokio::spawn(handle(session, tcp, peer, Arc::clone(&o), pads.clone()));
     }
 }
 
@@ -137,7 +141,13 @@ async fn connect(o: &Options, settings: &Settings, remotes: &Remotes) -> Session
     }
 }
 
-async fn handle(session: Session, tcp: TcpStream, peer: std::net::SocketAddr) {
+async fn handle(
+    session: Session,
+    tcp: TcpStream,
+    peer: std::net::SocketAddr,
+    o: Arc<Options>,
+    pads: Option<Arc<Pads>>,
+) {
     let stream = match session.open() {
         Ok(s) => s,
         Err(e) => {
@@ -147,7 +157,14 @@ async fn handle(session: Session, tcp: TcpStream, peer: std::net::SocketAddr) {
     };
     let sid = stream.id();
     log_stream!("stream opened in: {peer} out: ({sid})");
-    let (up, down, err) = pipe(tcp, stream).await;
+    let close_wait = Duration::from_secs(o.closewait);
+    let (up, down, err) = match pads {
+        Some(pads) => {
+            let stream = QppStream::new(stream, pads, o.kcp.key.as_bytes());
+            pipe_with(tcp, stream, None, close_wait).await
+        }
+        None => pipe_with(tcp, stream, None, close_wait).await,
+    };
     log_stream!(
         "stream closed in: {peer} out: ({sid}) up={up} down={down}{}",
         err.map(|e| format!(" err={e}")).unwrap_or_default()

@@ -164,6 +164,13 @@ async fn run(
             o.scavengettl
         );
     }
+    log!("framesize: {} closewait: {}", o.framesize, o.closewait);
+    log!("QPP: {} QPP count: {}", o.qpp, o.qpp_count);
+    if o.qpp {
+        for warning in kcp_tunnel::qpp::warnings(o.qpp_count, o.kcp.key.as_bytes()) {
+            log!("{warning}");
+        }
+    }
     if o.pprof {
         log!("pprof: not available in kcp-tunnel; ignored");
     }

@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use kcp_session::{KcpListener, KcpStream, Settings};
 use kcp_tunnel::config::{Options, host_port, port_range};
-use kcp_tunnel::pipe::pipe_idle;
+use kcp_tunnel::pipe::{pipe_idle, pipe_with};
+use kcp_tunnel::qpp::{Pads, QppStream};
 use kcp_tunnel::smux::Stream;
 use tokio::sync::Semaphore;
 
@@ -29,11 +30,13 @@ pub(crate) async fn bind(o: &Options, settings: &Settings) -> io::Result<Vec<Kcp
     Ok(listeners)
 }
 
-/// What every session of the server shares: the options and the dial slots.
+/// What every session of the server shares: the options, the dial slots and the QPP pads.
 struct Server {
     o: Options,
     /// One permit per connection to the target being set up (`--max-dials`).
     dials: Semaphore,
+    /// `--QPP`: the pads of the key, built once.
+    pads: Option<Arc<Pads>>,
 }
 
 /// Serves the listeners until one fails.
@@ -46,7 +49,10 @@ pub(crate) async fn run(o: Options, listeners: Vec<KcpListener>) -> io::Result<(
         o.stream_idle.map_or(0, |d| d.as_secs())
     );
     let dials = Semaphore::new(o.max_dials);
-    let o = Arc::new(Server { o, dials });
+    let pads = o
+        .qpp
+        .then(|| Arc::new(Pads::new(o.kcp.key.as_bytes(), o.qpp_count)));
+    let o = Arc::new(Server { o, dials, pads });
     let mut set = tokio::task::JoinSet::new();
     for l in listeners {
         set.spawn(serve(l, Arc::clone(&o)));
@@ -102,7 +108,14 @@ async fn forward(stream: Stream, peer: SocketAddr, o: Arc<Server>) {
     };
     let out = target.describe();
     log_stream!("stream opened in: {peer}({sid}) out: {out}");
-    let (up, down, err) = pipe_idle(stream, target, o.o.stream_idle).await;
+    let close_wait = std::time::Duration::from_secs(o.o.closewait);
+    let (up, down, err) = match &o.pads {
+        Some(pads) => {
+            let stream = QppStream::new(stream, Arc::clone(pads), o.o.kcp.key.as_bytes());
+            pipe_with(stream, target, o.o.stream_idle, close_wait).await
+        }
+        None => pipe_with(stream, target, o.o.stream_idle, close_wait).await,
+    };
     log_stream!(
         "stream closed in: {peer}({sid}) out: {out} up={up} down={down}{}",
         err.map(|e| format!(" err={e}")).unwrap_or_default()
