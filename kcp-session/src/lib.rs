@@ -109,7 +109,7 @@ pub mod snmp;
 #[cfg(feature = "tokio")]
 pub use net::{KcpListener, KcpStream, OwnedReadHalf, OwnedWriteHalf, ReuniteError, SessionInfo};
 
-pub use config::{Config, ConfigError, MTU_LIMIT, Mode, Settings, UnknownModeError};
+pub use config::{Config, ConfigError, Congestion, MTU_LIMIT, Mode, Settings, UnknownModeError};
 pub use endpoint::{
     AddressInUse, DatagramEvent, DropReason, Endpoint, EndpointStats, Event, Handle, Transmit,
     TransmitQueue,
