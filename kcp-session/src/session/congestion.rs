@@ -115,6 +115,10 @@ pub(super) struct Controller {
     /// Startup found the pipe full: the bandwidth stopped growing, or the round trip
     /// grew (a queue formed).
     filled: bool,
+    /// Rounds in a row whose every round trip showed a queue.
+    queued_rounds: u32,
+    /// The minimum round trip expired (not seen again for 10 s): probe-RTT is due.
+    probe_rtt_due: bool,
     /// The phase of probe-bandwidth to start at (BBR starts at a random one).
     start_index: usize,
     /// The rate last given to the pacer.
@@ -150,6 +154,8 @@ impl Controller {
             full_rounds: 0,
             round_rtt: None,
             filled: false,
+            probe_rtt_due: false,
+            queued_rounds: 0,
             start_index: if start == 0 { 0 } else { start + 1 },
             rate: 0,
         };
@@ -168,7 +174,8 @@ impl Controller {
     }
 
     fn rtt(&self) -> u64 {
-        self.min_rtt.map_or(INITIAL_RTT, |(r, _)| u64::from(r.max(1)))
+        self.min_rtt
+            .map_or(INITIAL_RTT, |(r, _)| u64::from(r.max(1)))
     }
 
     /// The bandwidth-delay product in segments, or `None` before the first estimate.
@@ -300,6 +307,9 @@ impl Controller {
         }
         let rtt = rtt.max(1);
         if expired || self.min_rtt.is_some_and(|(r, _)| rtt <= r) {
+            // An expired minimum takes the next sample, as BBR's does, but probe-RTT
+            // still runs: that sample may well be inflated by a queue.
+            self.probe_rtt_due |= expired && self.min_rtt.is_some();
             self.min_rtt = Some((rtt, now));
         }
         self.round_rtt = Some(self.round_rtt.map_or(rtt, |r| r.min(rtt)));
@@ -341,7 +351,12 @@ impl Controller {
     /// quarter (at least 10 ms) above the minimum. Random loss moves neither.
     fn round_started(&mut self) {
         let round_rtt = self.round_rtt.take();
+        let queued = match (round_rtt, self.min_rtt) {
+            (Some(r), Some((min, _))) => r > min + (min / 4).max(10),
+            _ => false,
+        };
         if self.filled {
+            self.yield_to_queue(queued);
             return;
         }
         let bw = self.btlbw();
@@ -354,12 +369,31 @@ impl Controller {
         } else {
             self.full_rounds += 1;
         }
-        let queued = match (round_rtt, self.min_rtt) {
-            (Some(r), Some((min, _))) => r > min + (min / 4).max(10),
-            _ => false,
-        };
         if self.full_rounds >= 3 || (queued && self.full_rounds >= 1) {
             self.filled = true;
+        }
+    }
+
+    /// After startup, at each round: a queue that stays for two rounds outside the
+    /// up-probe means the flows through the bottleneck together send more than it
+    /// carries, and each estimate is cut by 10%. BBR's windowed maximum otherwise keeps a
+    /// flow that had the link to itself at that rate for ten rounds after another arrives,
+    /// and both sit at their in-flight caps with a standing queue. The cut is
+    /// multiplicative, so the larger flow gives up more: flows converge to equal shares
+    /// (the probes at 1.25 take the room back). Random loss builds no queue, so it cuts
+    /// nothing.
+    fn yield_to_queue(&mut self, queued: bool) {
+        let probing = matches!(self.phase, Phase::ProbeBw { index: 0 | 1, .. });
+        if !queued || probing || !matches!(self.phase, Phase::ProbeBw { .. }) {
+            self.queued_rounds = 0;
+            return;
+        }
+        self.queued_rounds += 1;
+        if self.queued_rounds >= 1 {
+            self.queued_rounds = 0;
+            for s in &mut self.bw_samples {
+                s.1 = s.1 * 9 / 10;
+            }
         }
     }
 
@@ -411,10 +445,8 @@ impl Controller {
             }
             _ => {}
         }
-        let stale = self
-            .min_rtt
-            .is_some_and(|(_, at)| now.wrapping_sub(at) > MIN_RTT_WINDOW);
-        if stale && !matches!(self.phase, Phase::ProbeRtt { .. }) && flight > 0 {
+        if core::mem::take(&mut self.probe_rtt_due) && !matches!(self.phase, Phase::ProbeRtt { .. })
+        {
             self.phase = Phase::ProbeRtt { until: None };
         }
     }
