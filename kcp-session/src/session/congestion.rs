@@ -66,8 +66,9 @@ struct Note {
     delivered_at: u32,
     /// When the poll whose delivery was last seen had sent.
     first_sent_at: u32,
-    /// Nothing more was waiting to be sent: a sample from this poll says what the
-    /// application gave, not what the path carries.
+    /// Nothing more was waiting to be sent, or the peer's window held it back: a
+    /// sample from this poll says what the application or the peer allowed, not what
+    /// the path carries.
     app_limited: bool,
 }
 
@@ -99,6 +100,10 @@ pub(super) struct Controller {
     delivered_at: u32,
     first_sent_at: u32,
     notes: VecDeque<Note>,
+    /// The application or the peer's window held sending back until this many segments
+    /// are delivered (BBR's app-limited bubble): samples from polls until then do not
+    /// lower the estimate.
+    app_limited_until: Option<u64>,
     /// Round counting: a round ends when a segment sent after it began is delivered.
     round: u64,
     next_round: u64,
@@ -115,8 +120,6 @@ pub(super) struct Controller {
     /// Startup found the pipe full: the bandwidth stopped growing, or the round trip
     /// grew (a queue formed).
     filled: bool,
-    /// Rounds in a row whose every round trip showed a queue.
-    queued_rounds: u32,
     /// The minimum round trip expired (not seen again for 10 s): probe-RTT is due.
     probe_rtt_due: bool,
     /// The phase of probe-bandwidth to start at (BBR starts at a random one).
@@ -146,6 +149,7 @@ impl Controller {
             delivered_at: now,
             first_sent_at: now,
             notes: VecDeque::new(),
+            app_limited_until: None,
             round: 0,
             next_round: 0,
             bw_samples: VecDeque::new(),
@@ -155,7 +159,6 @@ impl Controller {
             round_rtt: None,
             filled: false,
             probe_rtt_due: false,
-            queued_rounds: 0,
             start_index: if start == 0 { 0 } else { start + 1 },
             rate: 0,
         };
@@ -228,6 +231,9 @@ impl Controller {
         let bytes = stats.delivered_bytes.saturating_sub(self.base_bytes);
         if segs > self.delivered_segs {
             self.delivered_segs = segs;
+            if self.app_limited_until.is_some_and(|u| segs > u) {
+                self.app_limited_until = None;
+            }
             self.delivered_at = now;
             let mut newest = None;
             while self.notes.front().is_some_and(|n| n.sent <= segs) {
@@ -242,8 +248,9 @@ impl Controller {
         #[cfg(feature = "std")]
         if std::env::var_os("BBR_TRACE").is_some() && now % 200 == 0 {
             std::eprintln!(
-                "{} t {now} {:?} bw {} rtt {:?} rate {} flight {} target {} round {} notes {} srtt {} span {} retrans {} lost {} rto {}",
+                "{} t {now} rmt {} {:?} bw {} rtt {:?} rate {} flight {} target {} round {} notes {} srtt {} span {} retrans {} lost {} rto {}",
                 self.start_index,
+                kcp.rmt_wnd(),
                 self.phase,
                 self.btlbw(),
                 self.min_rtt,
@@ -374,26 +381,29 @@ impl Controller {
         }
     }
 
-    /// After startup, at each round: a queue that stays for two rounds outside the
-    /// up-probe means the flows through the bottleneck together send more than it
-    /// carries, and each estimate is cut by 10%. BBR's windowed maximum otherwise keeps a
-    /// flow that had the link to itself at that rate for ten rounds after another arrives,
-    /// and both sit at their in-flight caps with a standing queue. The cut is
-    /// multiplicative, so the larger flow gives up more: flows converge to equal shares
-    /// (the probes at 1.25 take the room back). Random loss builds no queue, so it cuts
-    /// nothing.
+    /// After startup, at each round: a queue through a whole round outside the up-probe
+    /// means the flows through the bottleneck together send more than it carries, and
+    /// the estimate is cut by 10%, and at most to what the last round delivered. BBR's
+    /// windowed maximum otherwise keeps a flow that had the link to itself at that rate
+    /// for ten rounds after another arrives (both then sit at their in-flight caps with a
+    /// standing queue), or after the path's rate drops (and the queue overflows). The
+    /// 10% is multiplicative, so the larger flow gives up more: flows converge to equal
+    /// shares (the probes at 1.25 take the room back). Random loss builds no queue, so it
+    /// cuts nothing.
     fn yield_to_queue(&mut self, queued: bool) {
         let probing = matches!(self.phase, Phase::ProbeBw { index: 0 | 1, .. });
         if !queued || probing || !matches!(self.phase, Phase::ProbeBw { .. }) {
-            self.queued_rounds = 0;
             return;
         }
-        self.queued_rounds += 1;
-        if self.queued_rounds >= 1 {
-            self.queued_rounds = 0;
-            for s in &mut self.bw_samples {
-                s.1 = s.1 * 9 / 10;
-            }
+        // What the path delivered in the round that just ended, if it was measured.
+        let last = self
+            .bw_samples
+            .back()
+            .filter(|&&(r, _)| r + 1 == self.round)
+            .map_or(u64::MAX, |&(_, bw)| bw);
+        let ceiling = (self.btlbw() * 9 / 10).min(last);
+        for s in &mut self.bw_samples {
+            s.1 = s.1.min(ceiling);
         }
     }
 
@@ -456,6 +466,12 @@ impl Controller {
         let nxt = kcp.snd_nxt();
         self.admitted += u64::from(nxt.wrapping_sub(self.snd_nxt));
         self.snd_nxt = nxt;
+        // The application gave too little, or the peer's window is closed or full: until
+        // what is in flight now is delivered, the samples say what they allowed, not what
+        // the path carries.
+        if kcp.snd_queue_len() == 0 || nxt.wrapping_sub(kcp.snd_una()) >= kcp.rmt_wnd() {
+            self.app_limited_until = Some(self.delivered_segs + self.flight(kcp).max(1));
+        }
         let stats = kcp.stats();
         let sent = stats.first_sends.saturating_sub(self.base_sends);
         if sent == self.sent {
@@ -472,7 +488,7 @@ impl Controller {
             delivered_bytes: stats.delivered_bytes.saturating_sub(self.base_bytes),
             delivered_at: self.delivered_at,
             first_sent_at: self.first_sent_at,
-            app_limited: kcp.snd_queue_len() == 0,
+            app_limited: self.app_limited_until.is_some(),
         });
     }
 }
