@@ -406,9 +406,12 @@ fn percentile(v: &[u32], p: f64) -> u32 {
 #[test]
 fn interactive_flow_beside_bulk_keeps_its_latency() {
     let interactive = config(Congestion::Off);
-    for congestion in [Congestion::Off, Congestion::Bbr] {
+    let mut fixed = config(Congestion::Off);
+    fixed.rate_limit = Some(1_200_000);
+    for bulk in [config(Congestion::Off), fixed, config(Congestion::Bbr)] {
+        let (congestion, limit) = (bulk.congestion, bulk.rate_limit);
         let flows = vec![
-            Flow::new(&config(congestion), Load::Bulk(usize::MAX), 0, 0x1001),
+            Flow::new(&bulk, Load::Bulk(usize::MAX), 0, 0x1001),
             Flow::new(&interactive, Load::Interactive(50), 5_000, 0x2002),
         ];
         let mut run = Run::new(study_path(0.0), flows, 5);
@@ -420,7 +423,7 @@ fn interactive_flow_beside_bulk_keeps_its_latency() {
             *lat.iter().max().unwrap(),
         );
         eprintln!(
-            "bulk {congestion:?}: interactive one-way latency p50 {p50} ms, p99 {p99} ms, \
+            "bulk {congestion:?} rate_limit {limit:?}: interactive one-way latency p50 {p50} ms, p99 {p99} ms, \
              worst {worst} ms over {} messages; bulk goodput {:.0} B/s",
             lat.len(),
             goodput(&run.flows[0], 5_000, 35_000)
