@@ -212,7 +212,7 @@ impl Run {
             {
                 f.done = Some(ms);
             }
-            if ms % 100 == 0 {
+            if ms.is_multiple_of(100) {
                 f.progress.push((ms, f.received));
             }
         }

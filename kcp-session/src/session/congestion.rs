@@ -17,11 +17,20 @@
 //! growing, drain empties the queue startup built, probe-bandwidth cycles the gain around
 //! 1 (1.25 for a round trip, 0.75 for one, then 1 for six) and probe-RTT keeps four
 //! segments in flight for 200 ms when the minimum round trip was not seen for 10 s, so
-//! that flows sharing a bottleneck see its empty queue. Loss is not a signal (KCP's users
-//! have lossy links); the in-flight cap of twice the bandwidth-delay product is what keeps
-//! the queue bounded. The cap counts segments not yet acknowledged, not the span from
-//! `snd_una` that ikcp's windows count, so a hole waiting for its retransmission does not
-//! stall the flow.
+//! that flows sharing a bottleneck see its empty queue. Pacing runs 1% under the estimate,
+//! as Linux's BBR does.
+//!
+//! Loss is not a signal (KCP's users have lossy links); a queue is. The in-flight cap of
+//! twice the bandwidth-delay product bounds the queue; the cap counts segments sent and
+//! not yet acknowledged, not the span from `snd_una` that ikcp's windows count, so a hole
+//! waiting for its retransmission does not stall the flow. Two additions to BBR, both
+//! driven by the round trip, which random loss does not move: startup also ends when the
+//! bandwidth stalls for a round while every round trip of that round shows a queue (a
+//! tail-drop queue of one bandwidth-delay product overflows before BBR's three rounds
+//! pass), and after startup a round whose every round trip shows a queue cuts the
+//! estimate by 10%, at most to what that round delivered (see `yield_to_queue`): this
+//! is what makes two flows converge to equal shares, and follows a path whose rate
+//! drops.
 
 use alloc::collections::VecDeque;
 
@@ -184,7 +193,10 @@ impl Controller {
     /// The bandwidth-delay product in segments, or `None` before the first estimate.
     fn bdp(&self) -> Option<u64> {
         let bw = self.btlbw();
-        (bw > 0).then(|| (bw * self.rtt()).div_ceil(1000 * self.mss.max(1)))
+        (bw > 0).then(|| {
+            bw.saturating_mul(self.rtt())
+                .div_ceil(1000 * self.mss.max(1))
+        })
     }
 
     fn pacing_gain(&self) -> u64 {
@@ -204,7 +216,7 @@ impl Controller {
         };
         // Payload rate to wire rate: a full datagram carries `mss` payload bytes.
         let gain = self.pacing_gain() * PACING_MARGIN / UNIT;
-        let wire = bw * gain / UNIT * self.mtu / self.mss.max(1);
+        let wire = (bw.saturating_mul(gain) / UNIT).saturating_mul(self.mtu) / self.mss.max(1);
         // At least two datagrams per round trip, so that the flow can always measure.
         let floor = 2 * self.mtu * 1000 / self.rtt();
         wire.max(floor).min(u64::from(u32::MAX)) as u32
@@ -215,16 +227,16 @@ impl Controller {
         if let Phase::ProbeRtt { .. } = self.phase {
             return MIN_FLIGHT;
         }
-        let gain = CWND_GAIN;
         match self.bdp() {
-            Some(bdp) => (bdp * gain / UNIT).max(MIN_FLIGHT),
+            Some(bdp) => (bdp.saturating_mul(CWND_GAIN) / UNIT).max(MIN_FLIGHT),
             None => INITIAL_FLIGHT,
         }
     }
 
     /// Before a flush at `now`: takes the samples the acknowledgements since the last
-    /// poll gave, moves through the phases, and sets KCP's in-flight cap. The pacing rate
-    /// is then [`rate`](Controller::rate).
+    /// poll gave and moves through the phases. The pacing rate is then
+    /// [`rate`](Controller::rate); [`set_cap`](Controller::set_cap) follows once the
+    /// pacer has set the budget.
     pub(super) fn before_flush(&mut self, now: u32, kcp: &mut Kcp) {
         let stats = kcp.stats();
         let segs = stats.delivered_segs.saturating_sub(self.base_segs);
@@ -245,27 +257,6 @@ impl Controller {
         }
         self.advance(now, kcp);
         self.rate = self.pacing_rate();
-        #[cfg(feature = "std")]
-        if std::env::var_os("BBR_TRACE").is_some() && now % 200 == 0 {
-            std::eprintln!(
-                "{} t {now} rmt {} {:?} bw {} rtt {:?} rate {} flight {} target {} round {} notes {} srtt {} span {} retrans {} lost {} rto {}",
-                self.start_index,
-                kcp.rmt_wnd(),
-                self.phase,
-                self.btlbw(),
-                self.min_rtt,
-                self.rate,
-                kcp.snd_buf_len(),
-                self.target_flight(),
-                self.round,
-                self.notes.len(),
-                kcp.srtt(),
-                kcp.snd_nxt().wrapping_sub(kcp.snd_una()),
-                stats.retransmits,
-                stats.lost_segs,
-                kcp.rto()
-            );
-        }
     }
 
     /// After the pacer gave KCP its budget for this flush: sets KCP's in-flight cap.
@@ -490,5 +481,38 @@ impl Controller {
             first_sent_at: self.first_sent_at,
             app_limited: self.app_limited_until.is_some(),
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn before_any_acknowledgement_the_flight_and_the_rate_are_the_initial_ones() {
+        let mut kcp = Kcp::new(1);
+        kcp.set_nocwnd(true);
+        for _ in 0..100 {
+            kcp.send(&[0; 1000]).unwrap();
+        }
+        let mut c = Controller::new(&kcp, 1400, 0, 7);
+        c.before_flush(0, &mut kcp);
+        // 32 segments per assumed 100 ms, in wire bytes, at 2.885 x 0.99.
+        let mss = kcp.mss() as u64;
+        let expected = 32 * mss * 10 * 2856 / 1000 * 1400 / mss;
+        assert_eq!(u64::from(c.rate()), expected);
+        // No budget: the cap is what is in flight (nothing), so nothing new is admitted
+        // that the budget would not send. With a budget of 5 segments, 5 go.
+        kcp.set_send_quota(Some(0));
+        c.set_cap(&mut kcp);
+        assert_eq!(kcp.inflight_cap(), Some(1), "a cap of 0 counts as 1");
+        kcp.set_send_quota(Some(5 * (kcp.mss() + 24)));
+        c.set_cap(&mut kcp);
+        assert_eq!(kcp.inflight_cap(), Some(5));
+        let mut sent = 0;
+        kcp.update(0, |_: &mut [u8]| sent += 1);
+        c.after_flush(0, &kcp);
+        assert_eq!((c.sent, c.unsent()), (5, 0));
+        assert!(sent >= 1);
     }
 }
