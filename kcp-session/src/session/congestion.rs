@@ -96,6 +96,9 @@ pub(super) struct Controller {
     /// Payload bytes per full segment, and wire bytes per full datagram.
     mss: u64,
     mtu: u64,
+    /// How long the peer may hold an acknowledgement (ms): KCP's flush interval, which
+    /// kcp-go without `ack_nodelay` waits for before acknowledging.
+    ack_delay: u64,
     /// `snd_nxt` at the last look, and segments admitted into flight since the start.
     snd_nxt: u32,
     admitted: u64,
@@ -148,6 +151,7 @@ impl Controller {
             phase: Phase::Startup,
             mss: kcp.mss() as u64,
             mtu: mtu as u64,
+            ack_delay: u64::from(kcp.interval()),
             snd_nxt: kcp.snd_nxt(),
             admitted: 0,
             sent: 0,
@@ -192,11 +196,19 @@ impl Controller {
 
     /// The bandwidth-delay product in segments, or `None` before the first estimate.
     fn bdp(&self) -> Option<u64> {
+        self.segments_in(self.rtt())
+    }
+
+    /// The segments the bottleneck bandwidth carries in `ms`, or `None` before the first
+    /// estimate.
+    fn segments_in(&self, ms: u64) -> Option<u64> {
         let bw = self.btlbw();
-        (bw > 0).then(|| {
-            bw.saturating_mul(self.rtt())
-                .div_ceil(1000 * self.mss.max(1))
-        })
+        (bw > 0).then(|| bw.saturating_mul(ms).div_ceil(1000 * self.mss.max(1)))
+    }
+
+    /// How far above the minimum a round trip must be to show a queue (ms).
+    fn queue_margin(min_rtt: u32) -> u32 {
+        (min_rtt / 4).max(10)
     }
 
     fn pacing_gain(&self) -> u64 {
@@ -227,7 +239,11 @@ impl Controller {
         if let Phase::ProbeRtt { .. } = self.phase {
             return MIN_FLIGHT;
         }
-        match self.bdp() {
+        // The flight must also cover the acknowledgements a peer holds for its flush
+        // interval: on a path much shorter than that interval they arrive in batches,
+        // and a flight of twice the minimum round trip's worth would idle the path
+        // between them.
+        match self.segments_in(self.rtt().max(self.ack_delay)) {
             Some(bdp) => (bdp.saturating_mul(CWND_GAIN) / UNIT).max(MIN_FLIGHT),
             None => INITIAL_FLIGHT,
         }
@@ -350,7 +366,7 @@ impl Controller {
     fn round_started(&mut self) {
         let round_rtt = self.round_rtt.take();
         let queued = match (round_rtt, self.min_rtt) {
-            (Some(r), Some((min, _))) => r > min + (min / 4).max(10),
+            (Some(r), Some((min, _))) => r > min + Controller::queue_margin(min),
             _ => false,
         };
         if self.filled {
