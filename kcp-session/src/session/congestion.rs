@@ -119,6 +119,8 @@ pub(super) struct Controller {
     /// Round counting: a round ends when a segment sent after it began is delivered.
     round: u64,
     next_round: u64,
+    /// When the current round began.
+    round_at: u32,
     /// The best delivery rate (payload bytes/s) of each recent round: (round, rate).
     bw_samples: VecDeque<(u64, u64)>,
     /// Minimum round trip (ms) and when it was seen; `None` before the first sample.
@@ -165,6 +167,7 @@ impl Controller {
             app_limited_until: None,
             round: 0,
             next_round: 0,
+            round_at: now,
             bw_samples: VecDeque::new(),
             min_rtt: None,
             full_bw: 0,
@@ -333,8 +336,15 @@ impl Controller {
         let ack_elapsed = now.wrapping_sub(note.delivered_at);
         let interval = u64::from(send_elapsed.max(ack_elapsed));
         self.first_sent_at = note.sent_at;
-        if note.delivered_segs >= self.next_round {
+        // A round also lasts at least the peer's acknowledgement delay: on a path much
+        // shorter than it (loopback, a LAN) rounds of a millisecond would make the
+        // windows and the gain cycle too short for the clock's millisecond, and the
+        // estimate would shrink with the rounding of every sample.
+        if note.delivered_segs >= self.next_round
+            && u64::from(now.wrapping_sub(self.round_at)) >= self.ack_delay
+        {
             self.next_round = segs;
+            self.round_at = now;
             self.round += 1;
             self.round_started();
         }
@@ -428,7 +438,7 @@ impl Controller {
             Phase::ProbeBw { index, since } => {
                 let mut next = index;
                 let elapsed = u64::from(now.wrapping_sub(since));
-                if elapsed >= self.rtt() {
+                if elapsed >= self.rtt().max(self.ack_delay) {
                     next = (index + 1) % CYCLE.len();
                 } else if CYCLE[index] < UNIT && flight <= bdp {
                     // The queue the probe built is gone: no need to keep draining.
