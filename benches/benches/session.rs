@@ -13,7 +13,8 @@
 //! contains a filter (`sink`, `echo`, `idle`, `kcp-rs`, `tokio_kcp`); sizes from the
 //! environment: `KCP_BENCH_SINK_MIB` (default 256), `KCP_BENCH_ECHO_MIB` (64),
 //! `KCP_BENCH_IDLE_SESSIONS` (10000), `KCP_BENCH_IDLE_SECS` (10),
-//! `KCP_BENCH_ENDPOINT_SESSIONS` (100000, for the sans-io `Endpoint` row).
+//! `KCP_BENCH_ENDPOINT_SESSIONS` (100000, for the sans-io `Endpoint` row),
+//! `KCP_BENCH_WAKEUP_MIB` (64, for `wakeups`: task wake-ups of a bulk transfer per MiB).
 
 use std::time::{Duration, Instant};
 
@@ -22,6 +23,9 @@ use kcp_session::{Config, KcpListener, KcpStream, Mode, Session, Settings};
 use std::net::SocketAddr;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::UdpSocket;
+
+#[path = "session/wakeups.rs"]
+mod wakeups;
 
 const CHUNK: usize = 64 * 1024;
 
@@ -145,6 +149,37 @@ async fn ours_sink(total: usize) {
     read_n(&mut srv, total).await;
     report("kcp-rs sink", total, start.elapsed(), cpu_time() - cpu);
     drop(client.await);
+}
+
+/// Bulk transfer (sink, kcptun's settings, paced at `rate` bytes/s if given) with the
+/// wake-ups of the sender's writer and the receiver's reader counted, per MiB.
+async fn ours_wakeups(name: &str, total: usize, rate: Option<u32>) {
+    let mut c = Config::kcptun();
+    c.ack_nodelay = ack_nodelay();
+    c.rate_limit = rate;
+    let s = c.build().unwrap();
+    let listener = KcpListener::bind("127.0.0.1:0", &s).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let client = tokio::spawn(async move {
+        let c = KcpStream::connect(addr, &s).await.unwrap();
+        let mut w = wakeups::Counted::new(c);
+        write_all(&mut w, total).await;
+        w
+    });
+    let (srv, _) = listener.accept().await.unwrap();
+    let mut r = wakeups::Counted::new(srv);
+    read_n(&mut r, total).await;
+    let w = client.await.unwrap();
+    let mib = total as f64 / f64::from(1u32 << 20);
+    let (reads, writes) = (
+        r.count.load(std::sync::atomic::Ordering::Relaxed),
+        w.count.load(std::sync::atomic::Ordering::Relaxed),
+    );
+    println!(
+        "{name:<28} {:>9.1} reader {:>9.1} writer wake-ups/MiB",
+        reads as f64 / mib,
+        writes as f64 / mib
+    );
 }
 
 async fn ours_echo(total: usize) {
@@ -460,6 +495,14 @@ fn main() {
         }
         if want("tokio_kcp sink") {
             tokio_kcp_sink(sink).await;
+        }
+        let wake_mib = env_usize("KCP_BENCH_WAKEUP_MIB", 64) << 20;
+        if want("kcp-rs wakeups sink") {
+            ours_wakeups("kcp-rs wakeups sink", wake_mib, None).await;
+        }
+        if want("kcp-rs wakeups paced sink") {
+            // 16 MB/s: the writer waits on the window, the reader on data.
+            ours_wakeups("kcp-rs wakeups paced sink", wake_mib / 4, Some(16_000_000)).await;
         }
         if want("kcp-rs echo salsa20 fec") {
             ours_echo(echo).await;

@@ -25,7 +25,8 @@ use std::time::{Duration, Instant};
 
 use kcp_crypt::CipherKind;
 use kcp_session::{Config, KcpListener, KcpStream, Mode, Settings, snmp};
-use kcp_testkit::relay::{Relay, RelayConfig};
+use kcp_testkit::relay::Relay;
+use kcp_testkit::sim::LinkConfig;
 use kcp_testkit::stats::quantile;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::task::JoinSet;
@@ -215,21 +216,24 @@ async fn measure(
     seed: u64,
     relays: &tokio::runtime::Handle,
 ) -> io::Result<Row> {
-    let link = |seed| RelayConfig {
-        loss: opts.loss,
-        delay: opts.delay,
-        jitter: opts.jitter,
-        reorder: opts.reorder,
-        seed,
-        ..RelayConfig::default()
-    };
+    let (delay, jitter) = (
+        opts.delay.as_millis() as u32,
+        opts.jitter.as_millis() as u32,
+    );
+    let link = LinkConfig::new()
+        .loss(opts.loss)
+        .delay(delay, delay + jitter)
+        .reorder(opts.reorder, jitter);
     let sink = KcpListener::bind("127.0.0.1:0", settings).await?;
     let echo = KcpListener::bind("127.0.0.1:0", settings).await?;
-    let start_relay = |upstream, seed| async move {
-        relays
-            .spawn(Relay::start(upstream, link(seed)))
-            .await
-            .map_err(io::Error::other)?
+    let start_relay = |upstream, seed| {
+        let link = link.clone();
+        async move {
+            relays
+                .spawn(Relay::start(upstream, link, seed))
+                .await
+                .map_err(io::Error::other)?
+        }
     };
     let sink_relay = start_relay(sink.local_addr()?, seed).await?;
     let echo_relay = start_relay(echo.local_addr()?, seed.wrapping_add(1)).await?;

@@ -3,12 +3,16 @@
 //! every millisecond in between.
 //!
 //! `--clients` clients (default 64, each with its own socket, all run by one thread the
-//! same way) send a small input message every tick; every server tick answers each client
-//! with a state message that echoes its newest input. Everything crosses an in-process
-//! relay that drops, delays and jitters datagrams. At the end the program prints the
-//! application-level round trips (input sent to its state received, server tick wait
-//! included), retransmissions, what the relay dropped, and the server thread's CPU time
-//! per tick.
+//! same way) send their input every tick as an unreliable datagram (`send_datagram`, on
+//! kcp-go's out-of-band wire), and every server tick answers each client with a state
+//! datagram that echoes its newest input: state that the next tick supersedes, so a lost
+//! one is not resent. A few times a second a client also sends an event (a message on the
+//! reliable stream, `send_message`), which the server acknowledges on the stream at its
+//! next tick: what must arrive, retransmitted until it does. Everything crosses an
+//! in-process relay that drops, delays and jitters datagrams. At the end the program
+//! prints both application-level round trips (server tick wait included): states over
+//! datagrams and events over the stream, then retransmissions, what the relay dropped,
+//! and the server thread's CPU time per tick.
 //!
 //! ```text
 //! cargo run --release -p kcp-examples --example gameloop -- [--clients N] [--seconds S]
@@ -25,7 +29,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use kcp_session::{Config, Endpoint, Event, Handle, Mode, Settings};
-use kcp_testkit::relay::{Relay, RelayConfig};
+use kcp_testkit::relay::Relay;
+use kcp_testkit::sim::LinkConfig;
 use kcp_testkit::stats::quantile;
 use kcp_tunnel::cli::parse_mode;
 
@@ -62,18 +67,31 @@ struct Options {
     seed: u64,
 }
 
-/// Input messages: tag, the client's sequence number, its send time in µs since start.
+/// Input datagrams: tag, the client's sequence number, its send time in µs since start.
 const INPUT: u8 = 1;
 const INPUT_LEN: usize = 24;
-/// State messages: tag, the echoed sequence number and send time, the server tick.
+/// State datagrams: tag, the echoed sequence number and send time, the server tick.
 const STATE: u8 = 2;
 const STATE_LEN: usize = 128;
+/// Event messages (stream): tag, the event's number, its send time; the server sends the
+/// same bytes back tagged `EVENT_ACK`.
+const EVENT: u8 = 3;
+const EVENT_ACK: u8 = 4;
+const EVENT_LEN: usize = 32;
+/// The server's first message on the stream, which the client acknowledges: that proves
+/// the client's address, so state datagrams are not held to the amplification budget.
+const WELCOME: u8 = 5;
+/// Events per second from each client.
+const EVENTS_HZ: u32 = 4;
 
-/// The game's session settings: message mode, no cipher, no FEC.
+/// The game's session settings: message mode, no cipher, FEC on (kcp-go frames datagrams
+/// only with FEC; parity also repairs lost stream segments without a retransmission).
 fn settings(mode: Mode) -> Settings {
     let mut c = Config::default();
     c.mode = mode;
     c.stream = false;
+    c.data_shards = 10;
+    c.parity_shards = 3;
     c.snd_wnd = 256;
     c.rcv_wnd = 256;
     c.idle_timeout = Some(Duration::from_secs(10));
@@ -157,6 +175,8 @@ struct ServerReport {
     cpu: Option<Duration>,
     retrans: u64,
     clients: usize,
+    /// State datagrams refused before the client's address was proven.
+    held: u64,
 }
 
 fn server(
@@ -169,10 +189,10 @@ fn server(
     let mut ep = Endpoint::new(&settings, os_seed());
     ep.listen(true);
     let mut buf = vec![0u8; 1500];
-    let mut msg = [0u8; 256];
     // Per client: its newest input not yet answered (sequence number, send time).
     let mut clients: HashMap<Handle, Option<(u32, u64)>> = HashMap::new();
     let mut retrans = 0;
+    let mut held = 0;
     let cpu0 = thread_cpu();
     let cell = std::cell::RefCell::new(&mut ep);
     let ticks = tick_loop(
@@ -183,6 +203,7 @@ fn server(
             let mut ep = cell.borrow_mut();
             while let Some(h) = ep.accept() {
                 clients.insert(h, None);
+                let _ = ep.send_message(clock.ms(), h, &[WELCOME]);
             }
             while let Some(event) = ep.poll_event() {
                 if let Event::Ended(h) = event
@@ -193,13 +214,23 @@ fn server(
                     ep.release(clock.ms(), h);
                 }
             }
-            // The game logic: read every input, then send every client its state.
+            // The game logic: apply every event and the newest input, then send every
+            // client its state.
             for (h, newest) in &mut clients {
-                while let Ok(n) = ep.recv(*h, &mut msg) {
-                    if n == INPUT_LEN && msg[0] == INPUT {
-                        let seq = u32::from_le_bytes(msg[1..5].try_into().unwrap());
-                        let sent = u64::from_le_bytes(msg[5..13].try_into().unwrap());
-                        *newest = Some((seq, sent));
+                while let Ok(mut event) = ep.recv_message(*h) {
+                    if event.len() == EVENT_LEN && event[0] == EVENT {
+                        event[0] = EVENT_ACK;
+                        let _ = ep.send_message(clock.ms(), *h, &event);
+                    }
+                }
+                while let Some(input) = ep.recv_datagram(*h) {
+                    if input.len() == INPUT_LEN && input[0] == INPUT {
+                        let seq = u32::from_le_bytes(input[1..5].try_into().unwrap());
+                        let sent = u64::from_le_bytes(input[5..13].try_into().unwrap());
+                        // Datagrams may arrive out of order: keep the newest.
+                        if newest.is_none_or(|(s, _)| seq > s) {
+                            *newest = Some((seq, sent));
+                        }
                     }
                 }
                 if let Some((seq, sent)) = newest.take() {
@@ -208,7 +239,9 @@ fn server(
                     state[1..5].copy_from_slice(&seq.to_le_bytes());
                     state[5..13].copy_from_slice(&sent.to_le_bytes());
                     state[13..17].copy_from_slice(&(tick as u32).to_le_bytes());
-                    let _ = ep.send(clock.ms(), *h, &state);
+                    if ep.send_datagram(clock.ms(), *h, &state).is_err() {
+                        held += 1;
+                    }
                 }
             }
         },
@@ -222,6 +255,7 @@ fn server(
         cpu: thread_cpu().zip(cpu0).map(|(b, a)| b - a),
         retrans,
         clients: clients.len(),
+        held,
     }
 }
 
@@ -235,8 +269,12 @@ struct Client {
 
 /// What the clients measured.
 struct ClientReport {
+    /// Input datagram sent to the state datagram that echoes it.
     rtts_us: Vec<u64>,
     inputs: u64,
+    /// Event message sent to its acknowledgement on the stream.
+    event_rtts_us: Vec<u64>,
+    events: u64,
     retrans: u64,
 }
 
@@ -262,9 +300,11 @@ fn clients(
         });
     }
     let mut buf = vec![0u8; 1500];
-    let mut msg = [0u8; 256];
     let mut rtts_us = Vec::new();
     let mut inputs = 0;
+    let mut event_rtts_us = Vec::new();
+    let mut events = 0;
+    let event_every = u64::from((hz / EVENTS_HZ).max(1));
     let cell = std::cell::RefCell::new(&mut all);
     tick_loop(
         hz,
@@ -272,23 +312,38 @@ fn clients(
         || {
             for c in cell.borrow_mut().iter_mut() {
                 pump(&c.socket, &mut c.ep, clock, &mut buf);
-                while let Ok(n) = c.ep.recv(c.session, &mut msg) {
-                    if n == STATE_LEN && msg[0] == STATE {
-                        let sent = u64::from_le_bytes(msg[5..13].try_into().unwrap());
+                while let Some(state) = c.ep.recv_datagram(c.session) {
+                    if state.len() == STATE_LEN && state[0] == STATE {
+                        let sent = u64::from_le_bytes(state[5..13].try_into().unwrap());
                         rtts_us.push(clock.us().saturating_sub(sent));
+                    }
+                }
+                while let Ok(m) = c.ep.recv_message(c.session) {
+                    if m.len() == EVENT_LEN && m[0] == EVENT_ACK {
+                        let sent = u64::from_le_bytes(m[5..13].try_into().unwrap());
+                        event_rtts_us.push(clock.us().saturating_sub(sent));
                     }
                 }
             }
         },
-        |_| {
+        |tick| {
             for c in cell.borrow_mut().iter_mut() {
                 let mut input = [0u8; INPUT_LEN];
                 input[0] = INPUT;
                 input[1..5].copy_from_slice(&c.seq.to_le_bytes());
                 input[5..13].copy_from_slice(&clock.us().to_le_bytes());
-                if c.ep.send(clock.ms(), c.session, &input).is_ok() {
+                if c.ep.send_datagram(clock.ms(), c.session, &input).is_ok() {
                     c.seq += 1;
                     inputs += 1;
+                }
+                if tick % event_every == 0 {
+                    let mut event = [0u8; EVENT_LEN];
+                    event[0] = EVENT;
+                    event[1..5].copy_from_slice(&(events as u32).to_le_bytes());
+                    event[5..13].copy_from_slice(&clock.us().to_le_bytes());
+                    if c.ep.send_message(clock.ms(), c.session, &event).is_ok() {
+                        events += 1;
+                    }
                 }
             }
         },
@@ -300,6 +355,8 @@ fn clients(
     Ok(ClientReport {
         rtts_us,
         inputs,
+        event_rtts_us,
+        events,
         retrans,
     })
 }
@@ -332,13 +389,11 @@ fn main() -> ExitCode {
     };
     let relay = match relay_rt.block_on(Relay::start(
         server_addr,
-        RelayConfig {
-            loss: opts.loss,
-            delay: Duration::from_millis(opts.delay_ms),
-            jitter: Duration::from_millis(opts.jitter_ms),
-            seed: opts.seed,
-            ..RelayConfig::default()
-        },
+        LinkConfig::new().loss(opts.loss).delay(
+            opts.delay_ms as u32,
+            (opts.delay_ms + opts.jitter_ms) as u32,
+        ),
+        opts.seed,
     )) {
         Ok(r) => r,
         Err(e) => return common::error(format_args!("relay: {e}")),
@@ -359,8 +414,12 @@ fn main() -> ExitCode {
     };
     let dropped = relay.stats().lost.load(Ordering::Relaxed);
 
-    let mut rtts: Vec<f64> = c.rtts_us.iter().map(|&us| us as f64 / 1000.0).collect();
-    rtts.sort_by(f64::total_cmp);
+    let sorted_ms = |us: &[u64]| {
+        let mut ms: Vec<f64> = us.iter().map(|&us| us as f64 / 1000.0).collect();
+        ms.sort_by(f64::total_cmp);
+        ms
+    };
+    let (rtts, event_rtts) = (sorted_ms(&c.rtts_us), sorted_ms(&c.event_rtts_us));
     println!(
         "gameloop: {} clients, {} Hz, {} s, {:.0}% loss and {}+0..{} ms each way, mode {:?}",
         opts.clients,
@@ -371,15 +430,27 @@ fn main() -> ExitCode {
         opts.jitter_ms,
         opts.mode
     );
+    let quantiles = |ms: &[f64]| {
+        format!(
+            "p50 {:.1}  p90 {:.1}  p99 {:.1}  p99.9 {:.1}  max {:.1}",
+            quantile(ms, 0.5),
+            quantile(ms, 0.9),
+            quantile(ms, 0.99),
+            quantile(ms, 0.999),
+            quantile(ms, 1.0)
+        )
+    };
     println!(
-        "round trip ms: p50 {:.1}  p90 {:.1}  p99 {:.1}  p99.9 {:.1}  max {:.1}  ({} states for {} inputs)",
-        quantile(&rtts, 0.5),
-        quantile(&rtts, 0.9),
-        quantile(&rtts, 0.99),
-        quantile(&rtts, 0.999),
-        quantile(&rtts, 1.0),
+        "state round trip ms (datagrams): {}  ({} states for {} inputs)",
+        quantiles(&rtts),
         rtts.len(),
         c.inputs
+    );
+    println!(
+        "event round trip ms (stream): {}  ({} acks for {} events)",
+        quantiles(&event_rtts),
+        event_rtts.len(),
+        c.events
     );
     println!(
         "retransmitted segments: server {}, clients {}; relay dropped {dropped} datagrams",
@@ -397,8 +468,14 @@ fn main() -> ExitCode {
         }
         None => println!("server: {} ticks for {} clients", s.ticks, s.clients),
     }
-    if rtts.is_empty() {
-        return common::error(format_args!("no state message came back"));
+    if s.held > 0 {
+        println!(
+            "server: {} state datagrams held back before their client's address was proven",
+            s.held
+        );
+    }
+    if rtts.is_empty() || event_rtts.is_empty() {
+        return common::error(format_args!("no state datagram or no event came back"));
     }
     ExitCode::SUCCESS
 }

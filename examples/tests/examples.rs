@@ -28,7 +28,7 @@ fn example(name: &str) -> PathBuf {
     path
 }
 
-/// Builds the echo and sink examples like this test binary (`<target>/<profile>/deps/`)
+/// Builds the examples the tests run like this test binary (`<target>/<profile>/deps/`)
 /// and returns their directory, `<target>/<profile>/examples`.
 fn build_examples() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
@@ -48,7 +48,7 @@ fn build_examples() -> PathBuf {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
     let mut cmd = Command::new(cargo);
     cmd.args(["build", "--quiet", "--example", "echo", "--example", "sink"])
-        .args(["--example", "gameloop"])
+        .args(["--example", "gameloop", "--example", "datagrams"])
         .arg("--manifest-path")
         .arg(&manifest)
         .arg("--target-dir")
@@ -438,12 +438,8 @@ fn lossy_relay(
     let relay = rt
         .block_on(kcp_testkit::relay::Relay::start(
             upstream,
-            kcp_testkit::relay::RelayConfig {
-                loss: 0.05,
-                delay: Duration::from_millis(5),
-                jitter: Duration::from_millis(5),
-                ..Default::default()
-            },
+            kcp_testkit::sim::LinkConfig::new().loss(0.05).delay(5, 10),
+            1,
         ))
         .expect("relay");
     (rt, relay)
@@ -517,24 +513,84 @@ fn gameloop_serves_its_clients_through_loss() {
     cmd.args(["--clients", "8", "--seconds", "3", "--delay-ms", "20"]);
     let (status, out, err) = run(cmd, CLIENT_LIMIT);
     assert!(status.success(), "gameloop failed: {status}\n{out}\n{err}");
-    let rtt = out
-        .lines()
-        .find_map(|l| l.strip_prefix("round trip ms: "))
-        .unwrap_or_else(|| panic!("no round-trip line:\n{out}"));
-    let words: Vec<&str> = rtt.split_whitespace().collect();
-    let value = |name: &str| -> f64 {
-        let i = words.iter().position(|w| *w == name).expect(name);
-        words[i + 1].parse().expect("a number")
+    // "<p50> ... max <max>  (<got> <what> for <sent> <what>)" after `prefix`.
+    let line = |prefix: &str| -> (f64, f64, u64, u64) {
+        let rest = out
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .unwrap_or_else(|| panic!("no {prefix:?} line:\n{out}"));
+        let words: Vec<&str> = rest.split_whitespace().collect();
+        let value = |name: &str| -> f64 {
+            let i = words.iter().position(|w| *w == name).expect(name);
+            words[i + 1].parse().expect("a number")
+        };
+        let got = words[words.len() - 5]
+            .trim_start_matches('(')
+            .parse()
+            .unwrap();
+        let sent = words[words.len() - 2].parse().unwrap();
+        (value("p50"), value("max"), got, sent)
     };
-    let (p50, max) = (value("p50"), value("max"));
-    assert!(p50 >= 40.0 && p50 <= max, "p50 {p50} ms, max {max} ms");
-    let states: u64 = words[words.len() - 5]
-        .trim_start_matches('(')
-        .parse()
-        .unwrap();
-    let inputs: u64 = words[words.len() - 2].parse().unwrap();
+    // States travel as datagrams: each one lost is gone, never resent.
+    let (p50, max, states, inputs) = line("state round trip ms (datagrams): ");
     assert!(
-        inputs >= 8 * 60 * 2 && states >= inputs / 2,
+        p50 >= 40.0 && p50 <= max,
+        "states: p50 {p50} ms, max {max} ms"
+    );
+    assert!(
+        inputs >= 8 * 60 * 2 && states >= inputs / 2 && states <= inputs,
         "{states} states for {inputs} inputs"
+    );
+    // Events travel on the stream: retransmitted until acknowledged.
+    let (p50, max, acks, events) = line("event round trip ms (stream): ");
+    assert!(
+        p50 >= 40.0 && p50 <= max,
+        "events: p50 {p50} ms, max {max} ms"
+    );
+    assert!(
+        events >= 8 * 4 * 2 && acks >= events / 2,
+        "{acks} acks for {events} events"
+    );
+}
+
+/// The datagrams example against its own server and against kcp-go 5.6.60's out-of-band
+/// echo server (`peers/oob`), without loss: every stream record comes back, and the
+/// datagrams, unreliable but on loopback, nearly all.
+#[test]
+fn datagrams_round_trip_to_our_server_and_to_kcp_go() {
+    use kcp_testkit::go_process::GoServer;
+    let peer = kcp_testkit::go_peer::build("oob");
+    let server = GoServer::start(&peer, &["server", "-listen", "127.0.0.1:0"]);
+    let go = server.addr().to_string();
+    for extra in [&[][..], &["--server", &go][..]] {
+        let mut cmd = Command::new(example("datagrams"));
+        cmd.args(["--seconds", "2", "--loss", "0", "--delay-ms", "5"]);
+        cmd.args(extra);
+        let (status, out, err) = run(cmd, CLIENT_LIMIT);
+        assert!(
+            status.success(),
+            "datagrams {extra:?} failed: {status}\n{out}\n{err}"
+        );
+        // "(<echoed> echoed of <sent>)" at the end of the line starting with `prefix`.
+        let counts = |prefix: &str| -> (u64, u64) {
+            let line = out
+                .lines()
+                .find(|l| l.starts_with(prefix))
+                .unwrap_or_else(|| panic!("no {prefix:?} line:\n{out}"));
+            let words: Vec<&str> = line.split_whitespace().collect();
+            let n = words.len();
+            let echoed = words[n - 4].trim_start_matches('(').parse().unwrap();
+            let sent = words[n - 1].trim_end_matches(')').parse().unwrap();
+            (echoed, sent)
+        };
+        let (echoed, sent) = counts("datagram round trip ms:");
+        assert!(sent == 120 && echoed >= sent * 9 / 10, "{extra:?}: {out}");
+        let (echoed, sent) = counts("stream round trip ms:");
+        assert!(sent == 8 && echoed == sent, "{extra:?}: {out}");
+    }
+    assert!(
+        server.lines().iter().any(|l| l.starts_with("oob n=64")),
+        "kcp-go's handler saw no datagram: {:?}",
+        server.lines()
     );
 }

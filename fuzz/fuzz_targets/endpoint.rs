@@ -3,7 +3,9 @@
 //! sequence number 0), replays and tampered copies of their datagrams, and the
 //! application accepting, writing, reading and releasing. Nothing may panic, every
 //! datagram is accounted for in the endpoint's counters, the session count stays within
-//! the configured limit, and behind a cipher what a session reads is what its peer sent.
+//! the configured limit, the replay cache stays within its size, and behind a cipher what
+//! a session reads is what its peer sent. One setting runs with tight limits (a replay
+//! cache of 4, a 16 KiB memory budget, 2 sessions per address) so that they are hit.
 #![no_main]
 use std::net::SocketAddr;
 use std::sync::OnceLock;
@@ -44,16 +46,18 @@ struct Input {
     ops: Vec<Op>,
 }
 
-/// A few shapes: no crypto (the listener rules see every byte), AES with FEC, salsa20.
+/// A few shapes: no crypto (the listener rules see every byte), AES with FEC, salsa20, and
+/// salsa20 with tight listener limits.
 fn all_settings() -> &'static [Settings] {
     static ALL: OnceLock<Vec<Settings>> = OnceLock::new();
     ALL.get_or_init(|| {
         let mut all = Vec::new();
-        for (crypt, fec) in [
-            (CipherKind::Null, false),
-            (CipherKind::Null, true),
-            (CipherKind::Aes256, true),
-            (CipherKind::Salsa20, false),
+        for (crypt, fec, tight) in [
+            (CipherKind::Null, false, false),
+            (CipherKind::Null, true, false),
+            (CipherKind::Aes256, true, false),
+            (CipherKind::Salsa20, false, false),
+            (CipherKind::Salsa20, true, true),
         ] {
             let mut c = Config::default();
             c.crypt = crypt;
@@ -61,6 +65,11 @@ fn all_settings() -> &'static [Settings] {
             (c.data_shards, c.parity_shards) = if fec { (3, 2) } else { (0, 0) };
             c.max_sessions = MAX_SESSIONS;
             c.accept_backlog = 3;
+            if tight {
+                c.replay_cache = 4;
+                c.memory_budget = Some(16 << 10);
+                c.max_sessions_per_ip = 2;
+            }
             all.push(c.build().unwrap());
         }
         all
@@ -193,6 +202,11 @@ fuzz_target!(|input: Input| {
         while ep.poll_event().is_some() {}
         let st = ep.stats();
         assert_eq!(st.datagrams, handled, "a datagram went uncounted");
+        assert!(
+            ep.replay_cache_len() <= settings.config().replay_cache,
+            "the replay cache grew to {}",
+            ep.replay_cache_len()
+        );
         let live = sessions.len() + 3; // accepted ones plus the backlog
         assert!(
             ep.len() <= MAX_SESSIONS.max(live) + PEERS * 2,

@@ -2,6 +2,9 @@
 //! session (raw, and behind kcptun's snappy framing), and the text of `SS_PLUGIN_OPTIONS`
 //! and of a kcptun JSON file. Nothing may panic; a malformed stream must end the session
 //! with an error, never hang it, and the streams it yields read only what was sent.
+//! With bit 2 of the first byte set the session's streams are accepted but never read and
+//! the peer never reads what the session sends: what it buffers must stay within its
+//! receive budget plus its queue's limit, whatever the frames.
 #![no_main]
 use std::time::Duration;
 
@@ -25,6 +28,10 @@ fuzz_target!(|data: &[u8]| {
         .start_paused(true)
         .build()
         .expect("runtime");
+    if mode & 4 != 0 {
+        rt.block_on(unread(mode, bytes));
+        return;
+    }
     rt.block_on(async {
         let (mut peer, ours) = tokio::io::duplex(1 << 16);
         let (r, w) = tokio::io::split(ours);
@@ -77,3 +84,37 @@ fuzz_target!(|data: &[u8]| {
         let _ = feeder.await;
     });
 });
+
+/// Feeds `bytes` to a server session whose streams nobody reads and whose peer never reads
+/// back; checks what it buffers against its bounds.
+async fn unread(mode: u8, bytes: &[u8]) {
+    const BUDGET: usize = 1 << 16;
+    let (mut peer, ours) = tokio::io::duplex(1 << 12);
+    let (r, w) = tokio::io::split(ours);
+    let config = MuxConfig {
+        version: 1 + (mode & 1),
+        max_receive_buffer: BUDGET,
+        max_stream_buffer: 1 << 15,
+        max_streams: 64,
+        ..MuxConfig::default()
+    };
+    let session = if mode & 2 == 0 {
+        Session::server(r, w, config, false)
+    } else {
+        Session::server(SnappyReader::new(r), w, config, true)
+    };
+    // The input, repeated up to 64 times: small inputs become floods.
+    let mut streams = Vec::new();
+    for _ in 0..64 {
+        let sent = tokio::time::timeout(Duration::from_secs(1), peer.write_all(bytes)).await;
+        while let Ok(Ok(s)) = tokio::time::timeout(Duration::ZERO, session.accept()).await {
+            streams.push(s);
+        }
+        let held = session.buffered_bytes();
+        assert!(held <= BUDGET + 65_535 + 128 + (240 << 10), "{held} bytes buffered");
+        if sent.is_err() || session.is_closed() || bytes.is_empty() {
+            break;
+        }
+    }
+    session.close();
+}

@@ -778,6 +778,16 @@ impl Kcp {
         self.probe
     }
 
+    /// Makes the next [`flush`](Kcp::flush) send a window probe (WASK), the segment ikcp
+    /// sends on its own only while the peer advertises a zero window. Every KCP peer
+    /// (ikcp, kcp-go) answers one with a window announcement (WINS) at its next flush and
+    /// delivers nothing to its application, which makes it a liveness probe that any peer
+    /// understands: kcp-session's connect confirmation and keepalive use it. One 24-byte
+    /// segment; not part of ikcp's API, and nothing calls it unless asked.
+    pub fn request_window_probe(&mut self) {
+        self.probe |= ASK_SEND;
+    }
+
     /// When the next zero-window probe is due (ikcp's `ts_probe`; 0 while the peer's
     /// window is open).
     pub fn ts_probe(&self) -> u32 {

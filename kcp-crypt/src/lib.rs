@@ -76,6 +76,16 @@
 //! * **Weak by design:** `xor` XORs every datagram with the same pad (two datagrams, or
 //!   one with known bytes such as KCP's headers, give it away), `tea` runs 8 of TEA's 32
 //!   cycles, `none` and `null` hide nothing.
+//! * **Timing side channels.** Table ciphers look up tables at indices that depend on the
+//!   key and the data, so which cache lines they touch leaks key bits to code sharing the
+//!   CPU's caches (another process or VM on the same host, or a sibling hyperthread):
+//!   `twofish` ([`Twofish`]'s key-dependent tables), `3des` ([`TripleDes`]'s S-box tables),
+//!   `sm4` ([`Sm4`]'s tables), `blowfish` and `cast5` (the RustCrypto crates; both ciphers
+//!   are built on key-dependent or data-indexed S-boxes). No attack on them over a network
+//!   is known, but on a shared host it is the classic cache-timing setting. Free of secret
+//!   indices and secret branches: `aes`, `aes-128`, `aes-192` and `aes-128-gcm` (AES-NI, or
+//!   the `aes` crate's bitsliced software), `salsa20`, `tea`, `xtea` and `xor` (additions,
+//!   rotations and XORs only). On a shared host, pick one of those.
 //! * **Passphrases.** kcptun's key derivation is PBKDF2-HMAC-SHA1 with the fixed salt
 //!   `kcp-go` and 4,096 iterations, and any recorded datagram lets a guess be checked
 //!   offline (the CRC or tag tells a right key): use a random key of at least 128 bits,
@@ -91,22 +101,11 @@
 //! AES (under `cfb-mode`), Blowfish, CAST5, XTEA (with Go's big-endian words swapped in
 //! and out), AES-GCM and PBKDF2/SHA-1 are RustCrypto's; the `aes` crate picks AES-NI at
 //! run time. This crate has its own code only where it measured at least 1.5x faster than
-//! the crate on kcp-go's benchmark shape (encrypt + decrypt of a 1,500-byte datagram, CFB
-//! as kcp-go runs it; `cargo bench -p kcp-benches --bench crypt_pairs`, ours and the
-//! crate interleaved, 2 vCPU Xeon with AES-NI and AVX2, median of the per-pair ratios),
-//! or where no crate exists; each is checked block for block against its crate:
-//!
-//! | cipher | own code | ours | crate | speed-up | kept |
-//! | --- | --- | --- | --- | --- | --- |
-//! | `twofish` | key-dependent tables ([`Twofish`]) | 27 µs | 2,410 µs (`twofish`) | 89x | yes |
-//! | `3des` | table-driven rounds ([`TripleDes`]) | 128 µs | 448 µs (`des`) | 3.6x | yes |
-//! | `salsa20` | 8 blocks in AVX2, 4 in SSE2 ([`Salsa20Crypt`]) | 2.8 µs | 8.6 µs (`salsa20`) | 2.8x | yes |
-//! | `sm4` | S-box and L in tables ([`Sm4`]) | 28 µs | 57 µs (`sm4`) | 2.1x | yes |
-//! | `tea` | 8 cycles, 4 blocks at once ([`Tea`]) | | no crate | | yes |
-//! | `aes-128` / `-192` / `aes` | AES-NI CFB, keys in registers | 1.7 / 2.0 / 2.4 µs | 2.2 / 2.5 / 3.2 µs (`aes`) | 1.31 / 1.26 / 1.30x | no |
-//! | `xtea` | big-endian words, 4 blocks at once | 42 µs | 59 µs (`xtea`, words swapped) | 1.39x | no |
-//! | `blowfish` | 4 blocks per call | 33 µs | 35 µs (`blowfish`) | 1.07x | no |
-//! | `cast5` | 4 blocks per call | 41 µs | 42 µs (`cast5`) | 1.04x | no |
+//! the crate on kcp-go's benchmark shape, or where no crate exists: [`Twofish`]
+//! (key-dependent tables), [`TripleDes`] (table-driven rounds), [`Salsa20Crypt`] (8 blocks
+//! in AVX2, 4 in SSE2), [`Sm4`] (S-box and L in tables) and [`Tea`] (8 cycles, no crate).
+//! Each is checked block for block against its crate; the measurements, against the
+//! crates and against kcp-go, are in the repository's `docs/performance.md`.
 //!
 //! The XOR cipher's loop is left to the compiler (an AVX2 copy was 1.4x faster). The only
 //! `unsafe` code left is Salsa20's: SIMD intrinsics behind run-time detection of AVX2
@@ -114,6 +113,7 @@
 //! `salsa20` crate, and the portable ones run under Miri in CI. `scripts/bench-crypt.sh`
 //! puts the criterion figures next to kcp-go's own benchmarks and the crates'.
 #![no_std]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 // Salsa20's SIMD paths (salsa.rs) are the only `unsafe` code: calls into
 // `#[target_feature]` functions after detecting the feature. Each carries its SAFETY
 // argument; nothing else may use `unsafe`.

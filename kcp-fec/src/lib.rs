@@ -29,10 +29,8 @@
 //!
 //! # Performance
 //!
-//! Against kcp-go 5.6.1's own `BenchmarkFECEncode` / `BenchmarkFECDecode`
-//! (`scripts/bench-fec.sh`: 10+3 shards, 1,500-byte packets, about 1 in 13 dropped), the
-//! default kernel encoded 2.4x and decoded 6.3x as many MB/s as kcp-go on one shared
-//! x86_64 machine with AVX2; the portable kernel 0.4x and 1.6x. The table, the spread over
+//! `scripts/bench-fec.sh` measures encoding and decoding against kcp-go 5.6.1's own
+//! `BenchmarkFECEncode` / `BenchmarkFECDecode` in one run; the figures, the spread over
 //! runs and the cost of a hostile peer are in the repository's `docs/fec.md`.
 //!
 //! # Decoder rules, and where they differ from kcp-go 5.6.1

@@ -12,8 +12,9 @@
  * clock to every call.
  *
  * Errors: functions return KCPS_OK (0), a non-negative result, or a negative KCPS_E_*
- * code; kcps_strerror names them. NULL pointers and stale session handles are errors,
- * never crashes.
+ * code; kcps_strerror names them. NULL pointers, stale session handles, handles of
+ * another endpoint and lengths above PTRDIFF_MAX (no C object is that long: a length
+ * gone negative) are errors, never crashes.
  *
  * Memory: the library allocates with the C library's allocator through Rust's global
  * allocator. Buffers passed in stay yours; pointers handed out (kcps_transmit.data) point
@@ -67,7 +68,8 @@ typedef struct kcps_config kcps_config;
 /* An endpoint: the sessions of one UDP socket. Opaque. */
 typedef struct kcps_endpoint kcps_endpoint;
 /* Names one session of an endpoint; never 0. The handle of a freed session stays
- * invalid (calls with it return KCPS_E_CLOSED) until 2^32 later sessions reuse its slot. */
+ * invalid (calls with it return KCPS_E_CLOSED) until 2^32 later sessions reuse its slot;
+ * so does a handle of another endpoint, or of a freed one, on this endpoint. */
 typedef uint64_t kcps_session;
 
 /* Address families of kcps_addr. */

@@ -120,19 +120,14 @@ fn set(config: &mut Config, name: &CStr, value: &CStr) -> Result<(), String> {
                 .map_err(|e| format!("mode: {text:?}: {e}"))?;
         }
         "nodelay" | "interval" | "resend" | "nc" => {
-            let (mut nodelay, mut interval, mut resend, mut nc) = config.mode.knobs();
+            let mut k = config.mode.knobs();
             match name {
-                "nodelay" => nodelay = small(u32::MAX.into())? as u32,
-                "interval" => interval = small(u32::MAX.into())? as u32,
-                "resend" => resend = small(u32::MAX.into())? as u32,
-                _ => nc = flag()?,
+                "nodelay" => k.nodelay = small(u32::MAX.into())? as u32,
+                "interval" => k.interval = small(u32::MAX.into())? as u32,
+                "resend" => k.resend = small(u32::MAX.into())? as u32,
+                _ => k.nc = flag()?,
             }
-            config.mode = Mode::Manual {
-                nodelay,
-                interval,
-                resend,
-                nc,
-            };
+            config.mode = Mode::from(k);
         }
         "mtu" => config.mtu = small(u32::MAX.into())? as usize,
         "sndwnd" => config.snd_wnd = small(u32::MAX.into())? as u32,

@@ -3,8 +3,10 @@
 
 use core::cell::UnsafeCell;
 use core::ffi::{c_char, c_int};
+use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::ptr::NonNull;
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use kcp_session::{DatagramEvent, Endpoint, Event, Handle};
 
@@ -75,25 +77,50 @@ pub(crate) struct Inner {
     /// Per endpoint slot (`Handle::index`): the handle living there and its generation
     /// as C sees it, bumped whenever another handle takes the slot.
     ids: Vec<(Option<Handle>, u32)>,
+    /// Where this endpoint's generations start: different for every endpoint of the
+    /// process, so a handle of another (or a freed) endpoint names nothing here until
+    /// some slot has been reused about 2^32 / (endpoints made) times.
+    first_generation: u32,
+}
+
+/// Endpoints made so far in this process, for [`Inner::first_generation`].
+static ENDPOINTS: AtomicU32 = AtomicU32::new(0);
+
+/// The first generation of the next endpoint: the count of endpoints made, times the
+/// golden ratio of 2^32, spreads the starts of any two endpoints far apart.
+fn next_first_generation() -> u32 {
+    ENDPOINTS
+        .fetch_add(1, Ordering::Relaxed)
+        .wrapping_mul(0x9E37_79B9)
 }
 
 /// The state of an endpoint while a call runs on it; leaving the call (dropping this)
 /// admits the next one.
+///
+/// It holds the state as a pointer, not as `&mut Inner`: a reference passed by value (an
+/// `Entered` moved into a closure, say) is asserted unique until that function returns,
+/// which is after `drop` has admitted the next call, whose thread may then create its own
+/// reference (undefined behaviour, which Miri's threads test caught). References made by
+/// `deref` and `deref_mut` borrow the `Entered`, so they end before it drops.
 pub(crate) struct Entered<'a> {
     busy: &'a AtomicBool,
-    inner: &'a mut Inner,
+    inner: NonNull<Inner>,
+    _state: PhantomData<&'a mut Inner>,
 }
 
 impl Deref for Entered<'_> {
     type Target = Inner;
     fn deref(&self) -> &Inner {
-        self.inner
+        // SAFETY: the flag admits this call alone until `self` drops, which the borrow
+        // of `self` outlives.
+        unsafe { self.inner.as_ref() }
     }
 }
 
 impl DerefMut for Entered<'_> {
     fn deref_mut(&mut self) -> &mut Inner {
-        self.inner
+        // SAFETY: as `deref`.
+        unsafe { self.inner.as_mut() }
     }
 }
 
@@ -116,9 +143,10 @@ pub(crate) unsafe fn enter<'a>(endpoint: *const KcpsEndpoint) -> Result<Entered<
         .map_err(|_| KCPS_E_BUSY)?;
     Ok(Entered {
         busy: &ep.busy,
-        // SAFETY: the flag admitted this call alone; the reference lives until the
-        // flag is cleared (when `Entered` drops).
-        inner: unsafe { &mut *ep.state.get() },
+        // The flag admitted this call alone; references to the state are made from this
+        // pointer only while `Entered` lives (see its `deref_mut`).
+        inner: NonNull::new(ep.state.get()).ok_or(KCPS_E_NULL)?,
+        _state: PhantomData,
     })
 }
 
@@ -127,7 +155,7 @@ impl Inner {
     pub(crate) fn id(&mut self, h: Handle) -> u64 {
         let slot = h.index();
         if self.ids.len() <= slot {
-            self.ids.resize(slot + 1, (None, 0));
+            self.ids.resize(slot + 1, (None, self.first_generation));
         }
         let entry = &mut self.ids[slot];
         if entry.0 != Some(h) {
@@ -136,12 +164,14 @@ impl Inner {
         (u64::from(entry.1) << 32) | (slot as u64 + 1)
     }
 
-    /// The [`Handle`] behind a C handle; `None` for 0, garbage and handles whose slot
-    /// another session took.
+    /// The [`Handle`] behind a C handle; `None` for 0, garbage, handles whose slot
+    /// another session took and sessions the endpoint has freed (released and ended).
     pub(crate) fn handle(&self, id: u64) -> Option<Handle> {
         let slot = usize::try_from((id & u64::from(u32::MAX)).checked_sub(1)?).ok()?;
         match self.ids.get(slot)? {
-            (Some(h), generation) if u64::from(*generation) == id >> 32 => Some(*h),
+            (Some(h), generation) if u64::from(*generation) == id >> 32 => {
+                self.endpoint.session(*h).map(|_| *h)
+            }
             _ => None,
         }
     }
@@ -177,6 +207,7 @@ pub unsafe extern "C" fn kcps_endpoint_new(
                 state: UnsafeCell::new(Inner {
                     endpoint: Endpoint::new(&settings, seed),
                     ids: Vec::new(),
+                    first_generation: next_first_generation(),
                 }),
             });
             // SAFETY: `out` is writable (the contract).
@@ -205,6 +236,12 @@ pub unsafe extern "C" fn kcps_endpoint_free(endpoint: *mut KcpsEndpoint) {
         // SAFETY: from `Box::into_raw`, freed once (the contract).
         drop(unsafe { Box::from_raw(endpoint) });
     }
+}
+
+/// Whether `len` bytes could be a C object: at most `PTRDIFF_MAX` (Rust's slices have the
+/// same limit). A longer length is a lie the library refuses before touching the buffer.
+pub(crate) fn plausible_len(len: usize) -> bool {
+    isize::try_from(len).is_ok()
 }
 
 /// Turns a `Result<c_int, c_int>` into the C return value.
@@ -294,6 +331,9 @@ pub unsafe extern "C" fn kcps_handle(
     };
     if datagram.is_null() && len != 0 {
         return KCPS_E_NULL;
+    }
+    if !plausible_len(len) {
+        return KCPS_E_INVALID;
     }
     // SAFETY: forwarded contract.
     let mut ep = match unsafe { enter(endpoint) } {

@@ -7,8 +7,8 @@ use core::ffi::{c_int, c_void};
 use kcp_session::Handle;
 
 use crate::addr::KcpsAddr;
-use crate::endpoint::{Entered, KcpsEndpoint, code, enter};
-use crate::error::{KCPS_E_CLOSED, KCPS_E_NULL, KCPS_OK, recv_error, send_error};
+use crate::endpoint::{Entered, KcpsEndpoint, code, enter, plausible_len};
+use crate::error::{KCPS_E_CLOSED, KCPS_E_INVALID, KCPS_E_NULL, KCPS_OK, recv_error, send_error};
 
 /// The endpoint and the [`Handle`] behind a C handle, or the error code to return.
 ///
@@ -39,6 +39,9 @@ pub unsafe extern "C" fn kcps_send(
 ) -> i64 {
     if data.is_null() && len != 0 {
         return KCPS_E_NULL.into();
+    }
+    if !plausible_len(len) {
+        return KCPS_E_INVALID.into();
     }
     // SAFETY: forwarded contract.
     let (mut ep, h) = match unsafe { resolve(endpoint, session) } {
@@ -71,6 +74,9 @@ pub unsafe extern "C" fn kcps_recv(
 ) -> i64 {
     if buf.is_null() && cap != 0 {
         return KCPS_E_NULL.into();
+    }
+    if !plausible_len(cap) {
+        return KCPS_E_INVALID.into();
     }
     // SAFETY: forwarded contract.
     let (mut ep, h) = match unsafe { resolve(endpoint, session) } {

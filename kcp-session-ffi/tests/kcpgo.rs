@@ -2,16 +2,22 @@
 //! pinned in peers/go.mod) over UDP on 127.0.0.1, in both roles, 8 MiB of echo checked byte
 //! for byte: `tests/c/echo_client.c` through kcp-go's echo server, and kcp-go's echo
 //! client through `tests/c/echo_server.c`; with aes and FEC 10/3 and with salsa20 without
-//! FEC. The C programs are built with AddressSanitizer (leak detection on) and
+//! FEC; and both roles again through kcp-testkit's lossy relay (5% loss each way, delay,
+//! jitter, reordering and duplicates), where the C side must recover by retransmission
+//! and FEC. The C programs are built with AddressSanitizer (leak detection on) and
 //! UndefinedBehaviorSanitizer, every warning an error. Fails, never skips, when gcc, Go or
 //! kcp-go is missing (scripts/setup.sh installs them).
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use kcp_testkit::go_process::{self, GoServer};
+use kcp_testkit::go_process::{self, ClientSummary, GoServer};
+use kcp_testkit::relay::Relay;
+use kcp_testkit::sim::LinkConfig;
 
 const BYTES: usize = 8 << 20;
 const KEY: &str = "interop key";
@@ -88,9 +94,45 @@ fn options(crypt: &str, shards: (usize, usize)) -> (Vec<String>, Vec<String>) {
     (go, c)
 }
 
+/// A lossy relay on 127.0.0.1 in front of `upstream`, and the runtime that drives it
+/// (dropped after it).
+struct Lossy {
+    relay: Relay,
+    _runtime: tokio::runtime::Runtime,
+}
+
+/// The link of kcp-session's lossy interop tests: 5% loss each way, 5 ms delay with up to
+/// 10 ms jitter, 2% of datagrams reordered and 2% duplicated.
+fn lossy_relay(upstream: SocketAddr, seed: u64) -> Lossy {
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let link = LinkConfig::new()
+        .loss(0.05)
+        .delay(5, 10)
+        .reorder(0.02, 5)
+        .duplicate(0.02);
+    let relay = runtime
+        .block_on(Relay::start(upstream, link, seed))
+        .expect("start the relay");
+    Lossy {
+        relay,
+        _runtime: runtime,
+    }
+}
+
+impl Lossy {
+    fn lost(&self) -> u64 {
+        self.relay.stats().lost.load(Ordering::Relaxed)
+    }
+}
+
 /// Runs a C program to completion (it gives up by itself after 60 s; the limit here only
 /// guards against a hang) and returns its stdout, which must hold `expect`.
-fn run_c(program: &Path, args: &[String], expect: &str, peer_stderr: impl Fn() -> String) {
+fn run_c(
+    program: &Path,
+    args: &[String],
+    expect: &str,
+    peer_stderr: impl Fn() -> String,
+) -> String {
     let mut child = Command::new(program)
         .args(args)
         .env("ASAN_OPTIONS", "detect_leaks=1")
@@ -115,37 +157,59 @@ fn run_c(program: &Path, args: &[String], expect: &str, peer_stderr: impl Fn() -
         String::from_utf8_lossy(&out.stderr),
         peer_stderr()
     );
+    stdout.into_owned()
 }
 
-fn c_client_to_kcp_go(crypt: &str, shards: (usize, usize)) {
+/// The C client echoes BYTES through kcp-go's echo server, straight or through a lossy
+/// relay (`seed`); returns the client's summary (time, retransmissions, FEC repairs).
+fn c_client_to_kcp_go(crypt: &str, shards: (usize, usize), lossy: Option<u64>) -> ClientSummary {
     let (go, c) = options(crypt, shards);
     let mut args = vec!["echo-server", "-listen", "127.0.0.1:0"];
     args.extend(go.iter().map(String::as_str));
     let server = GoServer::start(&go_process::session_peer(), &args);
-    let addr = server.addr();
+    let relay = lossy.map(|seed| lossy_relay(server.addr(), seed));
+    let addr = relay.as_ref().map_or(server.addr(), |r| r.relay.addr());
     let mut c_args = vec![
         addr.ip().to_string(),
         addr.port().to_string(),
         BYTES.to_string(),
     ];
     c_args.extend(c);
-    run_c(
+    let out = run_c(
         program("echo_client"),
         &c_args,
-        &format!("ok bytes={BYTES}"),
+        &format!("ok conns=1 bytes={BYTES} "),
         || server.stderr(),
     );
     assert_eq!(server.accepted_count(), 1, "{:?}", server.lines());
+    let summary = out
+        .lines()
+        .find_map(ClientSummary::parse)
+        .expect("the C client's summary line");
+    if let Some(relay) = relay {
+        assert!(relay.lost() > 0, "the relay lost nothing");
+        println!(
+            "C client through the lossy relay to kcp-go ({crypt}, FEC {shards:?}): {out}relay lost {}",
+            relay.lost()
+        );
+    }
+    summary
 }
 
-fn kcp_go_client_to_c(crypt: &str, shards: (usize, usize)) {
+/// kcp-go's echo client echoes BYTES through the C server, straight or through a lossy
+/// relay (`seed`); returns kcp-go's summary.
+fn kcp_go_client_to_c(crypt: &str, shards: (usize, usize), lossy: Option<u64>) -> ClientSummary {
     let (go, c) = options(crypt, shards);
     let mut c_args = vec![BYTES.to_string()];
     c_args.extend(c);
     let c_args: Vec<&str> = c_args.iter().map(String::as_str).collect();
     // The C server speaks GoServer's protocol: "listening ADDR", then "accepted ..." lines.
     let server = GoServer::start(program("echo_server"), &c_args);
-    let remote = server.addr().to_string();
+    let relay = lossy.map(|seed| lossy_relay(server.addr(), seed));
+    let remote = relay
+        .as_ref()
+        .map_or(server.addr(), |r| r.relay.addr())
+        .to_string();
     let bytes = BYTES.to_string();
     let mut args = vec!["echo-client", "-remote", &remote, "-bytes", &bytes];
     args.extend(go.iter().map(String::as_str));
@@ -167,24 +231,57 @@ fn kcp_go_client_to_c(crypt: &str, shards: (usize, usize)) {
         server.stderr()
     );
     assert_eq!(server.accepted_count(), 1, "{:?}", server.lines());
+    if let Some(relay) = relay {
+        assert!(relay.lost() > 0, "the relay lost nothing");
+        println!(
+            "kcp-go client through the lossy relay to C ({crypt}, FEC {shards:?}): {}relay lost {}",
+            out.stdout,
+            relay.lost()
+        );
+    }
+    summary
 }
 
 #[test]
 fn c_client_echoes_through_kcp_go_with_aes_and_fec() {
-    c_client_to_kcp_go("aes", (10, 3));
+    c_client_to_kcp_go("aes", (10, 3), None);
 }
 
 #[test]
 fn c_client_echoes_through_kcp_go_with_salsa20_without_fec() {
-    c_client_to_kcp_go("salsa20", (0, 0));
+    c_client_to_kcp_go("salsa20", (0, 0), None);
 }
 
 #[test]
 fn kcp_go_client_echoes_through_c_server_with_aes_and_fec() {
-    kcp_go_client_to_c("aes", (10, 3));
+    kcp_go_client_to_c("aes", (10, 3), None);
 }
 
 #[test]
 fn kcp_go_client_echoes_through_c_server_with_salsa20_without_fec() {
-    kcp_go_client_to_c("salsa20", (0, 0));
+    kcp_go_client_to_c("salsa20", (0, 0), None);
+}
+
+#[test]
+fn c_client_echoes_through_kcp_go_over_a_lossy_link_with_fec() {
+    let s = c_client_to_kcp_go("aes", (10, 3), Some(1));
+    assert!(s.fec_recovered > 0, "{s:?}");
+}
+
+#[test]
+fn c_client_echoes_through_kcp_go_over_a_lossy_link_without_fec() {
+    let s = c_client_to_kcp_go("salsa20", (0, 0), Some(2));
+    assert!(s.retrans > 0 && s.fec_recovered == 0, "{s:?}");
+}
+
+#[test]
+fn kcp_go_client_echoes_through_c_server_over_a_lossy_link_with_fec() {
+    let s = kcp_go_client_to_c("aes", (10, 3), Some(3));
+    assert!(s.fec_recovered > 0, "{s:?}");
+}
+
+#[test]
+fn kcp_go_client_echoes_through_c_server_over_a_lossy_link_without_fec() {
+    let s = kcp_go_client_to_c("salsa20", (0, 0), Some(4));
+    assert!(s.retrans > 0 && s.fec_recovered == 0, "{s:?}");
 }

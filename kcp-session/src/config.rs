@@ -58,10 +58,36 @@ pub enum Mode {
     },
 }
 
+/// The four KCP settings a [`Mode`] stands for, as ikcp's `ikcp_nodelay` takes them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Knobs {
+    /// 0 normal, 1 no-delay (RTO ×1.5), 2 no-delay with linear RTO back-off.
+    pub nodelay: u32,
+    /// Flush interval in ms.
+    pub interval: u32,
+    /// Fast retransmission after this many skipping acknowledgements; 0 = off.
+    pub resend: u32,
+    /// Ignore the congestion window.
+    pub nc: bool,
+}
+
+impl From<Knobs> for Mode {
+    /// `--mode manual` with these settings.
+    fn from(k: Knobs) -> Mode {
+        Mode::Manual {
+            nodelay: k.nodelay,
+            interval: k.interval,
+            resend: k.resend,
+            nc: k.nc,
+        }
+    }
+}
+
 impl Mode {
-    /// The `(nodelay, interval, resend, nc)` this mode sets on KCP.
-    pub const fn knobs(self) -> (u32, u32, u32, bool) {
-        match self {
+    /// The KCP settings this mode stands for: to log them, or to start a
+    /// [`Mode::Manual`] from a named mode and change one of them.
+    pub const fn knobs(self) -> Knobs {
+        let (nodelay, interval, resend, nc) = match self {
             Mode::Normal => (0, 40, 2, true),
             Mode::Fast => (0, 30, 2, true),
             Mode::Fast2 => (1, 20, 2, true),
@@ -72,12 +98,18 @@ impl Mode {
                 resend,
                 nc,
             } => (nodelay, interval, resend, nc),
+        };
+        Knobs {
+            nodelay,
+            interval,
+            resend,
+            nc,
         }
     }
 
     /// The flush interval in ms.
     pub const fn interval(self) -> u32 {
-        self.knobs().1
+        self.knobs().interval
     }
 }
 
@@ -121,9 +153,9 @@ impl FromStr for Mode {
 /// combination and derives the key (PBKDF2, a few milliseconds), giving [`Settings`] that
 /// every session of a listener or client shares.
 ///
-/// The defaults are kcptun's server settings without its well-known key: no encryption
-/// (`null`), no FEC, mode `fast`, MTU 1350, windows 1024/1024, stream mode. For a kcptun
-/// peer use [`Config::kcptun`].
+/// The defaults are kcptun's session settings (mode `fast`, MTU 1350, windows 1024/1024,
+/// stream mode) with no encryption (`null`) and no FEC. A kcptun server by default adds
+/// `aes` under its well-known key and FEC 10/3: for a kcptun peer use [`Config::kcptun`].
 ///
 /// New knobs may be added in minor releases, so a `Config` is made by changing the fields
 /// of [`Config::default`] or [`Config::kcptun`], not by a struct expression:
@@ -230,6 +262,31 @@ pub struct Config {
     /// so a session whose application stops reading for this long ends too. `None` never times out; durations past 24.8 days (2^31 - 1 ms, the
     /// reach of KCP's wrapping clock) saturate there. Default 60 s.
     pub idle_timeout: Option<Duration>,
+    /// Keep an idle session alive, and find a vanished peer, with window probes: a session
+    /// that has heard nothing from its peer for this interval `K` sends a window probe
+    /// (a 24-byte WASK segment, which every ikcp, kcp-go and kcptun peer answers with a
+    /// window announcement at its next flush, delivering nothing to its application),
+    /// again at `2K`, and is dead ([`DeadReason::Unanswered`](crate::DeadReason)) after
+    /// `3K` of silence, unless the idle timeout came first. An answer counts as hearing
+    /// from the peer, so it also resets the idle timeout: with a keepalive shorter than
+    /// [`idle_timeout`](Config::idle_timeout) an idle session lives as long as its peer
+    /// answers. Costs an idle session a wake-up and at most one probe each way per `K`;
+    /// a session that receives traffic sends none. Must be shorter than `idle_timeout`
+    /// (checked by [`build`](Config::build)). Default `None`: no probes, kcp-go's
+    /// behaviour exactly.
+    pub keepalive: Option<Duration>,
+    /// Let a session follow its peer to a new address (a NAT rebinding, a phone moving
+    /// networks), but only once the new address has shown that it receives there: by
+    /// acknowledging data the session sent to it, with the echo of a secret clock
+    /// offset, the proof of [`amplification_limit`](Config::amplification_limit). A
+    /// forger who replays or forges datagrams from another address can neither move nor
+    /// kill the session. Sessions are then found by conversation id as well as by
+    /// address, so one address may hold several sessions. Costs a lookup by
+    /// conversation id for datagrams from unknown addresses, and up to
+    /// `amplification_limit` times their size in datagrams sent to the new address before
+    /// the proof. Beyond kcp-go (whose listener keys sessions by address only): a kcp-go
+    /// client that rebinds is followed, a kcp-go listener does not follow us. Default off.
+    pub roaming: bool,
     /// Declare the peer gone once a segment was sent this many times unacknowledged
     /// (KCP's dead link, ikcp's default 20). Default `None`: as with kcp-go, unanswered
     /// retransmissions alone end nothing, and [`idle_timeout`](Config::idle_timeout)
@@ -292,6 +349,14 @@ pub struct Config {
     /// so proven sessions together may still exceed it. `None` sets no budget. Default
     /// 1 GiB.
     pub memory_budget: Option<usize>,
+    /// How many unreliable datagrams (see
+    /// [`Session::send_datagram`](crate::Session::send_datagram)) a session queues each
+    /// way: received ones waiting for the application (past it the oldest is dropped
+    /// and counted), and sent ones waiting for the next poll (past it sending fails).
+    /// Received datagrams cost their size in memory until read, counted in the memory
+    /// budget. 0 drops every received datagram (counted), as kcp-go does without an
+    /// OOB handler. Default 64.
+    pub datagram_queue: usize,
 }
 
 impl Default for Config {
@@ -318,6 +383,8 @@ impl Default for Config {
             dscp: 0,
             sockbuf: 4 << 20,
             idle_timeout: Some(Duration::from_secs(60)),
+            keepalive: None,
+            roaming: false,
             dead_link: None,
             linger: Duration::from_secs(10),
             accept_backlog: 128,
@@ -328,6 +395,7 @@ impl Default for Config {
             replay_cache: 16_384,
             max_sessions_per_ip: 64,
             memory_budget: Some(1 << 30),
+            datagram_queue: 64,
         }
     }
 }
@@ -358,7 +426,12 @@ impl Config {
             (0, 0) => None,
             (d, p) => Some(Shards::new(d, p).map_err(|_| ConfigError::Shards(d, p))?),
         };
-        let crypt = Crypt::from_passphrase(self.crypt, &self.key);
+        // "null" and "none" use no key: they skip kcptun's 4096 PBKDF2 iterations.
+        let crypt = match self.crypt {
+            CipherKind::Null | CipherKind::None => Crypt::new(self.crypt, &[])
+                .unwrap_or_else(|_| Crypt::from_passphrase(self.crypt, &self.key)),
+            kind => Crypt::from_passphrase(kind, &self.key),
+        };
         let header = crypt.header_len()
             + if fec.is_some() {
                 kcp_fec::DATA_HEADER_LEN
@@ -378,7 +451,12 @@ impl Config {
         if self.snd_wnd == 0 {
             return Err(ConfigError::Window(0));
         }
-        let (nodelay, interval, resend, _) = self.mode.knobs();
+        let Knobs {
+            nodelay,
+            interval,
+            resend,
+            ..
+        } = self.mode.knobs();
         if nodelay > 2 || !(10..=5000).contains(&interval) || resend > 255 {
             return Err(ConfigError::Mode(self.mode));
         }
@@ -393,6 +471,11 @@ impl Config {
         }
         if self.amplification_limit == Some(0) {
             return Err(ConfigError::AmplificationLimit);
+        }
+        if let Some(k) = self.keepalive
+            && (k.as_millis() == 0 || self.idle_timeout.is_some_and(|t| k >= t))
+        {
+            return Err(ConfigError::Keepalive);
         }
         Ok(Settings(Arc::new(Inner {
             config: self.clone(),
@@ -428,6 +511,9 @@ pub enum ConfigError {
     RateLimit,
     /// An amplification limit of 0 would let no session answer a peer that spoke first.
     AmplificationLimit,
+    /// The keepalive interval is under 1 ms, or not shorter than the idle timeout (the
+    /// session would time out before its first probe).
+    Keepalive,
 }
 
 impl fmt::Display for ConfigError {
@@ -445,6 +531,9 @@ impl fmt::Display for ConfigError {
             ConfigError::Mode(m) => write!(f, "mode knobs out of range: {m:?}"),
             ConfigError::Dscp(d) => write!(f, "dscp {d} is not a 6-bit value"),
             ConfigError::DeadLink => f.write_str("dead-link threshold must be at least 1"),
+            ConfigError::Keepalive => {
+                f.write_str("keepalive must be at least 1 ms and shorter than the idle timeout")
+            }
             ConfigError::AmplificationLimit => {
                 f.write_str("amplification limit must be at least 1")
             }
@@ -455,6 +544,15 @@ impl fmt::Display for ConfigError {
 }
 
 impl core::error::Error for ConfigError {}
+
+/// So that `Config::build()?` works in a function returning `io::Result`: the error is
+/// kept, reachable with `io::Error::get_ref`, under [`InvalidInput`](std::io::ErrorKind::InvalidInput).
+#[cfg(feature = "std")]
+impl From<ConfigError> for std::io::Error {
+    fn from(e: ConfigError) -> std::io::Error {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, e)
+    }
+}
 
 /// A checked [`Config`] with its derived cipher: build it once, share it among sessions
 /// (cloning is a reference-count increment).

@@ -1,5 +1,5 @@
-//! kcp-go's SNMP counter set, per session and (with the `std` feature) summed over the
-//! process.
+//! kcp-go's SNMP counter set, per session, per endpoint and (with the `tokio` feature)
+//! summed over the process.
 
 use alloc::vec;
 use alloc::vec::Vec;
@@ -33,6 +33,12 @@ macro_rules! snmp {
             pub fn accumulate(&mut self, other: &Snmp) {
                 $( self.$field += other.$field; )*
             }
+
+            /// Adds the change from `before` to `after` (wrapping, so gauges that went
+            /// down subtract).
+            pub(crate) fn add_delta(&mut self, before: &Snmp, after: &Snmp) {
+                $( self.$field = self.$field.wrapping_add(after.$field.wrapping_sub(before.$field)); )*
+            }
         }
 
         /// Process-wide counters that sessions add to as they run; snapshot them with
@@ -53,7 +59,9 @@ macro_rules! snmp {
                 Snmp { $( $field: self.$field.load(Ordering::Relaxed), )* }
             }
 
-            /// Adds the growth from `before` to `after` (counters only move forward).
+            /// Adds the change from `before` to `after` (wrapping, so gauges that went
+            /// down subtract).
+            #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
             pub(crate) fn add_delta(&self, before: &Snmp, after: &Snmp) {
                 $(
                     let d = after.$field.wrapping_sub(before.$field);
@@ -122,17 +130,33 @@ snmp! {
 #[cfg(feature = "std")]
 static GLOBAL: AtomicSnmp = AtomicSnmp::new();
 
-/// The process-wide counters: every session's activity summed, plus the connection gauges
-/// (`curr_estab`, `max_conn`, `active_opens`, `passive_opens`, kept by
-/// [`Endpoint`](crate::Endpoint)s). Needs the `std` feature (64-bit atomics).
+/// The process-wide counters of the tokio front: the counters of every socket that
+/// [`KcpStream`](crate::KcpStream)s and [`KcpListener`](crate::KcpListener)s drive,
+/// summed (each one's [`Endpoint::snmp`](crate::Endpoint::snmp)), with `max_conn` the most
+/// sessions open at once in the process. kcptun's `--snmplog` logs this. Current up to
+/// each socket's last wake-up. A sans-io [`Endpoint`](crate::Endpoint) adds nothing here:
+/// its counters are its own ([`Endpoint::snmp`](crate::Endpoint::snmp)), so two endpoints
+/// in one process never see each other's counts. Needs the `std` feature (64-bit
+/// atomics).
 #[cfg(feature = "std")]
 pub fn global() -> Snmp {
     GLOBAL.snapshot()
 }
 
-#[cfg(feature = "std")]
-pub(crate) fn global_counters() -> &'static AtomicSnmp {
-    &GLOBAL
+/// Adds what an endpoint counted since `reported` to the process-wide counters, and
+/// moves `reported` to `now`. `max_conn` is the process's own maximum, not a sum.
+#[cfg(feature = "tokio")]
+pub(crate) fn report(reported: &mut Snmp, now: &Snmp) {
+    if reported == now {
+        return;
+    }
+    let (mut before, mut after) = (*reported, *now);
+    before.max_conn = 0;
+    after.max_conn = 0;
+    GLOBAL.add_delta(&before, &after);
+    let open = GLOBAL.curr_estab.load(Ordering::Relaxed);
+    GLOBAL.max_conn.fetch_max(open, Ordering::Relaxed);
+    *reported = *now;
 }
 
 #[cfg(test)]

@@ -474,3 +474,49 @@ fn a_flood_costs_no_memory_behind_a_cipher_and_bounded_memory_without() {
         "the flood kept growing memory: {first:?} then {more:?}"
     );
 }
+
+/// kcp-go 5.6.60's `SendOOB` datagram for `conv`, sealed with `s` (built from its source:
+/// seqid 0xFFFFFFFF, type 0xF3, size, conv, payload).
+fn kcp_go_oob(s: &Settings, conv: u32, payload: &[u8]) -> Vec<u8> {
+    use kcp_crypt::PacketCipher;
+    use rand_core::SeedableRng;
+    let h = s.crypt().header_len();
+    let mut d = vec![0u8; h];
+    d.extend_from_slice(&0xFFFF_FFFFu32.to_le_bytes());
+    d.extend_from_slice(&0xF3u16.to_le_bytes());
+    d.extend_from_slice(&(6 + payload.len() as u16).to_le_bytes());
+    d.extend_from_slice(&conv.to_le_bytes());
+    d.extend_from_slice(payload);
+    let len = d.len() - h;
+    d.resize(d.len() + s.crypt().trailer_len(), 0);
+    let n = s
+        .crypt()
+        .seal(&mut d, len, &mut kcp_crypt::NonceRng::from_seed([1; 32]))
+        .unwrap();
+    d.truncate(n);
+    d
+}
+
+#[test]
+fn an_out_of_band_datagram_neither_opens_nor_replaces_a_session() {
+    let s = settings();
+    let mut ep = listening(&s);
+    // From an unknown address: an unreliable datagram is no request to open a session.
+    let mut d = kcp_go_oob(&s, 5, &[0; 16]);
+    assert_eq!(
+        ep.handle(0, addr(2), &mut d),
+        DatagramEvent::Dropped(DropReason::NoConversation)
+    );
+    let mut peer = Peer::new(&s, 5);
+    let mut d = peer.write(0, b"hello").remove(0);
+    let DatagramEvent::Incoming(h) = ep.handle(0, addr(1), &mut d) else {
+        panic!("no new session");
+    };
+    ep.accept().unwrap();
+    // Its payload's bytes 4..8 (where a KCP frame has its sn) are zero: read as a KCP
+    // frame of conversation 0xFFFFFFFF at sn 0 it would replace the session.
+    let mut d = kcp_go_oob(&s, 5, &[0; 16]);
+    assert_eq!(ep.handle(1, addr(1), &mut d), DatagramEvent::Session(h));
+    assert_eq!(ep.session(h).unwrap().state(), State::Open);
+    assert_eq!(ep.stats().replaced, 0);
+}

@@ -10,7 +10,8 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use kcp_session::{Config, KcpListener, Mode, Settings};
-use kcp_testkit::relay::{Relay, RelayConfig};
+use kcp_testkit::relay::Relay;
+use kcp_testkit::sim::LinkConfig;
 use kcp_testkit::sim::Rng;
 use tokio::time::timeout;
 
@@ -93,21 +94,17 @@ impl Case {
     }
 }
 
-fn lossy(seed: u64) -> RelayConfig {
-    RelayConfig {
-        loss: 0.05,
-        delay: Duration::from_millis(5),
-        jitter: Duration::from_millis(5),
-        reorder: 0.02,
-        duplicate: 0.02,
-        seed,
-        ..RelayConfig::default()
-    }
+fn lossy() -> LinkConfig {
+    LinkConfig::new()
+        .loss(0.05)
+        .delay(5, 10)
+        .reorder(0.02, 5)
+        .duplicate(0.02)
 }
 
 async fn ours_to_kcp_go(row: usize, c: &Case) {
     let server = kcp_go::echo_server(&c.go_flags());
-    let relay = Relay::start(server.addr(), lossy(row as u64))
+    let relay = Relay::start(server.addr(), lossy(), row as u64)
         .await
         .unwrap();
     let data = Rng::new(row as u64).bytes(BYTES);
@@ -129,7 +126,7 @@ async fn kcp_go_to_ours(row: usize, c: &Case) {
     let listener = KcpListener::bind("127.0.0.1:0", &c.settings())
         .await
         .unwrap();
-    let relay = Relay::start(listener.local_addr().unwrap(), lossy(row as u64))
+    let relay = Relay::start(listener.local_addr().unwrap(), lossy(), row as u64)
         .await
         .unwrap();
     let server = common::spawn_echo(listener, 1);

@@ -4,28 +4,26 @@
 use std::time::Duration;
 
 use kcp_session::{Config, KcpListener};
-use kcp_testkit::relay::{Relay, RelayConfig};
+use kcp_testkit::relay::Relay;
+use kcp_testkit::sim::LinkConfig;
 use kcp_testkit::sim::Rng;
 use tokio::time::timeout;
 
 mod common;
 
-fn lossy() -> RelayConfig {
-    RelayConfig {
-        loss: 0.10,
-        delay: Duration::from_millis(5),
-        jitter: Duration::from_millis(10),
-        reorder: 0.05,
-        duplicate: 0.05,
-        ..RelayConfig::default()
-    }
+fn lossy() -> LinkConfig {
+    LinkConfig::new()
+        .loss(0.10)
+        .delay(5, 15)
+        .reorder(0.05, 10)
+        .duplicate(0.05)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fec_and_retransmission_carry_data_through_ten_percent_loss() {
     let settings = Config::kcptun().build().unwrap();
     let listener = KcpListener::bind("127.0.0.1:0", &settings).await.unwrap();
-    let relay = Relay::start(listener.local_addr().unwrap(), lossy())
+    let relay = Relay::start(listener.local_addr().unwrap(), lossy(), 1)
         .await
         .unwrap();
     let server = common::spawn_echo(listener, 1);
@@ -65,7 +63,7 @@ async fn a_thousand_sessions_through_loss_each_arrive_intact() {
     };
     let settings = cfg.build().unwrap();
     let listener = KcpListener::bind("127.0.0.1:0", &settings).await.unwrap();
-    let relay = Relay::start(listener.local_addr().unwrap(), lossy())
+    let relay = Relay::start(listener.local_addr().unwrap(), lossy(), 1)
         .await
         .unwrap();
     let server = common::spawn_echo(listener, SESSIONS);

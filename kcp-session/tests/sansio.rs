@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use kcp_crypt::CipherKind;
-use kcp_session::{Config, DeadReason, InputError, RecvError, SendError, Session, State};
+use kcp_session::{
+    Config, DatagramError, DeadReason, InputError, RecvError, SendError, Session, State,
+};
 use kcp_testkit::sim::{Link, LinkConfig, Rng};
 
 struct Pair {
@@ -438,4 +440,185 @@ fn a_receive_window_past_the_16_bit_header_field_is_refused() {
     let mut kcp = kcp_core::Kcp::new(1);
     assert!(kcp.set_window_size(32, 65_536).is_err());
     assert_eq!(kcp.rcv_wnd(), 128, "a refused window changes nothing");
+}
+
+#[test]
+fn messages_arrive_whole_through_loss_whatever_the_size() {
+    let mut cfg = Config::kcptun();
+    cfg.stream = false;
+    let link = LinkConfig::new().delay(5, 20).loss(0.05).reorder(0.05, 10);
+    let mut p = Pair::new(&cfg, link, 19);
+    let max = p.a.max_message_size();
+    assert_eq!(max % 127, 0);
+    let mut rng = Rng::new(19);
+    let sizes = [0, 1, 1000, max / 127 + 1, 50_000, max];
+    let messages: Vec<Vec<u8>> = sizes.iter().map(|&n| rng.bytes(n)).collect();
+    let mut got = Vec::new();
+    let mut sent = 0;
+    for _ in 0..60_000 {
+        let now = p.now;
+        while sent < messages.len() {
+            match p.a.send_message(now, &messages[sent]) {
+                Ok(()) => sent += 1,
+                Err(SendError::WouldBlock) => break,
+                Err(e) => panic!("send_message: {e}"),
+            }
+        }
+        loop {
+            match p.b.recv_message() {
+                Ok(m) => got.push(m),
+                Err(RecvError::WouldBlock) => break,
+                Err(e) => panic!("recv_message: {e}"),
+            }
+        }
+        if got.len() == messages.len() {
+            break;
+        }
+        p.step();
+    }
+    assert_eq!(got.len(), messages.len(), "not every message arrived");
+    for (i, (g, m)) in got.iter().zip(&messages).enumerate() {
+        assert!(g == m, "message {i} ({} B) differs", m.len());
+    }
+    assert_eq!(
+        p.a.send_message(p.now, &vec![0; max + 1]),
+        Err(SendError::TooLarge)
+    );
+}
+
+#[test]
+fn a_message_begun_by_recv_is_finished_by_recv_message() {
+    let mut cfg = Config::default();
+    cfg.stream = false;
+    let mut p = Pair::new(&cfg, LinkConfig::new().delay(1, 1), 3);
+    let message = Rng::new(3).bytes(5000);
+    p.a.send_message(p.now, &message).unwrap();
+    while !p.b.can_recv() {
+        p.step();
+    }
+    let mut head = [0u8; 100];
+    assert_eq!(p.b.recv(&mut head), Ok(100));
+    let rest = p.b.recv_message().unwrap();
+    assert!(head[..] == message[..100] && rest[..] == message[100..]);
+    assert_eq!(p.b.recv_message(), Err(RecvError::WouldBlock));
+}
+
+#[test]
+fn stream_mode_refuses_messages_with_a_typed_error() {
+    let mut p = Pair::new(&Config::default(), LinkConfig::new(), 1);
+    assert_eq!(p.a.max_message_size(), 0);
+    assert_eq!(
+        p.a.send_message(p.now, b"x"),
+        Err(SendError::NotMessageMode)
+    );
+    assert_eq!(p.b.recv_message(), Err(RecvError::NotMessageMode));
+}
+
+fn datagram_pair(queue: usize) -> Pair {
+    let mut cfg = Config::kcptun();
+    cfg.datagram_queue = queue;
+    Pair::new(&cfg, LinkConfig::new().delay(2, 2), 5)
+}
+
+#[test]
+fn datagrams_arrive_byte_exact_beside_the_stream() {
+    let mut p = datagram_pair(64);
+    let max = p.a.max_datagram_size();
+    // kcptun's defaults: MTU 1350 less AES's 20, FEC's 8 and the conv's 4.
+    assert_eq!(max, 1350 - 20 - 8 - 4);
+    let mut rng = Rng::new(8);
+    let sent: Vec<Vec<u8>> = [0, 1, 100, max].iter().map(|&n| rng.bytes(n)).collect();
+    for d in &sent {
+        p.a.send_datagram(d).unwrap();
+    }
+    p.a.send(p.now, b"stream bytes").unwrap();
+    assert_eq!(
+        p.a.send_datagram(&vec![0; max + 1]),
+        Err(DatagramError::TooLarge)
+    );
+    let mut got = Vec::new();
+    let mut buf = [0u8; 64];
+    let mut stream = Vec::new();
+    for _ in 0..200 {
+        p.step();
+        while let Some(d) = p.b.recv_datagram() {
+            got.push(d);
+        }
+        while let Ok(n) = p.b.recv(&mut buf) {
+            stream.extend_from_slice(&buf[..n]);
+        }
+    }
+    assert_eq!(got, sent);
+    assert_eq!(stream, b"stream bytes");
+    let (a, b) = (p.a.datagram_stats(), p.b.datagram_stats());
+    assert_eq!((a.sent, b.received, b.dropped, b.invalid), (4, 4, 0, 0));
+}
+
+#[test]
+fn unread_datagrams_are_dropped_oldest_first_and_counted() {
+    let mut p = datagram_pair(3);
+    for i in 0..3u8 {
+        for j in 0..3u8 {
+            p.a.send_datagram(&[i * 3 + j]).unwrap();
+        }
+        // The send queue holds 3 until a poll.
+        assert_eq!(p.a.send_datagram(b"x"), Err(DatagramError::QueueFull));
+        for _ in 0..5 {
+            p.step();
+        }
+    }
+    let got: Vec<Vec<u8>> = std::iter::from_fn(|| p.b.recv_datagram()).collect();
+    assert_eq!(got, [[6], [7], [8]]);
+    let s = p.b.datagram_stats();
+    assert_eq!((s.received, s.dropped), (9, 6));
+    // The memory they held is counted while they wait, and freed when read.
+    assert!(!p.b.can_recv_datagram());
+}
+
+#[test]
+fn datagrams_without_fec_are_refused_with_a_typed_error() {
+    let mut p = Pair::new(&Config::default(), LinkConfig::new(), 1);
+    assert_eq!(p.a.max_datagram_size(), 0);
+    assert_eq!(p.a.send_datagram(b"x"), Err(DatagramError::Unsupported));
+    p.a.close(p.now);
+    let mut q = datagram_pair(1);
+    q.a.close(q.now);
+    assert_eq!(
+        q.a.send_datagram(b"x"),
+        Err(DatagramError::Ended(State::Closing))
+    );
+}
+
+/// kcp-go's `SendOOB` framing, built from its source: seqid 0xFFFFFFFF, type 0xF3, the
+/// size field (itself, conv and payload), conv, payload; here without a cipher.
+fn kcp_go_oob(conv: u32, payload: &[u8]) -> Vec<u8> {
+    let mut d = Vec::new();
+    d.extend_from_slice(&0xFFFF_FFFFu32.to_le_bytes());
+    d.extend_from_slice(&0xF3u16.to_le_bytes());
+    d.extend_from_slice(&(6 + payload.len() as u16).to_le_bytes());
+    d.extend_from_slice(&conv.to_le_bytes());
+    d.extend_from_slice(payload);
+    d
+}
+
+#[test]
+fn foreign_or_malformed_datagrams_are_counted_and_dropped() {
+    let mut cfg = Config::default();
+    cfg.crypt = CipherKind::Null;
+    cfg.data_shards = 10;
+    cfg.parity_shards = 3;
+    let mut p = Pair::new(&cfg, LinkConfig::new(), 1);
+    let now = p.now;
+    let mut good = kcp_go_oob(0x1234_5678, b"state");
+    p.b.input(now, &mut good).unwrap();
+    assert_eq!(p.b.recv_datagram().as_deref(), Some(&b"state"[..]));
+    let mut foreign = kcp_go_oob(0x1111_1111, b"state");
+    assert_eq!(p.b.input(now, &mut foreign), Err(InputError::Datagram));
+    let mut bad_size = kcp_go_oob(0x1234_5678, b"state");
+    bad_size[6] = 200;
+    assert_eq!(p.b.input(now, &mut bad_size), Err(InputError::Datagram));
+    let mut short = kcp_go_oob(0x1234_5678, b"")[..10].to_vec();
+    assert_eq!(p.b.input(now, &mut short), Err(InputError::Datagram));
+    assert_eq!(p.b.datagram_stats().invalid, 3);
+    assert!(p.b.recv_datagram().is_none());
 }

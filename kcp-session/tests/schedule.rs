@@ -89,7 +89,12 @@ impl IkcpDriver {
         let mut kcp = CKcp::new(CONV);
         assert_eq!(kcp.set_mtu(settings.kcp_mtu() as i32), 0);
         kcp.set_window_size(cfg.snd_wnd as i32, cfg.rcv_wnd as i32);
-        let (nodelay, interval, resend, nc) = cfg.mode.knobs();
+        let kcp_session::Knobs {
+            nodelay,
+            interval,
+            resend,
+            nc,
+        } = cfg.mode.knobs();
         kcp.set_nodelay(
             nodelay as i32,
             interval as i32,

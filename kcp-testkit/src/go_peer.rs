@@ -1,10 +1,12 @@
 //! Building the Go peer programs kept under `peers/` in this repository.
 //!
 //! `peers/` is a Go module (`peers/go.mod`) that pins the real kcp-go by version: 5.6.1,
-//! the release Debian packages and kcptun 20210922 was built with. Its programs build in
-//! module mode from the local module cache, offline: `scripts/setup.sh` downloads the
-//! pinned modules once through the Go module proxy (`go mod download`). A missing Go
-//! toolchain or module is a test failure with instructions, never a silent skip.
+//! the release Debian packages and kcptun 20210922 was built with. A program that needs
+//! another kcp-go is a module of its own (`peers/oob/go.mod` pins 5.6.60, the first
+//! release with out-of-band datagrams). Every program builds in module mode from the
+//! local module cache, offline: `scripts/setup.sh` downloads the pinned modules once
+//! through the Go module proxy (`go mod download`). A missing Go toolchain or module is a
+//! test failure with instructions, never a silent skip.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -29,8 +31,8 @@ fn target_dir() -> PathBuf {
         .unwrap_or_else(|| workspace_root().join("target"))
 }
 
-/// Builds `peers/<name>` (a Go `package main` of the peers module) once per process and
-/// returns the binary's path. Panics with a clear message when Go or a pinned module is
+/// Builds `peers/<name>` (a Go `package main` of the peers module, or a module of its own
+/// when `peers/<name>/go.mod` exists) once per process and returns the binary's path. Panics with a clear message when Go or a pinned module is
 /// missing or the build fails.
 pub fn build(name: &str) -> PathBuf {
     static BUILT: OnceLock<Mutex<Vec<(String, PathBuf)>>> = OnceLock::new();
@@ -50,12 +52,17 @@ pub fn build(name: &str) -> PathBuf {
     // Build under a per-process name, then rename: test binaries may build concurrently.
     let tmp = out_dir.join(format!("{name}.{}.tmp", std::process::id()));
     let out = out_dir.join(name);
+    let (dir, package) = if module.join(name).join("go.mod").is_file() {
+        (module.join(name), ".".to_owned())
+    } else {
+        (module.clone(), format!("./{name}"))
+    };
     let output = Command::new("go")
         .arg("build")
         .arg("-o")
         .arg(&tmp)
-        .arg(format!("./{name}"))
-        .current_dir(&module)
+        .arg(package)
+        .current_dir(&dir)
         .env("GO111MODULE", "on")
         .env("GOFLAGS", "-mod=readonly -buildvcs=false")
         .env("GOPROXY", "off")
@@ -63,14 +70,14 @@ pub fn build(name: &str) -> PathBuf {
         .output()
         .unwrap_or_else(|e| {
             panic!(
-                "cannot run `go` ({e}): the Go toolchain is missing; install Go 1.22 or \
+                "cannot run `go` ({e}): the Go toolchain is missing; install Go 1.24 or \
                  newer, then run scripts/setup.sh"
             )
         });
     assert!(
         output.status.success(),
         "go build of peers/{name} failed ({}); if a module is missing from the module \
-         cache, run scripts/setup.sh (it runs `go mod download` in peers/):\n{}",
+         cache, run scripts/setup.sh (it runs `go mod download` in peers/ and peers/oob/):\n{}",
         output.status,
         String::from_utf8_lossy(&output.stderr)
     );

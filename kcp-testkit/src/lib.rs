@@ -15,12 +15,11 @@
 //!   tunnel's tests send and check without storing it.
 //! - [`go_process`] runs the kcp-go session peer (`peers/session`) as child processes in tests.
 //!
-//! - `netem` (feature `netem`, Linux, root) is a network emulator for real sockets: two
-//!   network namespaces joined through TUN devices by a forwarder that applies delay,
-//!   jitter, random or bursty loss, reordering and a bandwidth cap with a bounded queue,
-//!   so TCP and UDP cross the same path; the `netem` binary wraps it for the command line.
 //! - `relay` (feature `relay`) is an in-process lossy UDP relay (loss, delay, jitter,
 //!   duplication, bounded queue) for tests and demos over real sockets.
+//!
+//! The network emulator for real sockets built on [`sim::Link`] is the `kcp-netem` crate in
+//! `tools/netem`.
 //!
 //! This crate is not published; the workspace's tests, benchmarks and examples use it.
 
@@ -29,8 +28,6 @@ pub mod go_peer;
 pub mod go_process;
 #[cfg(feature = "c-ikcp")]
 pub mod ikcp;
-#[cfg(all(feature = "netem", target_os = "linux"))]
-pub mod netem;
 pub mod payload;
 #[cfg(feature = "relay")]
 pub mod relay;

@@ -2,59 +2,28 @@
 //!
 //! Clients send to [`Relay::addr`]; the relay forwards to the upstream server from one
 //! socket per client address (so the server sees each client as a distinct address, as
-//! behind a NAT) and forwards the replies back. Every datagram, either way, may be
-//! dropped, delayed with jitter, reordered, or duplicated, by a seeded generator.
-//! Queues are bounded: a datagram that finds `max_queue` datagrams waiting is dropped.
+//! behind a NAT) and forwards the replies back. Each direction is a [`sim::Link`](Link) on the
+//! real clock, the simulator's and the network emulator's impairment model: delay and
+//! jitter, random or bursty loss, duplication, reordering, a bandwidth cap with a
+//! tail-drop buffer and a queue limit, from a seed. Without a
+//! [`queue_limit`](LinkConfig::queue_limit) the relay holds at most
+//! [`DEFAULT_QUEUE_LIMIT`] datagrams per direction.
 
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
-use tokio::time::Instant;
+use tokio::time::{Duration, Instant};
 
-use crate::sim::Rng;
+use crate::sim::{Link, LinkConfig, LinkStats, Rng};
 
-/// How the relay mistreats datagrams (the same in both directions).
-#[derive(Clone, Debug)]
-pub struct RelayConfig {
-    /// Probability that a datagram is dropped.
-    pub loss: f64,
-    /// One-way delay added to every datagram.
-    pub delay: Duration,
-    /// Extra delay, uniform in `0..=jitter`. Datagrams keep their order (a queue that
-    /// drains at a varying pace) unless chosen for reordering.
-    pub jitter: Duration,
-    /// Probability that a datagram ignores the queue order: it takes its own delay and
-    /// jitter and may overtake or fall behind its neighbours.
-    pub reorder: f64,
-    /// Probability that a datagram is delivered twice.
-    pub duplicate: f64,
-    /// Datagrams waiting in the relay at most; more are dropped (a router's queue).
-    pub max_queue: usize,
-    /// Seed of the loss, jitter and duplication decisions.
-    pub seed: u64,
-}
-
-impl Default for RelayConfig {
-    /// A clean link: no loss, no delay, 100,000 datagrams of queue.
-    fn default() -> Self {
-        RelayConfig {
-            loss: 0.0,
-            delay: Duration::ZERO,
-            jitter: Duration::ZERO,
-            reorder: 0.0,
-            duplicate: 0.0,
-            max_queue: 100_000,
-            seed: 1,
-        }
-    }
-}
+/// Datagrams a direction holds when the configuration sets no queue limit.
+pub const DEFAULT_QUEUE_LIMIT: usize = 100_000;
 
 /// What the relay did, both directions together.
 #[derive(Debug, Default)]
@@ -63,7 +32,8 @@ pub struct RelayStats {
     pub received: AtomicU64,
     /// Datagrams dropped on purpose (loss).
     pub lost: AtomicU64,
-    /// Datagrams dropped because the queue was full.
+    /// Datagrams dropped because the queue or the buffer was full, or the socket refused
+    /// them.
     pub overflowed: AtomicU64,
     /// Extra copies delivered.
     pub duplicated: AtomicU64,
@@ -80,39 +50,26 @@ pub struct Relay {
     upstream_tasks: Arc<std::sync::Mutex<Vec<JoinHandle<()>>>>,
 }
 
-/// A datagram waiting for its delivery time.
-struct Pending {
-    due: Instant,
-    order: u64,
-    /// Shared by the copies of a duplicated datagram.
-    msg: Arc<Incoming>,
-}
-
-impl PartialEq for Pending {
-    fn eq(&self, other: &Self) -> bool {
-        (self.due, self.order) == (other.due, other.order)
-    }
-}
-impl Eq for Pending {}
-impl PartialOrd for Pending {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Pending {
-    // Reversed: BinaryHeap is a max-heap and the earliest must come first.
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        (other.due, other.order).cmp(&(self.due, self.order))
-    }
-}
-
-/// A datagram on its way into the scheduler.
-struct Incoming {
+/// A datagram on its way through a link, with its route.
+#[derive(Clone)]
+struct Routed {
     /// The socket to send from: the client's own towards the server, the front socket
     /// back to the client.
     via: Arc<UdpSocket>,
     dest: SocketAddr,
     bytes: Vec<u8>,
+}
+
+impl AsRef<[u8]> for Routed {
+    fn as_ref(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+/// Which link a datagram takes: 0 towards the server, 1 back to a client.
+struct Incoming {
+    upstream: bool,
+    datagram: Routed,
 }
 
 /// Binds a socket on 127.0.0.1 with 4 MiB buffers (as far as the kernel allows), so the
@@ -126,15 +83,31 @@ async fn bind() -> io::Result<UdpSocket> {
 }
 
 impl Relay {
-    /// Binds the relay on 127.0.0.1 (a free port) in front of `upstream`. Needs a tokio
+    /// Binds the relay on 127.0.0.1 (a free port) in front of `upstream`, each direction
+    /// treated as `link` says, its random decisions drawn from `seed`. Needs a tokio
     /// runtime.
-    pub async fn start(upstream: SocketAddr, cfg: RelayConfig) -> io::Result<Relay> {
+    pub async fn start(upstream: SocketAddr, link: LinkConfig, seed: u64) -> io::Result<Relay> {
+        Relay::start_asymmetric(upstream, link.clone(), link, seed).await
+    }
+
+    /// [`start`](Self::start) with a different treatment towards the server (`to_server`)
+    /// and back to the clients (`to_clients`).
+    pub async fn start_asymmetric(
+        upstream: SocketAddr,
+        to_server: LinkConfig,
+        to_clients: LinkConfig,
+        seed: u64,
+    ) -> io::Result<Relay> {
         let front = Arc::new(bind().await?);
         let addr = front.local_addr()?;
         let stats = Arc::new(RelayStats::default());
         let (tx, rx) = mpsc::unbounded_channel::<Incoming>();
         let upstream_tasks = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let scheduler = tokio::spawn(schedule(rx, cfg, Arc::clone(&stats)));
+        let links = [to_server, to_clients].map(|mut cfg| {
+            cfg.queue_limit = cfg.queue_limit.or(Some(DEFAULT_QUEUE_LIMIT));
+            cfg.on_wall_clock()
+        });
+        let scheduler = tokio::spawn(schedule(rx, links, seed, Arc::clone(&stats)));
         let reader = tokio::spawn(read_front(
             front,
             upstream,
@@ -212,9 +185,12 @@ async fn read_front(
             }
         };
         let _ = tx.send(Incoming {
-            via,
-            dest: upstream,
-            bytes: buf[..n].to_vec(),
+            upstream: true,
+            datagram: Routed {
+                via,
+                dest: upstream,
+                bytes: buf[..n].to_vec(),
+            },
         });
     }
 }
@@ -235,9 +211,12 @@ async fn read_upstream(
         stats.received.fetch_add(1, Ordering::Relaxed);
         if tx
             .send(Incoming {
-                via: Arc::clone(&front),
-                dest: client,
-                bytes: buf[..n].to_vec(),
+                upstream: false,
+                datagram: Routed {
+                    via: Arc::clone(&front),
+                    dest: client,
+                    bytes: buf[..n].to_vec(),
+                },
             })
             .is_err()
         {
@@ -246,50 +225,52 @@ async fn read_upstream(
     }
 }
 
-/// Applies loss, delay, jitter and duplication, and sends each datagram when it is due.
+/// Passes each datagram through its direction's link and sends it when the link
+/// delivers it.
 async fn schedule(
     mut rx: mpsc::UnboundedReceiver<Incoming>,
-    cfg: RelayConfig,
+    configs: [LinkConfig; 2],
+    seed: u64,
     stats: Arc<RelayStats>,
 ) {
-    let mut rng = Rng::new(cfg.seed);
-    let mut heap: BinaryHeap<Pending> = BinaryHeap::new();
-    let mut order = 0u64;
-    // The latest delivery time handed out in order: in-order datagrams never come sooner.
-    let mut last_due = Instant::now();
-    let jitter_ms = cfg.jitter.as_millis() as u64;
+    let mut rng = Rng::new(seed);
+    let [up, down] = configs;
+    let mut links: [Link<Routed>; 2] = [
+        Link::carrying(up, rng.next_u64()),
+        Link::carrying(down, rng.next_u64()),
+    ];
+    let start = Instant::now();
+    let now_ms = || start.elapsed().as_millis() as u32;
+    let mut refused = 0;
     loop {
-        let next = heap.peek().map(|p| p.due);
+        let now = now_ms();
+        for link in &mut links {
+            while let Some(d) = link.poll(now) {
+                if d.via.try_send_to(&d.bytes, d.dest).is_ok() {
+                    stats.forwarded.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    refused += 1;
+                }
+            }
+        }
+        let total = |f: fn(&LinkStats) -> u64| links.iter().map(|l| f(&l.stats())).sum::<u64>();
+        stats.lost.store(total(|s| s.lost), Ordering::Relaxed);
+        stats
+            .duplicated
+            .store(total(|s| s.duplicated), Ordering::Relaxed);
+        stats
+            .overflowed
+            .store(total(|s| s.overflowed) + refused, Ordering::Relaxed);
+
+        let next = links.iter().filter_map(Link::next_deadline).map(|due| {
+            let ahead = due.wrapping_sub(now) as i32;
+            start + Duration::from_millis(u64::from(now) + ahead.max(0) as u64)
+        });
+        let next = next.min();
         tokio::select! {
             msg = rx.recv() => {
-                let Some(msg) = msg.map(Arc::new) else { return };
-                let copies = if rng.chance(cfg.loss) {
-                    stats.lost.fetch_add(1, Ordering::Relaxed);
-                    0
-                } else if rng.chance(cfg.duplicate) {
-                    stats.duplicated.fetch_add(1, Ordering::Relaxed);
-                    2
-                } else {
-                    1
-                };
-                for _ in 0..copies {
-                    if heap.len() >= cfg.max_queue {
-                        stats.overflowed.fetch_add(1, Ordering::Relaxed);
-                        break;
-                    }
-                    let extra = if jitter_ms > 0 { rng.below(jitter_ms + 1) } else { 0 };
-                    let mut due = Instant::now() + cfg.delay + Duration::from_millis(extra);
-                    if !rng.chance(cfg.reorder) {
-                        due = due.max(last_due);
-                        last_due = due;
-                    }
-                    order += 1;
-                    heap.push(Pending {
-                        due,
-                        order,
-                        msg: Arc::clone(&msg),
-                    });
-                }
+                let Some(msg) = msg else { return };
+                links[usize::from(!msg.upstream)].send(now_ms(), msg.datagram);
             }
             () = async {
                 match next {
@@ -297,15 +278,6 @@ async fn schedule(
                     None => std::future::pending().await,
                 }
             } => {}
-        }
-        let now = Instant::now();
-        while heap.peek().is_some_and(|p| p.due <= now) {
-            let Some(p) = heap.pop() else { break };
-            if p.msg.via.try_send_to(&p.msg.bytes, p.msg.dest).is_ok() {
-                stats.forwarded.fetch_add(1, Ordering::Relaxed);
-            } else {
-                stats.overflowed.fetch_add(1, Ordering::Relaxed);
-            }
         }
     }
 }

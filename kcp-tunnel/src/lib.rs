@@ -13,6 +13,8 @@
 //!   gives the KCP session's [`kcp_session::Config`] and smux's
 //!   [`MuxConfig`](smux::MuxConfig); [`KcpFlags`] is the session part alone, for other
 //!   programs that take kcptun's session flags;
+//! - [`logfile`]: opening `--log` and `--snmplog` files without following symlinks or
+//!   appending to files that are not ours;
 //! - [`plugin`]: the shadowsocks SIP003 plugin environment and `SS_PLUGIN_OPTIONS`;
 //! - [`cli`]: Go-style single-dash flags on `clap`, and the value parsers kcptun's flags
 //!   need;
@@ -31,8 +33,10 @@
 
 pub mod cli;
 pub mod config;
+pub mod logfile;
 pub mod pipe;
 pub mod plugin;
+pub mod qpp;
 pub mod smux;
 pub mod snappy;
 

@@ -11,8 +11,9 @@
 //! URL-encoded `key=value&key=value` form, decoded when the string has `&` and no `;`.
 //! Keys: every kcptun flag name (`key crypt mode conn autoexpire scavengettl mtu sndwnd
 //! rcvwnd datashard ds parityshard ps dscp nocomp acknodelay nodelay interval resend nc
-//! sockbuf smuxver smuxbuf streambuf keepalive log snmplog snmpperiod quiet`), `raw` and
-//! `allow_default_key`, and the seed KCP plugin's `nodelay=true|false`, `nc=true|false`,
+//! sockbuf smuxver smuxbuf streambuf keepalive log snmplog snmpperiod quiet ratelimit`),
+//! `raw`, `allow_default_key`, `insecure_no_crypt`, `dial_timeout`, `max_dials` and
+//! `stream_idle`, and the seed KCP plugin's `nodelay=true|false`, `nc=true|false`,
 //! `outbound_bind_addr`, `outbound_bind_interface`, `outbound_fwmark`, and `plugin` with
 //! `plugin_opts` for a secondary plugin chained in front (client) or behind (server).
 
@@ -66,10 +67,74 @@ impl PluginEnv {
 /// A secondary plugin to chain: its command and its `SS_PLUGIN_OPTIONS`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Secondary {
-    /// The command (run through `sh -c`, as shadowsocks runs plugins).
+    /// The command: a program and its arguments, split by [`Secondary::argv`] and run
+    /// without a shell (plugin options come from SIP002 links, which others write).
     pub command: String,
     /// Its options.
     pub options: String,
+}
+
+impl Secondary {
+    /// The program and its arguments: [`split_command`] of the command.
+    pub fn argv(&self) -> Result<Vec<String>, String> {
+        split_command(&self.command)
+    }
+}
+
+/// Splits a plugin command into words the way a shell splits a simple command, and no
+/// further: words are separated by spaces or tabs, `'...'` and `"..."` quote, and `\`
+/// escapes the next character (outside single quotes). Nothing is expanded or run: `$`,
+/// backquotes, `;`, `|`, `&`, `<`, `>` and `*` are ordinary characters of a word. Refuses
+/// an empty command and an unterminated quote.
+pub fn split_command(command: &str) -> Result<Vec<String>, String> {
+    let mut words = Vec::new();
+    let mut word: Option<String> = None;
+    let mut chars = command.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            ' ' | '\t' | '\n' => {
+                if let Some(w) = word.take() {
+                    words.push(w);
+                }
+            }
+            '\'' => {
+                let w = word.get_or_insert_with(String::new);
+                loop {
+                    match chars.next() {
+                        Some('\'') => break,
+                        Some(q) => w.push(q),
+                        None => return Err(format!("plugin {command:?}: unterminated '")),
+                    }
+                }
+            }
+            '"' => {
+                let w = word.get_or_insert_with(String::new);
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('\\') => match chars.next() {
+                            Some(e) => w.push(e),
+                            None => return Err(format!("plugin {command:?}: unterminated \"")),
+                        },
+                        Some(q) => w.push(q),
+                        None => return Err(format!("plugin {command:?}: unterminated \"")),
+                    }
+                }
+            }
+            '\\' => match chars.next() {
+                Some(e) => word.get_or_insert_with(String::new).push(e),
+                None => return Err(format!("plugin {command:?} ends with a lone backslash")),
+            },
+            c => word.get_or_insert_with(String::new).push(c),
+        }
+    }
+    if let Some(w) = word {
+        words.push(w);
+    }
+    if words.is_empty() {
+        return Err("plugin: empty command".into());
+    }
+    Ok(words)
 }
 
 /// What plugin mode runs.
@@ -220,6 +285,14 @@ pub fn setup(env: &PluginEnv, role: Option<Role>) -> Result<PluginSetup, String>
             "quiet" => o.quiet = flag(&v)?,
             "raw" => o.raw = flag(&v)?,
             "allow_default_key" => o.allow_default_key = flag(&v)?,
+            "insecure_no_crypt" => o.insecure_no_crypt = flag(&v)?,
+            "ratelimit" => o.kcp.ratelimit = small(num(&v)?)?,
+            "dial_timeout" => o.dial_timeout = std::time::Duration::from_secs(num(&v)?),
+            "max_dials" => o.max_dials = num(&v)? as usize,
+            "stream_idle" => {
+                let secs = num(&v)?;
+                o.stream_idle = (secs > 0).then(|| std::time::Duration::from_secs(secs));
+            }
             "nodelay" => {
                 o.kcp.nodelay = bool_or_num(&v)?;
                 knobs = true;
@@ -324,6 +397,32 @@ mod tests {
         assert_eq!(parse_options("").unwrap(), []);
     }
 
+    /// Shell syntax in a plugin command is text, not something to run.
+    #[test]
+    fn plugin_commands_split_without_a_shell() {
+        let w = |s: &str| split_command(s).unwrap();
+        assert_eq!(w("obfs-local"), ["obfs-local"]);
+        assert_eq!(
+            w("  v2ray-plugin\t--fast-open  -v "),
+            ["v2ray-plugin", "--fast-open", "-v"]
+        );
+        assert_eq!(
+            w("true $(touch x); rm -rf ~ | cat `id` > y"),
+            [
+                "true", "$(touch", "x);", "rm", "-rf", "~", "|", "cat", "`id`", ">", "y"
+            ]
+        );
+        assert_eq!(
+            w("'/opt/my plugin/bin' \"a \\\"b\" c\\ d ''"),
+            ["/opt/my plugin/bin", "a \"b", "c d", ""]
+        );
+        assert!(split_command("").is_err());
+        assert!(split_command("   ").is_err());
+        assert!(split_command("a 'b").is_err());
+        assert!(split_command("a \"b").is_err());
+        assert!(split_command("a \\").is_err());
+    }
+
     #[test]
     fn env_needs_all_four() {
         let vars = |k: &str| match k {
@@ -374,6 +473,16 @@ mod tests {
                 options: "obfs=http".into()
             })
         );
+        let hardened = setup(
+            &env("server;crypt=null;insecure_no_crypt;ratelimit=500000;dial_timeout=3;max_dials=8"),
+            None,
+        )
+        .unwrap()
+        .options;
+        assert!(hardened.insecure_no_crypt);
+        assert_eq!(hardened.session_config().rate_limit, Some(500_000));
+        assert_eq!(hardened.dial_timeout, std::time::Duration::from_secs(3));
+        assert_eq!(hardened.max_dials, 8);
         assert!(setup(&env("bogus=1"), None).unwrap_err().contains("bogus"));
         assert!(setup(&env("mtu=big"), None).is_err());
         assert!(setup(&env("plugin_opts=x"), None).is_err());

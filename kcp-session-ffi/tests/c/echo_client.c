@@ -1,8 +1,11 @@
 /*
  * A kcp-go client in C over kcp_session.h: dials an echo server over UDP, writes BYTES
- * bytes of a fixed pattern, reads the echo back and checks every byte. Prints
- * "ok bytes=N secs=S" (from the dial to the last byte) and exits 0 on success; prints why and exits 1 otherwise (including
- * after 60 seconds without completion).
+ * bytes of a fixed pattern, reads the echo back and checks every byte. On success prints
+ * the summary line kcp-go's echo client (peers/session) prints,
+ *   ok conns=1 bytes=N secs=S mibps=M retrans=R fecrecovered=F
+ * (secs from the dial to the last byte; the session's RetransSegs and FECRecovered) and
+ * exits 0; prints why and exits 1 otherwise (including after 60 seconds without
+ * completion).
  *
  * usage: echo_client IPV4 PORT BYTES [NAME=VALUE ...]   (kcps_config_set options)
  */
@@ -27,6 +30,7 @@ int main(int argc, char **argv) {
     size_t total, sent = 0, received = 0;
     static uint8_t chunk[65536];
     uint32_t start;
+    double secs;
     int fd, r;
 
     if (argc < 4) {
@@ -94,7 +98,11 @@ int main(int argc, char **argv) {
         }
         send_ready(ep, fd, now_ms());
     }
-    printf("ok bytes=%zu secs=%.3f\n", received, (double)(now_ms() - start) / 1000.0);
+    secs = (double)(uint32_t)(now_ms() - start) / 1000.0;
+    printf("ok conns=1 bytes=%zu secs=%.3f mibps=%.2f retrans=%llu fecrecovered=%llu\n",
+           received, secs, secs > 0 ? (double)received / 1048576.0 / secs : 0.0,
+           (unsigned long long)snmp_counter(ep, s, "RetransSegs"),
+           (unsigned long long)snmp_counter(ep, s, "FECRecovered"));
     kcps_release(ep, now_ms(), s);
     send_ready(ep, fd, now_ms());
     kcps_endpoint_free(ep);

@@ -110,3 +110,11 @@ int fail(const char *who, const char *what, int code) {
     fprintf(stderr, "%s: %s: %s (%d)\n", who, what, kcps_strerror(code), code);
     return 1;
 }
+
+uint64_t snmp_counter(const kcps_endpoint *ep, kcps_session s, const char *name) {
+    uint64_t values[128];
+    int n = kcps_session_snmp(ep, s, values, sizeof values / sizeof values[0]), i;
+    for (i = 0; i < n; i++)
+        if (strcmp(kcps_snmp_name((size_t)i), name) == 0) return values[i];
+    return UINT64_MAX;
+}

@@ -29,6 +29,9 @@ void drive(kcps_endpoint *ep, int fd);
 /* Makes an endpoint from NAME=VALUE arguments (kcps_config_set); NULL after printing why. */
 kcps_endpoint *endpoint_from_args(int argc, char **argv);
 
+/* A session's SNMP counter by its name ("RetransSegs", ...); UINT64_MAX if there is none. */
+uint64_t snmp_counter(const kcps_endpoint *ep, kcps_session s, const char *name);
+
 /* Prints "<who>: <what>: <error name> (<code>)" to stderr and returns 1. */
 int fail(const char *who, const char *what, int code);
 

@@ -1,7 +1,10 @@
 //! The sans-io endpoint: every session on one UDP socket, kcp-go 5.6.1's listener rules,
 //! one deadline queue, and the datagrams to send. No sockets, no runtime.
 
+mod messages;
+mod progress;
 mod replay;
+mod roaming;
 mod transmit;
 
 use alloc::collections::{BTreeMap, BinaryHeap, VecDeque};
@@ -15,6 +18,7 @@ use rand_core::{RngCore, SeedableRng};
 
 use crate::config::{MTU_LIMIT, Settings, millis};
 use crate::session::{InputError, RecvError, SendError, Session, conv_and_sn};
+use crate::snmp::Snmp;
 
 use replay::ReplayCache;
 pub use transmit::{Transmit, TransmitQueue};
@@ -83,8 +87,12 @@ pub enum DropReason {
 pub enum Event {
     /// A peer opened a session: it waits for [`Endpoint::accept`].
     Incoming(Handle),
-    /// Input arrived or timers ran: the session may have data to read, room to write, or
-    /// everything written acknowledged.
+    /// Input or timers changed what the application can do with the session: data
+    /// arrived in order (read it), acknowledgements freed send window or acknowledged
+    /// everything written (write more), or the peer answered a
+    /// [`confirm`](Endpoint::confirm). Nothing is reported when nothing changed (a
+    /// retransmission, a replayed datagram, a window probe), and one event stands for
+    /// every change until [`poll_event`](Endpoint::poll_event) hands it out.
     Progress(Handle),
     /// The session ended (see [`Session::state`]): closed, dead or replaced.
     Ended(Handle),
@@ -116,6 +124,11 @@ pub struct EndpointStats {
     pub replays: u64,
     /// Sessions ended for the memory budget.
     pub shed: u64,
+    /// Challenges sent to a new address of a session's peer (see
+    /// [`Config::roaming`](crate::Config::roaming)).
+    pub challenges: u64,
+    /// Sessions that followed their peer to a new address after it answered a challenge.
+    pub roamed: u64,
 }
 
 /// [`Endpoint::connect_with_conv`] found a session for that address already.
@@ -225,8 +238,8 @@ impl Clock {
 /// [`Config::max_sessions_per_ip`] and [`Config::memory_budget`] bound what peers can make
 /// it hold.
 ///
-/// An idle session has no deadline in the queue, so a hundred thousand of them cost
-/// nothing between datagrams.
+/// An idle session keeps only its idle-timeout deadline in the timer queue, not KCP's
+/// flush interval, so a hundred thousand of them cost nothing between datagrams.
 ///
 /// [`Config::accept_backlog`]: crate::Config::accept_backlog
 /// [`Config::max_sessions`]: crate::Config::max_sessions
@@ -268,6 +281,11 @@ pub struct Endpoint {
     /// budget, so that proven sessions over the budget do not cost a pass per datagram.
     shed_floor: usize,
     stats: EndpointStats,
+    /// Sessions by conversation id and their peers' unproven new addresses, with
+    /// [`Config::roaming`](crate::Config::roaming).
+    roaming: roaming::Roaming,
+    /// This endpoint's SNMP counters (see [`snmp`](Endpoint::snmp)).
+    totals: Snmp,
 }
 
 impl Endpoint {
@@ -300,6 +318,8 @@ impl Endpoint {
             held: 0,
             shed_floor: 0,
             stats: EndpointStats::default(),
+            roaming: roaming::Roaming::default(),
+            totals: Snmp::default(),
         }
     }
 
@@ -332,6 +352,39 @@ impl Endpoint {
         self.stats
     }
 
+    /// This endpoint's counters in kcp-go's SNMP set: every session's counters summed
+    /// (ended and freed ones included), the datagrams no session took (`in_errs`,
+    /// `in_csum_errors`, `bytes_received`), and the connection gauges (`curr_estab`,
+    /// `max_conn`, `active_opens`, `passive_opens`). Its own: another endpoint in the
+    /// process never adds to it (the tokio front sums its sockets' into
+    /// [`snmp::global`](crate::snmp::global)). Current up to each session's last poll;
+    /// costs a copy.
+    pub fn snmp(&self) -> Snmp {
+        self.totals
+    }
+
+    /// Counts a session opened.
+    fn opened(&mut self, passive: bool) {
+        let t = &mut self.totals;
+        t.curr_estab += 1;
+        t.max_conn = t.max_conn.max(t.curr_estab);
+        if passive {
+            t.passive_opens += 1;
+        } else {
+            t.active_opens += 1;
+        }
+    }
+
+    /// Counts a datagram no session took.
+    fn unclaimed(&mut self, len: usize, csum: bool) {
+        self.totals.bytes_received += len as u64;
+        if csum {
+            self.totals.in_csum_errors += 1;
+        } else {
+            self.totals.in_errs += 1;
+        }
+    }
+
     /// Sessions held: open, ending, or ended but not yet [`release`](Endpoint::release)d.
     pub fn len(&self) -> usize {
         self.slots.len() - self.free.len()
@@ -359,13 +412,17 @@ impl Endpoint {
         remote: SocketAddr,
         conv: u32,
     ) -> Result<Handle, AddressInUse> {
-        if self.by_addr.contains_key(&remote) {
+        let in_use = if self.settings.config().roaming {
+            self.roaming.by_conv.contains_key(&conv)
+        } else {
+            self.by_addr.contains_key(&remote)
+        };
+        if in_use {
             return Err(AddressInUse);
         }
         let h = self.insert(now, remote, conv, false);
         self.stats.connected += 1;
-        #[cfg(feature = "std")]
-        counters::opened(false);
+        self.opened(false);
         Ok(h)
     }
 
@@ -378,14 +435,12 @@ impl Endpoint {
         let len = datagram.len();
         if len > MTU_LIMIT {
             self.stats.oversized += 1;
-            #[cfg(feature = "std")]
-            counters::unclaimed(len, false);
+            self.unclaimed(len, false);
             return DatagramEvent::Dropped(DropReason::Oversized);
         }
         let Ok(range) = self.settings.crypt().open(datagram) else {
             self.stats.crypt_errors += 1;
-            #[cfg(feature = "std")]
-            counters::unclaimed(len, true);
+            self.unclaimed(len, true);
             return DatagramEvent::Dropped(DropReason::Crypt);
         };
         let payload = &datagram[range];
@@ -396,14 +451,25 @@ impl Endpoint {
                 if reason == DropReason::Replayed {
                     self.stats.replays += 1;
                 }
-                #[cfg(feature = "std")]
-                counters::unclaimed(len, false);
+                self.unclaimed(len, false);
                 return DatagramEvent::Dropped(reason);
             }
         };
         let entry = self.entry_mut(h).expect("routed to a live session");
-        let result = entry.session.input_opened(now, len, payload);
-        self.touch(h);
+        let before = progress::mark(&entry.session);
+        let result = if entry.remote == remote {
+            entry.session.input_opened(now, len, payload)
+        } else {
+            // Roaming: its conversation, from another address.
+            self.input_elsewhere(now, h, remote, len, payload)
+        };
+        self.mark_dirty(h);
+        if self
+            .entry(h)
+            .is_some_and(|e| progress::mark(&e.session) != before)
+        {
+            self.touch_progress(h);
+        }
         match result {
             Err(e) => {
                 self.stats.invalid += 1;
@@ -422,6 +488,9 @@ impl Endpoint {
         remote: SocketAddr,
         payload: &[u8],
     ) -> Result<(Handle, bool), DropReason> {
+        if self.settings.config().roaming {
+            return self.route_roaming(now, remote, payload);
+        }
         let ids = conv_and_sn(payload);
         if let Some(&h) = self.by_addr.get(&remote) {
             let entry = self.entry(h).expect("mapped sessions are live");
@@ -544,8 +613,7 @@ impl Endpoint {
         self.accept_queue.push_back(h);
         self.events.push_back(Event::Incoming(h));
         self.stats.accepted += 1;
-        #[cfg(feature = "std")]
-        counters::opened(true);
+        self.opened(true);
         h
     }
 
@@ -602,6 +670,9 @@ impl Endpoint {
             generation: slot.generation,
         };
         self.by_addr.insert(remote, h);
+        if self.settings.config().roaming {
+            self.note_roaming(h, conv, remote);
+        }
         self.open += 1;
         // Its first deadline: the idle timeout.
         self.reschedule(h, now);
@@ -664,6 +735,18 @@ impl Endpoint {
         r
     }
 
+    /// [`Session::confirm`] on session `h`: probes the peer until it answers (then
+    /// [`Session::is_confirmed`], and a [`Event::Progress`]), or ends the session with
+    /// [`DeadReason::Unanswered`](crate::DeadReason::Unanswered) after `timeout`
+    /// ([`Event::Ended`]). Use it right after [`connect`](Endpoint::connect).
+    pub fn confirm(&mut self, now: u32, h: Handle, timeout: core::time::Duration) {
+        self.clock.extend(now);
+        if let Some(entry) = self.entry_mut(h) {
+            entry.session.confirm(now, timeout);
+            self.mark_dirty(h);
+        }
+    }
+
     /// [`Session::flush`] on session `h`: what is queued goes out at the next
     /// [`poll_transmit`](Endpoint::poll_transmit), even with `write_delay`.
     pub fn flush(&mut self, now: u32, h: Handle) {
@@ -714,17 +797,19 @@ impl Endpoint {
     /// Accounts for a session that ended, once: it leaves the address map (a new datagram
     /// from that address opens a new session) and the gauges.
     fn note_ended(&mut self, h: Handle) {
-        let Some(entry) = self.entry_mut(h) else {
+        let Some(entry) = slot_entry(&mut self.slots, h) else {
             return;
         };
         if entry.finished {
             return;
         }
         entry.finished = true;
+        entry.session.collect(&mut self.totals);
         let (remote, passive, conv) = (entry.remote, entry.passive, entry.session.conv());
         if self.by_addr.get(&remote) == Some(&h) {
             self.by_addr.remove(&remote);
         }
+        self.forget_roaming(h, conv, remote);
         if passive {
             decrement(&mut self.per_ip, &remote.ip());
             decrement(&mut self.live_convs, &conv);
@@ -733,20 +818,7 @@ impl Endpoint {
         }
         self.open -= 1;
         self.events.push_back(Event::Ended(h));
-        #[cfg(feature = "std")]
-        counters::closed();
-    }
-
-    /// Notes that session `h` took input: it polls at the next `poll_transmit` and reports
-    /// progress.
-    fn touch(&mut self, h: Handle) {
-        self.mark_dirty(h);
-        if let Some(entry) = self.entry_mut(h)
-            && !entry.progress_pending
-        {
-            entry.progress_pending = true;
-            self.events.push_back(Event::Progress(h));
-        }
+        self.totals.curr_estab -= 1;
     }
 
     /// Queues `h` for the next poll, after an operation that may have changed its deadline.
@@ -769,6 +841,7 @@ impl Endpoint {
         let remote = entry.remote;
         let out = &mut self.out;
         entry.session.poll(now, |d| out.push(remote, d));
+        entry.session.collect(&mut self.totals);
         // What the burst of input and the poll left it holding, for the memory budget.
         let held = entry.session.buffered_bytes();
         self.held = self.held - core::mem::replace(&mut entry.held, held) + held;
@@ -828,7 +901,7 @@ impl Endpoint {
     }
 
     /// When [`handle_timeout`](Endpoint::handle_timeout) should run next, on the caller's
-    /// clock; `None` while no session has a timer (all idle, or none). Datagrams
+    /// clock; `None` while there is no session (an idle one still has its idle timeout). Datagrams
     /// queued by operations since the last [`poll_transmit`](Endpoint::poll_transmit) are
     /// not timers: poll after every batch of operations.
     pub fn poll_timeout(&self) -> Option<u32> {
@@ -853,8 +926,14 @@ impl Endpoint {
                 continue; // superseded by an earlier deadline
             }
             entry.scheduled = None;
+            let before = progress::mark(&entry.session);
             self.poll_session(now, h);
-            if !self.entry(h).is_some_and(|e| e.finished) {
+            // Retransmissions and flushes change nothing the application acts on: only a
+            // change (the end of a close shows as `Ended`) is reported.
+            if self
+                .entry(h)
+                .is_some_and(|e| !e.finished && progress::mark(&e.session) != before)
+            {
                 self.touch_progress(h);
             }
         }
@@ -950,38 +1029,4 @@ fn slot_entry(slots: &mut [Slot], h: Handle) -> Option<&mut Entry> {
     (slot.generation == h.generation)
         .then_some(slot.entry.as_mut())
         .flatten()
-}
-
-/// The process-wide gauges and the counts of datagrams no session took.
-#[cfg(feature = "std")]
-mod counters {
-    use core::sync::atomic::Ordering;
-
-    use crate::snmp::global_counters;
-
-    pub(super) fn opened(passive: bool) {
-        let g = global_counters();
-        let open = g.curr_estab.fetch_add(1, Ordering::Relaxed) + 1;
-        g.max_conn.fetch_max(open, Ordering::Relaxed);
-        let opens = if passive {
-            &g.passive_opens
-        } else {
-            &g.active_opens
-        };
-        opens.fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub(super) fn closed() {
-        global_counters().curr_estab.fetch_sub(1, Ordering::Relaxed);
-    }
-
-    pub(super) fn unclaimed(len: usize, csum: bool) {
-        let g = global_counters();
-        g.bytes_received.fetch_add(len as u64, Ordering::Relaxed);
-        if csum {
-            g.in_csum_errors.fetch_add(1, Ordering::Relaxed);
-        } else {
-            g.in_errs.fetch_add(1, Ordering::Relaxed);
-        }
-    }
 }

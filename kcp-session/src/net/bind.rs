@@ -11,11 +11,16 @@ use crate::config::Settings;
 
 /// Binds a non-blocking UDP socket at `addr` with [`Config::sockbuf`] buffers (the
 /// kernel may cap them; that is not an error) and [`Config::dscp`], registered with the
-/// current tokio runtime.
+/// current tokio runtime. With `reuse_port`, sets `SO_REUSEPORT` before binding, so that
+/// other sockets that set it can share the address (Unix).
 ///
 /// [`Config::sockbuf`]: crate::Config::sockbuf
 /// [`Config::dscp`]: crate::Config::dscp
-pub(crate) fn bind(addr: SocketAddr, settings: &Settings) -> io::Result<UdpSocket> {
+pub(crate) fn bind(
+    addr: SocketAddr,
+    settings: &Settings,
+    reuse_port: bool,
+) -> io::Result<UdpSocket> {
     let cfg = settings.config();
     let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
     socket.set_nonblocking(true)?;
@@ -28,6 +33,10 @@ pub(crate) fn bind(addr: SocketAddr, settings: &Settings) -> io::Result<UdpSocke
         } else {
             socket.set_tclass_v6(tos)?;
         }
+    }
+    if reuse_port {
+        #[cfg(unix)]
+        socket.set_reuse_port(true)?;
     }
     socket.bind(&addr.into())?;
     UdpSocket::from_std(socket.into())

@@ -16,6 +16,8 @@ use tokio::time::Instant;
 
 use crate::config::Settings;
 use crate::endpoint::{Endpoint, Event, Handle, TransmitQueue};
+use crate::session::{Session, State};
+use crate::snmp::Snmp;
 
 use super::batch::{LISTENER_SLOTS, Udp};
 
@@ -48,12 +50,16 @@ pub(crate) struct EndpointState {
     driver_deadline: Option<u32>,
     /// Datagrams the kernel would not take (socket buffer full): lost like on the wire.
     pub(crate) send_dropped: u64,
+    /// The endpoint's counters as last added to the process-wide ones.
+    reported: Snmp,
 }
 
 #[derive(Debug, Default)]
 struct Waiters {
     read: Option<Waker>,
     write: Option<Waker>,
+    /// A task waiting for an unreliable datagram.
+    datagram: Option<Waker>,
     /// Stream handles alive (a stream, or its two halves); at 0 the session is released.
     handles: usize,
 }
@@ -85,6 +91,7 @@ impl Shared {
                 failed: None,
                 driver_deadline: None,
                 send_dropped: 0,
+                reported: Snmp::default(),
             }),
             driver: Notify::new(),
             incoming: Notify::new(),
@@ -132,6 +139,7 @@ impl Shared {
                 (Some(_), None) => true,
                 (None, _) => false,
             };
+            st.report();
             drop(st);
             if earlier {
                 self.driver.notify_one();
@@ -179,6 +187,12 @@ impl Shared {
 }
 
 impl EndpointState {
+    /// Adds what the endpoint counted since the last call to the process-wide counters.
+    fn report(&mut self) {
+        let now = self.endpoint.snmp();
+        crate::snmp::report(&mut self.reported, &now);
+    }
+
     /// The waiters of session `h`.
     fn waiters(&mut self, h: Handle) -> &mut Waiters {
         let i = h.index();
@@ -201,6 +215,11 @@ impl EndpointState {
         self.waiters(h).read = Some(waker.clone());
     }
 
+    /// Parks a task waiting for a datagram of session `h` until it may progress.
+    pub(crate) fn wait_datagram(&mut self, h: Handle, waker: &Waker) {
+        self.waiters(h).datagram = Some(waker.clone());
+    }
+
     /// Parks the writer of session `h` until it may progress.
     pub(crate) fn wait_write(&mut self, h: Handle, waker: &Waker) {
         self.waiters(h).write = Some(waker.clone());
@@ -211,20 +230,52 @@ impl EndpointState {
     fn take_wakers(&mut self, wake: &mut Vec<Waker>) -> bool {
         let mut incoming = false;
         while let Some(event) = self.endpoint.poll_event() {
-            let h = match event {
+            let (h, read, write, datagram) = match event {
                 Event::Incoming(_) => {
                     incoming = true;
                     continue;
                 }
-                Event::Progress(h) | Event::Ended(h) => h,
+                Event::Progress(h) => match self.endpoint.session(h) {
+                    Some(s) => (h, readable(s), writable(s), datagram_ready(s)),
+                    None => (h, true, true, true),
+                },
+                Event::Ended(h) => (h, true, true, true),
             };
             if let Some(w) = self.sessions.get_mut(h.index()) {
-                wake.extend(w.read.take());
-                wake.extend(w.write.take());
+                if read {
+                    wake.extend(w.read.take());
+                }
+                if write {
+                    wake.extend(w.write.take());
+                }
+                if datagram {
+                    wake.extend(w.datagram.take());
+                }
             }
         }
         incoming
     }
+}
+
+/// Whether a task waiting for a datagram on session `s` can progress: one is queued, or
+/// the session ended.
+fn datagram_ready(s: &Session) -> bool {
+    s.can_recv_datagram() || s.state().is_ended()
+}
+
+/// Whether a reader waiting on session `s` can progress: data to read, or the end.
+fn readable(s: &Session) -> bool {
+    s.can_recv() || s.state().is_ended()
+}
+
+/// Whether a writer waiting on session `s` can progress: a quarter of the send window free
+/// (so a bulk writer wakes once per quarter window, not per acknowledgement), everything
+/// acknowledged (what `shutdown` and `connect_confirmed` wait for), an answer from the
+/// peer, or the session no longer open.
+fn writable(s: &Session) -> bool {
+    let k = s.kcp();
+    let free = (k.snd_wnd() as usize).saturating_sub(k.wait_snd());
+    s.state() != State::Open || k.wait_snd() == 0 || free >= (k.snd_wnd() as usize / 4).max(1)
 }
 
 /// The task that serves one socket.
@@ -243,10 +294,12 @@ impl Drop for Failed {
     fn drop(&mut self) {
         let mut st = self.0.lock();
         st.failed.get_or_insert(self.1);
+        st.report();
         let mut wake = Vec::new();
         for w in &mut st.sessions {
             wake.extend(w.read.take());
             wake.extend(w.write.take());
+            wake.extend(w.datagram.take());
         }
         drop(st);
         self.0.incoming.notify_waiters();
@@ -341,6 +394,7 @@ impl Driver {
         st.endpoint.take_transmits(now, &mut self.queue);
         let incoming = st.take_wakers(&mut self.wake);
         let done = !st.endpoint.is_listening() && st.endpoint.is_empty();
+        st.report();
         drop(st);
         if incoming {
             shared.incoming.notify_waiters();

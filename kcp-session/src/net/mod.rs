@@ -5,6 +5,7 @@ mod batch;
 mod bind;
 mod driver;
 mod listener;
+mod liveness;
 mod stream;
 
 pub use listener::KcpListener;

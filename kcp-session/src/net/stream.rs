@@ -3,16 +3,16 @@
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::string::ToString;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::vec::Vec;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{UdpSocket, lookup_host};
 
 use crate::config::Settings;
 use crate::endpoint::Handle;
-use crate::session::{DeadReason, RecvError, SendError, State};
+use crate::session::{DatagramError, DeadReason, RecvError, SendError, State};
 use crate::snmp::Snmp;
 
 use super::bind;
@@ -27,8 +27,10 @@ use super::driver::Shared;
 ///   [`io::ErrorKind::TimedOut`] (nothing received for [`Config::idle_timeout`]) or, with
 ///   [`Config::dead_link`] set, [`io::ErrorKind::ConnectionAborted`]; a peer that
 ///   reconnected from the same address with a new conversation ends this one with
-///   [`io::ErrorKind::ConnectionReset`]. If the socket's driver stops (a socket error),
-///   every operation fails with that error instead of waiting.
+///   [`io::ErrorKind::ConnectionReset`]. The error carries the session's [`State`]
+///   (with its [`DeadReason`](crate::DeadReason)): match it with
+///   `err.get_ref().and_then(|e| e.downcast_ref::<State>())`. If the socket's driver
+///   stops (a socket error), every operation fails with that error instead of waiting.
 /// - Writes take what the send window holds and are pending while it is full:
 ///   back-pressure, never an unbounded queue. Each write is flushed at once unless
 ///   [`Config::write_delay`] is set.
@@ -38,14 +40,43 @@ use super::driver::Shared;
 ///   keeps being retransmitted for up to [`Config::linger`], then the session is
 ///   forgotten. The peer is not told (kcp-go behaves the same).
 ///
+/// Beside the bytes, a stream carries whole messages in message mode
+/// (`send_message`/`recv_message`) and, with FEC on, unreliable datagrams
+/// (`send_datagram`/`recv_datagram`, kcp-go's out-of-band wire): for a game, state as
+/// datagrams and events on the stream.
+///
+/// ```no_run
+/// use kcp_session::{Config, KcpStream};
+/// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+///
+/// # async fn game() -> Result<(), Box<dyn std::error::Error>> {
+/// let settings = Config::kcptun().build()?; // FEC 10/3: datagrams work
+/// let (mut read, mut write) = KcpStream::connect("127.0.0.1:4000", &settings)
+///     .await?
+///     .into_split();
+/// write.write_all(b"join\n").await?; // reliable, in order
+/// write.send_datagram(b"position 1 2")?; // at once, never resent
+/// let mut buf = [0u8; 1024];
+/// loop {
+///     // The datagram future borrows nothing and is cancel-safe: it waits beside a read.
+///     let datagram = read.recv_datagram();
+///     tokio::select! {
+///         n = read.read(&mut buf) => println!("event bytes: {:?}", &buf[..n?]),
+///         d = datagram => println!("state: {:?}", d?),
+///     }
+/// }
+/// # }
+/// ```
+///
 /// [`KcpListener::accept`]: crate::KcpListener::accept
+/// [`State`]: crate::State
 /// [`Config::idle_timeout`]: crate::Config::idle_timeout
 /// [`Config::dead_link`]: crate::Config::dead_link
 /// [`Config::write_delay`]: crate::Config::write_delay
 /// [`Config::linger`]: crate::Config::linger
 #[derive(Debug)]
 pub struct KcpStream {
-    handle: StreamHandle,
+    pub(super) handle: StreamHandle,
     write_shut: bool,
 }
 
@@ -65,8 +96,8 @@ pub struct OwnedWriteHalf {
 /// A counted reference to one session of a socket; the last one to go releases it.
 #[derive(Debug)]
 pub(crate) struct StreamHandle {
-    shared: Arc<Shared>,
-    session: Handle,
+    pub(super) shared: Arc<Shared>,
+    pub(super) session: Handle,
 }
 
 impl Drop for StreamHandle {
@@ -108,7 +139,7 @@ impl KcpStream {
         } else {
             (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
         };
-        let socket = bind::bind(local, settings)?;
+        let socket = bind::bind(local, settings, false)?;
         Self::dial(socket, settings, |endpoint, now| {
             endpoint
                 .connect(now, remote)
@@ -163,33 +194,101 @@ impl KcpStream {
         };
         (read, write)
     }
-
-    /// The conversation id (random for a dialed session, the peer's for an accepted one).
-    pub fn conv(&self) -> u32 {
-        self.info().conv
-    }
-
-    /// The peer's address.
-    pub fn peer_addr(&self) -> SocketAddr {
-        peer_addr(&self.handle)
-    }
-
-    /// The local address of the UDP socket (shared with the listener for accepted
-    /// sessions).
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.handle.shared.udp.socket.local_addr()
-    }
-
-    /// This session's counters in kcp-go's SNMP set.
-    pub fn snmp(&self) -> Snmp {
-        snmp(&self.handle)
-    }
-
-    /// RTT and window read-outs of the session's KCP state.
-    pub fn info(&self) -> SessionInfo {
-        info(&self.handle)
-    }
 }
+
+/// The read-outs every handle on a session has: the stream and both halves.
+macro_rules! accessors {
+    ($($ty:ty),*) => {$(
+        impl $ty {
+            /// The conversation id (random for a dialed session, the peer's for an
+            /// accepted one).
+            pub fn conv(&self) -> u32 {
+                self.info().conv
+            }
+
+            /// The local address of the UDP socket (shared with the listener for
+            /// accepted sessions). One system call.
+            pub fn local_addr(&self) -> io::Result<SocketAddr> {
+                self.handle.shared.udp.socket.local_addr()
+            }
+
+            /// RTT and window read-outs of the session's KCP state; takes the socket's
+            /// lock for a moment.
+            pub fn info(&self) -> SessionInfo {
+                info(&self.handle)
+            }
+
+            /// The largest message `send_message` takes; 0 in stream mode.
+            pub fn max_message_size(&self) -> usize {
+                self.handle
+                    .inspect(crate::Session::max_message_size)
+                    .unwrap_or(0)
+            }
+
+            /// The largest payload `send_datagram` takes (see
+            /// [`Session::max_datagram_size`](crate::Session::max_datagram_size)); 0
+            /// without FEC.
+            pub fn max_datagram_size(&self) -> usize {
+                self.handle
+                    .inspect(crate::Session::max_datagram_size)
+                    .unwrap_or(0)
+            }
+
+            /// Sends `data` as one unreliable datagram beside the stream, on kcp-go's
+            /// out-of-band wire (kcp-go 5.6.60+ `SetOOBHandler` receives it): sent at
+            /// once, never retransmitted, never waiting behind lost stream data; lost or
+            /// reordered on a bad link. For state the next update supersedes. Costs one
+            /// allocation, one seal and one system call.
+            ///
+            /// Fails, never drops silently: [`io::ErrorKind::Unsupported`] without FEC
+            /// (kcp-go frames datagrams only with FEC on),
+            /// [`io::ErrorKind::InvalidInput`] beyond `max_datagram_size`,
+            /// [`io::ErrorKind::WouldBlock`] while an accepted session's peer has not
+            /// proven its address and the amplification budget is spent; the inner
+            /// error is the [`DatagramError`](crate::DatagramError). Once the session
+            /// ended, as `write` does.
+            pub fn send_datagram(&self, data: &[u8]) -> io::Result<()> {
+                send_datagram(&self.handle, data)
+            }
+
+            /// Waits for the next unreliable datagram from the peer (sent with
+            /// `send_datagram` or kcp-go's `SendOOB`). The future borrows nothing, so
+            /// it can wait in a `select!` beside a `read` of the same handle, and is
+            /// cancel-safe: a datagram leaves the queue only when it returns. Datagrams
+            /// not taken wait in a queue of
+            /// [`Config::datagram_queue`](crate::Config::datagram_queue), the oldest
+            /// dropped (and counted in `datagram_stats`) when it is full. Fails once the
+            /// session ended and no datagram remains.
+            pub fn recv_datagram(
+                &self,
+            ) -> impl std::future::Future<Output = io::Result<Vec<u8>>> + Send + 'static {
+                let (shared, session) = (Arc::clone(&self.handle.shared), self.handle.session);
+                async move {
+                    std::future::poll_fn(|cx| poll_recv_datagram(&shared, session, cx)).await
+                }
+            }
+
+            /// This session's datagram counters (sent, received, dropped).
+            pub fn datagram_stats(&self) -> crate::DatagramStats {
+                self.handle
+                    .inspect(crate::Session::datagram_stats)
+                    .unwrap_or_default()
+            }
+
+            /// The peer's address.
+            pub fn peer_addr(&self) -> SocketAddr {
+                peer_addr(&self.handle)
+            }
+
+            /// This session's counters in kcp-go's SNMP set.
+            pub fn snmp(&self) -> Snmp {
+                snmp(&self.handle)
+            }
+        }
+    )*};
+}
+
+accessors!(KcpStream, OwnedReadHalf, OwnedWriteHalf);
 
 /// Read-outs of a session's KCP state at one moment, from [`KcpStream::info`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -241,16 +340,6 @@ fn peer_addr(h: &StreamHandle) -> SocketAddr {
 }
 
 impl OwnedReadHalf {
-    /// The peer's address.
-    pub fn peer_addr(&self) -> SocketAddr {
-        peer_addr(&self.handle)
-    }
-
-    /// The session's counters in kcp-go's SNMP set.
-    pub fn snmp(&self) -> Snmp {
-        snmp(&self.handle)
-    }
-
     /// Joins the halves of one stream again; hands them back if they belong to different
     /// streams.
     pub fn reunite(self, write: OwnedWriteHalf) -> Result<KcpStream, ReuniteError> {
@@ -268,18 +357,6 @@ impl OwnedReadHalf {
     }
 }
 
-impl OwnedWriteHalf {
-    /// The peer's address.
-    pub fn peer_addr(&self) -> SocketAddr {
-        peer_addr(&self.handle)
-    }
-
-    /// The session's counters in kcp-go's SNMP set.
-    pub fn snmp(&self) -> Snmp {
-        snmp(&self.handle)
-    }
-}
-
 /// Two halves of different streams passed to [`OwnedReadHalf::reunite`], handed back.
 #[derive(Debug)]
 pub struct ReuniteError(pub OwnedReadHalf, pub OwnedWriteHalf);
@@ -292,22 +369,28 @@ impl std::fmt::Display for ReuniteError {
 
 impl std::error::Error for ReuniteError {}
 
-fn dead(reason: DeadReason) -> io::Error {
-    let kind = match reason {
-        DeadReason::IdleTimeout => io::ErrorKind::TimedOut,
-        DeadReason::DeadLink | DeadReason::Shed => io::ErrorKind::ConnectionAborted,
+/// The error of an operation on a session that ended: `kind` for matching, and the
+/// [`State`] itself as the inner error, reachable through [`io::Error::get_ref`] and
+/// `downcast` (its [`DeadReason`] inside).
+pub(crate) fn ended(state: State) -> io::Error {
+    let kind = match state {
+        State::Dead(DeadReason::IdleTimeout | DeadReason::Unanswered) => io::ErrorKind::TimedOut,
+        State::Dead(_) => io::ErrorKind::ConnectionAborted,
+        State::Replaced => io::ErrorKind::ConnectionReset,
+        State::Open | State::Closing | State::Closed => io::ErrorKind::BrokenPipe,
     };
-    io::Error::new(kind, reason.to_string())
+    io::Error::new(kind, state)
+}
+
+pub(super) fn dead(reason: DeadReason) -> io::Error {
+    ended(State::Dead(reason))
 }
 
 fn replaced() -> io::Error {
-    io::Error::new(
-        io::ErrorKind::ConnectionReset,
-        "the peer started a new conversation from the same address",
-    )
+    ended(State::Replaced)
 }
 
-fn driver_failed(kind: io::ErrorKind) -> io::Error {
+pub(super) fn driver_failed(kind: io::ErrorKind) -> io::Error {
     io::Error::new(kind, "the UDP socket's driver stopped")
 }
 
@@ -367,15 +450,114 @@ fn poll_write(
         }
         Err(SendError::Dead(r)) => Poll::Ready(Err(dead(r))),
         Err(SendError::Replaced) => Poll::Ready(Err(replaced())),
-        Err(SendError::Closed) => Poll::Ready(Err(io::Error::new(
-            io::ErrorKind::BrokenPipe,
-            "session closed",
-        ))),
-        Err(e) => Poll::Ready(Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            e.to_string(),
-        ))),
+        Err(e @ SendError::Closed) => {
+            Poll::Ready(Err(io::Error::new(io::ErrorKind::BrokenPipe, e)))
+        }
+        Err(e) => Poll::Ready(Err(io::Error::new(io::ErrorKind::InvalidInput, e))),
     }
+}
+
+fn poll_recv_message(h: &StreamHandle, cx: &mut Context<'_>) -> Poll<io::Result<Vec<u8>>> {
+    let mut st = h.shared.lock();
+    match st.endpoint.recv_message(h.session) {
+        Ok(message) => {
+            // A read that reopened a full window has a window update to send.
+            h.shared.send_and_unlock(st);
+            Poll::Ready(Ok(message))
+        }
+        Err(RecvError::WouldBlock) => {
+            if let Some(kind) = st.failed {
+                return Poll::Ready(Err(driver_failed(kind)));
+            }
+            st.wait_read(h.session, cx.waker());
+            Poll::Pending
+        }
+        Err(RecvError::Dead(r)) => Poll::Ready(Err(dead(r))),
+        Err(RecvError::Replaced) => Poll::Ready(Err(replaced())),
+        Err(e @ RecvError::NotMessageMode) => {
+            Poll::Ready(Err(io::Error::new(io::ErrorKind::Unsupported, e)))
+        }
+        Err(e) => Poll::Ready(Err(io::Error::new(io::ErrorKind::BrokenPipe, e))),
+    }
+}
+
+fn poll_send_message(
+    h: &StreamHandle,
+    shut: bool,
+    cx: &mut Context<'_>,
+    data: &[u8],
+) -> Poll<io::Result<()>> {
+    if shut {
+        return Poll::Ready(Err(io::Error::new(
+            io::ErrorKind::BrokenPipe,
+            "write half shut down",
+        )));
+    }
+    let mut st = h.shared.lock();
+    if let Some(kind) = st.failed {
+        return Poll::Ready(Err(driver_failed(kind)));
+    }
+    let now = h.shared.now();
+    match st.endpoint.send_message(now, h.session, data) {
+        Ok(()) => {
+            h.shared.send_and_unlock(st);
+            Poll::Ready(Ok(()))
+        }
+        Err(SendError::WouldBlock) => {
+            st.wait_write(h.session, cx.waker());
+            Poll::Pending
+        }
+        Err(SendError::Dead(r)) => Poll::Ready(Err(dead(r))),
+        Err(SendError::Replaced) => Poll::Ready(Err(replaced())),
+        Err(e @ SendError::Closed) => {
+            Poll::Ready(Err(io::Error::new(io::ErrorKind::BrokenPipe, e)))
+        }
+        Err(e @ SendError::NotMessageMode) => {
+            Poll::Ready(Err(io::Error::new(io::ErrorKind::Unsupported, e)))
+        }
+        Err(e) => Poll::Ready(Err(io::Error::new(io::ErrorKind::InvalidInput, e))),
+    }
+}
+
+fn send_datagram(h: &StreamHandle, data: &[u8]) -> io::Result<()> {
+    let mut st = h.shared.lock();
+    if let Some(kind) = st.failed {
+        return Err(driver_failed(kind));
+    }
+    let now = h.shared.now();
+    match st.endpoint.send_datagram(now, h.session, data) {
+        Ok(()) => {
+            h.shared.send_and_unlock(st);
+            Ok(())
+        }
+        Err(DatagramError::Ended(state)) => Err(ended(state)),
+        Err(e @ DatagramError::Unsupported) => Err(io::Error::new(io::ErrorKind::Unsupported, e)),
+        Err(e @ DatagramError::TooLarge) => Err(io::Error::new(io::ErrorKind::InvalidInput, e)),
+        Err(e) => Err(io::Error::new(io::ErrorKind::WouldBlock, e)),
+    }
+}
+
+fn poll_recv_datagram(
+    shared: &Shared,
+    session: Handle,
+    cx: &mut Context<'_>,
+) -> Poll<io::Result<Vec<u8>>> {
+    let mut st = shared.lock();
+    if let Some(d) = st.endpoint.recv_datagram(session) {
+        return Poll::Ready(Ok(d));
+    }
+    let state = st
+        .endpoint
+        .session(session)
+        .map_or(State::Closed, crate::Session::state);
+    if state.is_ended() {
+        return Poll::Ready(Err(ended(state)));
+    }
+    if let Some(kind) = st.failed {
+        return Poll::Ready(Err(driver_failed(kind)));
+    }
+    st.wait_datagram(session, cx.waker());
+    Poll::Pending
 }
 
 /// Sends what a write left queued under [`Config::write_delay`](crate::Config::write_delay).
@@ -412,60 +594,80 @@ fn poll_shutdown(h: &StreamHandle, cx: &mut Context<'_>) -> Poll<io::Result<()>>
     Poll::Pending
 }
 
-impl AsyncRead for KcpStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        poll_read(&self.handle, cx, buf)
-    }
+/// `AsyncRead` and whole messages for the handles that read: the stream and its read half.
+macro_rules! reader {
+    ($($ty:ty),*) => {$(
+        impl $ty {
+            /// Waits for the next whole message (message mode, [`Config::stream`] off)
+            /// and returns it, however large: a message is never split across calls nor
+            /// truncated, unlike `read` into a smaller buffer. Pairs with
+            /// `send_message`, or with one `Write` of a kcp-go `UDPSession` in message
+            /// mode. Costs one allocation of the message's size.
+            ///
+            /// Fails with [`io::ErrorKind::Unsupported`] in stream mode, and as `read`
+            /// does once the session ended.
+            ///
+            /// [`Config::stream`]: crate::Config::stream
+            pub async fn recv_message(&mut self) -> io::Result<Vec<u8>> {
+                std::future::poll_fn(|cx| poll_recv_message(&self.handle, cx)).await
+            }
+        }
+
+        impl AsyncRead for $ty {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut ReadBuf<'_>,
+            ) -> Poll<io::Result<()>> {
+                poll_read(&self.handle, cx, buf)
+            }
+        }
+    )*};
 }
 
-impl AsyncRead for OwnedReadHalf {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        poll_read(&self.handle, cx, buf)
-    }
+/// `AsyncWrite` and whole messages for the handles that write: the stream and its write
+/// half.
+macro_rules! writer {
+    ($($ty:ty),*) => {$(
+        impl $ty {
+            /// Sends `data` as one message (message mode, [`Config::stream`] off),
+            /// waiting while the send window is full; the peer's `recv_message` returns
+            /// it whole. At most [`max_message_size`](Self::max_message_size) bytes
+            /// (127 segments, about 170 KB at the default MTU). Costs what a `write` of
+            /// the same bytes costs.
+            ///
+            /// Fails with [`io::ErrorKind::InvalidInput`] for a message too large,
+            /// [`io::ErrorKind::Unsupported`] in stream mode (the inner error is the
+            /// [`SendError`](crate::SendError)), and as `write` does once the session
+            /// ended or after `shutdown`.
+            ///
+            /// [`Config::stream`]: crate::Config::stream
+            pub async fn send_message(&mut self, data: &[u8]) -> io::Result<()> {
+                let shut = self.write_shut;
+                std::future::poll_fn(|cx| poll_send_message(&self.handle, shut, cx, data)).await
+            }
+        }
+
+        impl AsyncWrite for $ty {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                data: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                poll_write(&self.handle, self.write_shut, cx, data)
+            }
+
+            fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                poll_flush(&self.handle)
+            }
+
+            fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                self.write_shut = true;
+                poll_shutdown(&self.handle, cx)
+            }
+        }
+    )*};
 }
 
-impl AsyncWrite for KcpStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        data: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        poll_write(&self.handle, self.write_shut, cx, data)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        poll_flush(&self.handle)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.write_shut = true;
-        poll_shutdown(&self.handle, cx)
-    }
-}
-
-impl AsyncWrite for OwnedWriteHalf {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        data: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        poll_write(&self.handle, self.write_shut, cx, data)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        poll_flush(&self.handle)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.write_shut = true;
-        poll_shutdown(&self.handle, cx)
-    }
-}
+reader!(KcpStream, OwnedReadHalf);
+writer!(KcpStream, OwnedWriteHalf);

@@ -71,8 +71,14 @@ impl<T: FnMut(&[u8])> Framer<'_, T> {
 
 /// The conversation id and sequence number a decrypted payload carries, found the way
 /// kcp-go's listener finds them: a raw KCP frame has them at offsets 0 and 12; an FEC data
-/// packet of at least 8 + 24 bytes at 8 and 20; parity packets carry none.
+/// packet of at least 8 + 24 bytes at 8 and 20; parity packets carry none. Nor, here, do
+/// out-of-band datagrams (type 0xF3): kcp-go's listener reads their conv and lets one
+/// open or replace a session, but an unreliable datagram is no request to open one, and
+/// one carries no sequence number to tell a restart from a replay.
 pub fn conv_and_sn(payload: &[u8]) -> Option<(u32, u32)> {
+    if super::oob::is_oob(payload) {
+        return None;
+    }
     let at = |i: usize| {
         payload
             .get(i..i + 4)

@@ -3,8 +3,12 @@
 
 mod congestion;
 mod framer;
+mod keepalive;
+mod message;
+mod oob;
 mod pacer;
 mod proof;
+mod roaming;
 mod state;
 
 use alloc::vec::Vec;
@@ -21,6 +25,8 @@ use crate::snmp::Snmp;
 use congestion::Controller;
 use framer::Framer;
 pub use framer::conv_and_sn;
+use keepalive::{Due, Liveness};
+pub use oob::{DatagramError, DatagramStats};
 use pacer::Pacer;
 use proof::Proof;
 pub use state::{DeadReason, InputError, RecvError, SendError, State};
@@ -67,6 +73,8 @@ pub struct Session {
     leftover_pos: usize,
     /// Counters this layer keeps; KCP's and FEC's are merged in by `snmp`.
     counters: Snmp,
+    /// Unreliable datagrams received and waiting to be sent.
+    datagrams: oob::Datagrams,
     /// An operation since the last poll wants a flush: acknowledgements to send, data
     /// that may go out, a reopened window to announce.
     flush_wanted: bool,
@@ -78,8 +86,11 @@ pub struct Session {
     /// The controller of [`Congestion::Bbr`](crate::Congestion::Bbr), which sets the
     /// pacer's rate and KCP's in-flight cap.
     congestion: Option<Controller>,
-    /// What was last added to the process-wide counters.
-    #[cfg(feature = "std")]
+    /// Connect confirmation and keepalive probes (see `keepalive.rs`).
+    liveness: Liveness,
+    /// Challenges sent to a new address of the peer (see `roaming.rs`).
+    challenges: roaming::Challenges,
+    /// What was last added to the endpoint's counters (see `collect`).
     reported: Snmp,
 }
 
@@ -128,8 +139,8 @@ impl Session {
         kcp.set_tailroom(settings.trailer_len());
         kcp.set_window_size(cfg.snd_wnd, cfg.rcv_wnd)
             .expect("Config::build checked the windows");
-        let (nodelay, interval, resend, nc) = cfg.mode.knobs();
-        kcp.set_nodelay(nodelay, interval, resend, nc);
+        let k = cfg.mode.knobs();
+        kcp.set_nodelay(k.nodelay, k.interval, k.resend, k.nc);
         kcp.set_stream(cfg.stream);
         kcp.set_dead_link(cfg.dead_link.unwrap_or(u32::MAX));
         kcp.set_window_recovery(cfg.window_recovery);
@@ -173,6 +184,7 @@ impl Session {
             leftover: Vec::new(),
             leftover_pos: 0,
             counters: Snmp::default(),
+            datagrams: oob::Datagrams::default(),
             flush_wanted: false,
             kcp_idle: true,
             pacer: cfg
@@ -180,7 +192,8 @@ impl Session {
                 .or(congestion.as_ref().map(Controller::rate))
                 .map(|rate| Pacer::new(rate, settings, now)),
             congestion,
-            #[cfg(feature = "std")]
+            liveness: Liveness::new(settings, now),
+            challenges: roaming::Challenges::default(),
             reported: Snmp::default(),
         }
     }
@@ -222,6 +235,7 @@ impl Session {
         self.kcp.buffered_bytes()
             + self.decoder.as_ref().map_or(0, Decoder::retained_bytes)
             + self.leftover.capacity()
+            + self.datagrams.buffered_bytes()
     }
 
     /// When the last datagram that moved the conversation arrived.
@@ -243,7 +257,7 @@ impl Session {
         self.decoder = None;
         self.leftover = Vec::new();
         self.leftover_pos = 0;
-        self.report_global();
+        self.datagrams.clear();
     }
 
     /// KCP's clock for the caller's `now`.
@@ -276,6 +290,48 @@ impl Session {
         self.input_opened(now, len, &datagram[range])
     }
 
+    /// A challenge for a new address of the peer: a sealed datagram to send there, whose
+    /// acknowledgement [`answers_challenge`](Session::answers_challenge) recognizes (see
+    /// `roaming.rs`). 24 bytes of KCP under the cipher.
+    pub(crate) fn roaming_challenge(&mut self, now: u32) -> Vec<u8> {
+        let kcp_now = self.kcp_now(now);
+        let d = self
+            .challenges
+            .make(&self.kcp, kcp_now, &self.settings, &mut self.rng);
+        self.counters.out_pkts += 1;
+        self.counters.bytes_sent += d.len() as u64;
+        d
+    }
+
+    /// Whether the opened payload `payload` acknowledges a challenge of this session.
+    pub(crate) fn answers_challenge(&self, payload: &[u8]) -> bool {
+        self.challenges.answered_by(payload, self.kcp.conv())
+    }
+
+    /// Takes a datagram from an address the peer has not shown yet: as
+    /// [`input_opened`](Session::input_opened), but it counts toward no proof of the
+    /// current address.
+    pub(crate) fn input_elsewhere(
+        &mut self,
+        now: u32,
+        wire_len: usize,
+        payload: &[u8],
+    ) -> Result<(), InputError> {
+        let proof = self.proof.take();
+        let r = self.input_opened(now, wire_len, payload);
+        self.proof = proof;
+        r
+    }
+
+    /// The peer answered a challenge at a new address, where the session now sends: the
+    /// address is proven.
+    pub(crate) fn moved(&mut self) {
+        self.challenges.clear();
+        if self.proof.take().is_some() {
+            self.flush_wanted = true;
+        }
+    }
+
     /// Takes a datagram of `wire_len` bytes whose crypto layer is already removed (an
     /// [`Endpoint`](crate::Endpoint) decrypts first to route by conversation id).
     pub(crate) fn input_opened(
@@ -303,6 +359,9 @@ impl Session {
                 self.last_recv = now;
             }
         }
+        if oob::is_oob(payload) {
+            return self.input_datagram(payload);
+        }
         let una = self.kcp.snd_una();
         let (rcv_nxt, rcv_buf) = (self.kcp.rcv_nxt(), self.kcp.rcv_buf_len());
         // RTT samples are taken against this clock (the maintainer's advice for ikcp).
@@ -321,12 +380,15 @@ impl Session {
         // Only a datagram that moved the conversation keeps the session alive: one that
         // acknowledged new data or brought new data. Replays of what was already
         // received, and anything else a third party can send, do not.
+        // So does the answer to a liveness probe (see `keepalive.rs`).
         if result.is_ok()
             && (self.kcp.snd_una() != una
                 || self.kcp.rcv_nxt() != rcv_nxt
-                || self.kcp.rcv_buf_len() > rcv_buf)
+                || self.kcp.rcv_buf_len() > rcv_buf
+                || (self.liveness.awaits_answer() && Liveness::is_answer(payload, self.kcp.conv())))
         {
             self.last_recv = now;
+            self.liveness.heard(now);
         }
         // Flush at the next poll when the window moved (new data may go out) or when
         // acknowledgements are waiting and the settings send them at once.
@@ -500,9 +562,9 @@ impl Session {
         // ikcp's "fast recover": a recv from a full receive queue announces the window.
         let was_full = self.kcp.rcv_queue_len() >= self.kcp.rcv_wnd() as usize;
         // Empty messages carry nothing; returning 0 for one would read as end of stream.
-        let mut result = self.recv_message(buf);
+        let mut result = self.recv_one(buf);
         while result == Ok(0) {
-            result = self.recv_message(buf);
+            result = self.recv_one(buf);
         }
         // A byte stream has no message boundaries to keep: fill the buffer.
         if self.kcp.is_stream()
@@ -510,7 +572,7 @@ impl Session {
         {
             while n < buf.len()
                 && self.leftover_pos >= self.leftover.len()
-                && let Ok(m) = self.recv_message(&mut buf[n..])
+                && let Ok(m) = self.recv_one(&mut buf[n..])
             {
                 n += m;
             }
@@ -522,7 +584,7 @@ impl Session {
         result
     }
 
-    fn recv_message(&mut self, buf: &mut [u8]) -> Result<usize, RecvError> {
+    fn recv_one(&mut self, buf: &mut [u8]) -> Result<usize, RecvError> {
         match self.kcp.peek_size() {
             Ok(size) if size <= buf.len() => Ok(self.kcp.recv(buf).unwrap_or(0)),
             Ok(size) => {
@@ -560,9 +622,15 @@ impl Session {
     pub fn next_timeout(&self, now: u32) -> Option<u32> {
         let cfg = self.settings.config();
         let deadline = match self.state {
-            State::Open => cfg
-                .idle_timeout
-                .map(|t| self.last_recv.wrapping_add(millis(t))),
+            State::Open => {
+                let idle = cfg
+                    .idle_timeout
+                    .map(|t| self.last_recv.wrapping_add(millis(t)));
+                match (idle, self.liveness.deadline()) {
+                    (Some(i), Some(l)) => Some(keepalive::earlier(now, i, l)),
+                    (i, l) => i.or(l),
+                }
+            }
             // Everything acknowledged: the close completes at once.
             State::Closing if self.kcp.wait_snd() == 0 => Some(now),
             State::Closing => Some(self.closing_since.wrapping_add(millis(cfg.linger))),
@@ -598,10 +666,12 @@ impl Session {
     /// acknowledgements, window probes); and runs the idle timeout, dead-link detection
     /// and the end of a close. Each datagram goes to `transmit`, framed, in order. Cheap
     /// when nothing is due. Does nothing once the session has ended.
-    pub fn poll(&mut self, now: u32, transmit: impl FnMut(&[u8])) {
+    pub fn poll(&mut self, now: u32, mut transmit: impl FnMut(&[u8])) {
         if self.state.is_ended() {
             return;
         }
+        // Datagrams were sealed (and counted) when sent: they leave first.
+        self.datagrams.transmit(&mut transmit);
         let mut flush = core::mem::take(&mut self.flush_wanted);
         self.begin(now);
         let kcp_now = self.kcp_now(now);
@@ -619,6 +689,15 @@ impl Session {
         if let Some(c) = &self.congestion {
             c.set_cap(&mut self.kcp);
         }
+        let unanswered = match self.liveness.poll(now) {
+            Due::Probe if self.state == State::Open => {
+                self.kcp.request_window_probe();
+                flush = true;
+                false
+            }
+            Due::Dead => self.state == State::Open,
+            _ => false,
+        };
         let sent_before = self.counters.bytes_sent;
         let mut framer = Framer {
             settings: &self.settings,
@@ -658,6 +737,8 @@ impl Session {
                     .is_some_and(|t| since(self.last_recv) >= millis(t) as i32)
                 {
                     self.state = State::Dead(DeadReason::IdleTimeout);
+                } else if unanswered {
+                    self.state = State::Dead(DeadReason::Unanswered);
                 } else if cfg.dead_link.is_some() && self.kcp.is_dead_link() {
                     self.state = State::Dead(DeadReason::DeadLink);
                 }
@@ -672,7 +753,30 @@ impl Session {
             State::Closed | State::Dead(_) | State::Replaced => {}
         }
         self.end();
-        self.report_global();
+    }
+
+    /// Asks the peer to show that it is there: a window probe (WASK) goes at the next
+    /// [`poll`](Session::poll) and every 250 ms until the peer is heard (its window
+    /// announcement, or anything that moves the conversation), which
+    /// [`is_confirmed`](Session::is_confirmed) then reports. Nothing heard within
+    /// `timeout` (saturating at 2^31 - 1 ms) ends the session with
+    /// [`DeadReason::Unanswered`]. KCP has no handshake: this is the closest thing, and
+    /// every ikcp, kcp-go or kcptun peer answers it without telling its application.
+    /// Use it after dialing, to learn within `timeout` that the server is not there
+    /// rather than at the idle timeout. Costs a 24-byte segment per 250 ms, both ways.
+    /// Does nothing once the peer was heard.
+    pub fn confirm(&mut self, now: u32, timeout: core::time::Duration) {
+        if self.state == State::Open && !self.liveness.is_heard() {
+            self.liveness.confirm(now, millis(timeout));
+            self.flush_wanted = true;
+        }
+    }
+
+    /// Whether the peer has been heard: it sent something that moved the conversation
+    /// (data, an acknowledgement of new data) or answered a probe (see
+    /// [`confirm`](Session::confirm)). A session whose peer spoke first is heard at once.
+    pub fn is_confirmed(&self) -> bool {
+        self.liveness.is_heard()
     }
 
     /// Makes the next [`poll`](Session::poll) flush at once what is queued: with
@@ -703,7 +807,6 @@ impl Session {
         if !self.state.is_ended() {
             self.state = State::Replaced;
             self.flush_wanted = false;
-            self.report_global();
         }
     }
 
@@ -726,16 +829,12 @@ impl Session {
         self.kcp_idle = self.kcp.is_idle();
     }
 
-    /// Adds what this session did since the last report to [`snmp::global`](crate::snmp::global).
-    /// Runs on every [`poll`](Session::poll) and when the session is dropped, so the
-    /// process-wide counters lag by at most one flush interval.
-    fn report_global(&mut self) {
-        #[cfg(feature = "std")]
-        {
-            let now = self.snmp();
-            crate::snmp::global_counters().add_delta(&self.reported, &now);
-            self.reported = now;
-        }
+    /// Adds what this session counted since the last call to `into` (an endpoint's
+    /// totals): after every poll, and once when it ends.
+    pub(crate) fn collect(&mut self, into: &mut Snmp) {
+        let now = self.snmp();
+        into.add_delta(&self.reported, &now);
+        self.reported = now;
     }
 
     /// This session's counters in kcp-go's SNMP set.
@@ -759,12 +858,6 @@ impl Session {
             s.fec_full_shard_set = f.full_groups;
         }
         s
-    }
-}
-
-impl Drop for Session {
-    fn drop(&mut self) {
-        self.report_global();
     }
 }
 

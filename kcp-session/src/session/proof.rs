@@ -91,7 +91,7 @@ pub(super) fn carries_data(frame: &[u8]) -> bool {
 }
 
 /// The `(conv, cmd, ts)` of each whole segment header in a KCP frame.
-fn segments(frame: &[u8]) -> impl Iterator<Item = (u32, u8, u32)> + '_ {
+pub(super) fn segments(frame: &[u8]) -> impl Iterator<Item = (u32, u8, u32)> + '_ {
     let u32_at = |b: &[u8], i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
     let mut at = 0usize;
     core::iter::from_fn(move || {

@@ -40,6 +40,10 @@ pub enum DeadReason {
     /// The endpoint's memory budget ran out, and the peer had not shown that it receives
     /// at its address (see [`Config::memory_budget`](crate::Config::memory_budget)).
     Shed,
+    /// Liveness probes went unanswered: nothing heard within the timeout given to
+    /// [`Session::confirm`](crate::Session::confirm), or for three
+    /// [`Config::keepalive`](crate::Config::keepalive) intervals.
+    Unanswered,
 }
 
 /// Why [`Session::send`](crate::Session::send) took nothing.
@@ -56,6 +60,9 @@ pub enum SendError {
     Dead(DeadReason),
     /// The peer started a new conversation from the same address (see [`State::Replaced`]).
     Replaced,
+    /// [`Session::send_message`](crate::Session::send_message) on a stream-mode session,
+    /// which keeps no message boundaries.
+    NotMessageMode,
 }
 
 /// Why [`Session::recv`](crate::Session::recv) returned no data.
@@ -70,6 +77,9 @@ pub enum RecvError {
     Dead(DeadReason),
     /// Replaced by a new conversation from the same address, nothing buffered remains.
     Replaced,
+    /// [`Session::recv_message`](crate::Session::recv_message) on a stream-mode session,
+    /// which keeps no message boundaries.
+    NotMessageMode,
 }
 
 /// Why [`Session::input`](crate::Session::input) dropped a datagram; each reason is also
@@ -91,6 +101,9 @@ pub enum InputError {
     Kcp(kcp_core::InputError),
     /// The session has ended (closed, dead or replaced) and takes no more input.
     Ended,
+    /// An out-of-band datagram (see [`Session::recv_datagram`](crate::Session::recv_datagram))
+    /// with a bad size field or another conversation id.
+    Datagram,
 }
 
 impl State {
@@ -137,6 +150,7 @@ impl fmt::Display for SendError {
             SendError::Closed => f.write_str("session closed"),
             SendError::Dead(r) => write!(f, "peer gone: {r}"),
             SendError::Replaced => f.write_str("session replaced by a new conversation"),
+            SendError::NotMessageMode => f.write_str("messages need message mode (stream = false)"),
         }
     }
 }
@@ -148,6 +162,7 @@ impl fmt::Display for RecvError {
             RecvError::Closed => f.write_str("session closed"),
             RecvError::Dead(r) => write!(f, "peer gone: {r}"),
             RecvError::Replaced => f.write_str("session replaced by a new conversation"),
+            RecvError::NotMessageMode => f.write_str("messages need message mode (stream = false)"),
         }
     }
 }
@@ -158,6 +173,7 @@ impl fmt::Display for DeadReason {
             DeadReason::IdleTimeout => f.write_str("nothing received within the idle timeout"),
             DeadReason::DeadLink => f.write_str("retransmissions unacknowledged (dead link)"),
             DeadReason::Shed => f.write_str("ended for the memory budget, address unproven"),
+            DeadReason::Unanswered => f.write_str("liveness probes unanswered"),
         }
     }
 }
@@ -171,10 +187,15 @@ impl fmt::Display for InputError {
             InputError::Fec(e) => write!(f, "fec: {e}"),
             InputError::Kcp(e) => write!(f, "kcp: {e}"),
             InputError::Ended => f.write_str("session ended"),
+            InputError::Datagram => f.write_str("malformed or foreign out-of-band datagram"),
         }
     }
 }
 
+impl core::error::Error for DeadReason {}
 impl core::error::Error for SendError {}
+/// The state of an ended session is the error an operation on it gets; the tokio
+/// streams carry it inside their `io::Error`.
+impl core::error::Error for State {}
 impl core::error::Error for RecvError {}
 impl core::error::Error for InputError {}

@@ -91,6 +91,24 @@ pub struct ServerArgs {
     #[arg(long, num_args = 0..=1, require_equals = true, default_value = "false",
           default_missing_value = "true", value_parser = parse_bool)]
     pub pprof: bool,
+    /// Serve without encryption (--crypt null or none, or --raw) on an address that is
+    /// not loopback: anyone on the path reads the traffic, and anyone can open streams to
+    /// the target and reflect datagrams off this server with forged sources
+    #[arg(long = "insecure-no-crypt", num_args = 0..=1, require_equals = true, default_value = "false",
+          default_missing_value = "true", value_parser = parse_bool)]
+    pub insecure_no_crypt: bool,
+    /// Seconds a stream waits to connect to the target (a dial slot included) before it
+    /// is closed
+    #[arg(long = "dial-timeout", value_name = "SECONDS", default_value_t = 10)]
+    pub dial_timeout: u64,
+    /// Connections to the target being set up at once, across all sessions; further
+    /// streams wait for a slot (within --dial-timeout)
+    #[arg(long = "max-dials", value_name = "N", default_value_t = 256)]
+    pub max_dials: usize,
+    /// Seconds a stream may carry nothing either way before it is closed; 0 (the
+    /// default, as kcptun) keeps idle streams, such as an idle ssh session, for ever
+    #[arg(long = "stream-idle", value_name = "SECONDS", default_value_t = 0)]
+    pub stream_idle: u64,
     /// Flags both ends share.
     #[command(flatten)]
     pub common: CommonArgs,

@@ -86,6 +86,10 @@ pub struct KcpFlags {
     /// Per-socket buffer in bytes
     #[arg(long, value_name = "BYTES", default_value_t = 4_194_304)]
     pub sockbuf: usize,
+    /// Maximum sending speed of each KCP session, in bytes per second on the wire; 0 for
+    /// no limit (kcptun's last release's flag)
+    #[arg(long, value_name = "BYTES", default_value_t = 0)]
+    pub ratelimit: u32,
 }
 
 impl Default for KcpFlags {
@@ -107,6 +111,7 @@ impl Default for KcpFlags {
             resend: 0,
             nc: 0,
             sockbuf: 4 << 20,
+            ratelimit: 0,
         }
     }
 }
@@ -179,6 +184,7 @@ impl KcpFlags {
         c.write_delay = false;
         c.dscp = self.dscp;
         c.sockbuf = self.sockbuf;
+        c.rate_limit = (self.ratelimit > 0).then_some(self.ratelimit);
         c
     }
 }

@@ -75,6 +75,8 @@ pub struct JsonConfig {
     pub pprof: Option<bool>,
     /// Raw KCP mode (ours).
     pub raw: Option<bool>,
+    /// Bytes per second per session (kcptun's last release).
+    pub ratelimit: Option<u32>,
 }
 
 impl JsonConfig {

@@ -78,6 +78,16 @@ pub struct Options {
     pub raw: bool,
     /// `--allow-default-key`.
     pub allow_default_key: bool,
+    /// Server: `--insecure-no-crypt`.
+    pub insecure_no_crypt: bool,
+    /// Server: `--dial-timeout`: how long a stream may wait for its connection to the
+    /// target, a dial slot included.
+    pub dial_timeout: Duration,
+    /// Server: `--max-dials`: connections to the target being set up at once.
+    pub max_dials: usize,
+    /// Server: `--stream-idle`: a stream that carried nothing either way for this long is
+    /// closed; `None` (0) keeps it.
+    pub stream_idle: Option<Duration>,
     /// Plugin option `outbound_bind_addr`: the local address of the client's UDP sockets.
     pub bind_addr: Option<IpAddr>,
     /// Plugin option `outbound_bind_interface` (Linux `SO_BINDTODEVICE`).
@@ -119,6 +129,10 @@ impl Options {
             pprof: false,
             raw: false,
             allow_default_key: false,
+            insecure_no_crypt: false,
+            dial_timeout: Duration::from_secs(10),
+            max_dials: 256,
+            stream_idle: None,
             bind_addr: None,
             bind_interface: None,
             fwmark: None,
@@ -142,6 +156,10 @@ impl Options {
                 o.listen = a.listen;
                 o.remote = a.target;
                 o.pprof = a.pprof;
+                o.insecure_no_crypt = a.insecure_no_crypt;
+                o.dial_timeout = Duration::from_secs(a.dial_timeout);
+                o.max_dials = a.max_dials;
+                o.stream_idle = (a.stream_idle > 0).then(|| Duration::from_secs(a.stream_idle));
                 (o, a.common)
             }
         };
@@ -200,6 +218,7 @@ impl Options {
         set(&mut self.kcp.resend, j.resend);
         set(&mut self.kcp.nc, j.nc);
         set(&mut self.kcp.sockbuf, j.sockbuf);
+        set(&mut self.kcp.ratelimit, j.ratelimit);
         set(&mut self.smuxver, j.smuxver);
         set(&mut self.smuxbuf, j.smuxbuf);
         set(&mut self.streambuf, j.streambuf);
@@ -261,6 +280,29 @@ impl Options {
             .build()
             .map(|_| ())
             .map_err(|e| format!("invalid session settings: {e}"))?;
+        if self.role == Role::Server && self.max_dials == 0 {
+            return Err("--max-dials must be positive".into());
+        }
+        let unencrypted =
+            self.raw || matches!(self.cipher().0, CipherKind::Null | CipherKind::None);
+        if self.role == Role::Server
+            && unencrypted
+            && !self.insecure_no_crypt
+            && !is_loopback(&self.listen)
+        {
+            let what = if self.raw {
+                "--raw (no encryption)".to_owned()
+            } else {
+                format!("--crypt {}", self.kcp.crypt)
+            };
+            return Err(format!(
+                "refusing to serve on {} with {what}: anyone on the path reads the \
+                 traffic, anyone can open streams to the target, and forged datagrams \
+                 open sessions that send to their victims. Pick a cipher (--crypt aes), \
+                 listen on a loopback address, or pass --insecure-no-crypt",
+                self.listen
+            ));
+        }
         if self.role == Role::Server
             && self.kcp.key == kcp_crypt::KCPTUN_DEFAULT_PASSPHRASE
             && !self.allow_default_key
@@ -394,6 +436,64 @@ mod tests {
         assert!(JsonConfig::parse(r#"{"mtu": "big"}"#).is_err());
         assert!(JsonConfig::parse(r#"{"dscp": -1}"#).is_err());
         assert!(JsonConfig::parse("{").is_err());
+    }
+
+    /// No encryption (`null`, `none`, `--raw`) is refused on a public address unless
+    /// asked for; loopback is fine.
+    #[test]
+    fn no_encryption_needs_loopback_or_the_flag() {
+        for (crypt, raw) in [("null", false), ("none", false), ("aes", true)] {
+            let mut o = Options::defaults(Role::Server);
+            o.kcp.key = "secret".into();
+            o.kcp.crypt = crypt.into();
+            o.raw = raw;
+            let e = o.check().unwrap_err();
+            assert!(
+                e.contains("--insecure-no-crypt") && e.contains(":29900"),
+                "{crypt} raw={raw}: {e}"
+            );
+            o.listen = "127.0.0.1:29900".into();
+            assert_eq!(o.check(), Ok(()), "{crypt} raw={raw} on loopback");
+            o.listen = "[::]:29900".into();
+            assert!(o.check().is_err());
+            let (mut o, _) = parse(&["kcp-tunnel", "server", "--key", "k", "--crypt", crypt]);
+            o.raw = raw;
+            assert!(o.check().is_err());
+            let (mut o, _) = parse(&[
+                "kcp-tunnel",
+                "server",
+                "--key",
+                "k",
+                "--crypt",
+                crypt,
+                "--insecure-no-crypt",
+            ]);
+            o.raw = raw;
+            assert_eq!(o.check(), Ok(()), "{crypt} raw={raw} with the flag");
+        }
+        // A client has no such rule: it talks to the server it is given.
+        let mut c = Options::defaults(Role::Client);
+        c.kcp.crypt = "null".into();
+        assert_eq!(c.check(), Ok(()));
+    }
+
+    /// `--ratelimit` (kcptun's last release) and the JSON key `ratelimit` pace each
+    /// session: they reach `Config::rate_limit`; 0 means no limit, as in kcptun.
+    #[test]
+    fn ratelimit_reaches_the_session_config() {
+        let (o, _) = parse(&["kcp-tunnel", "client"]);
+        assert_eq!(o.session_config().rate_limit, None);
+        let (o, _) = parse(&["kcp-tunnel", "server", "--stream-idle", "600"]);
+        assert_eq!(o.stream_idle, Some(Duration::from_secs(600)));
+        assert_eq!(Options::defaults(Role::Server).stream_idle, None);
+        let (mut o, _) = parse(&["kcp-tunnel", "server", "--ratelimit", "1000000"]);
+        assert_eq!(o.session_config().rate_limit, Some(1_000_000));
+        o.apply_json(JsonConfig::parse(r#"{"RateLimit": 0}"#).unwrap());
+        assert_eq!(o.session_config().rate_limit, None);
+        o.apply_json(JsonConfig::parse(r#"{"ratelimit": 65536}"#).unwrap());
+        assert_eq!(o.session_config().rate_limit, Some(65_536));
+        o.raw = true;
+        assert_eq!(o.session_config().rate_limit, Some(65_536));
     }
 
     #[test]

@@ -11,9 +11,20 @@ pub const MAX_FRAME: usize = 32_768;
 pub(super) const INITIAL_PEER_WINDOW: u32 = 262_144;
 /// Streams opened by the peer and not yet accepted; SYNs beyond it are answered with FIN.
 pub(super) const ACCEPT_BACKLOG: usize = 1024;
-/// Streams open in one session at most; further SYNs are answered with FIN. Bounds what
-/// a peer that opens streams and never closes them can make us hold.
-pub const MAX_STREAMS: usize = 65_536;
+/// The default [`MuxConfig::max_streams`]: streams open in one session at most; further
+/// SYNs are answered with FIN. Bounds what a peer that opens streams and never closes them
+/// can make us hold (on a server, one connection to the target each).
+pub const MAX_STREAMS: usize = 4096;
+/// Receive-budget tokens each held PSH frame costs on top of its payload: what holding it
+/// costs in memory (its allocation and its slot in the stream's queue, with the
+/// allocator's rounding and the queue's growth), so that frames of 1 byte cannot hold many
+/// times the budget.
+pub(super) const FRAME_COST: usize = 128;
+/// Bytes of frames queued for the transport past which the reader stops reading the peer:
+/// the stream writes' [`WRITE_QUEUE`], a frame, and 64 KiB of control frames (FINs of
+/// refused SYNs, UPDs, NOPs). A peer that sends SYNs and does not read our answers meets
+/// back-pressure instead of growing the queue.
+pub(super) const QUEUE_LIMIT: usize = WRITE_QUEUE + MAX_FRAME + 8 + (64 << 10);
 
 /// A session's settings: kcptun's `--smuxver --smuxbuf --streambuf --keepalive`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,11 +41,14 @@ pub struct MuxConfig {
     pub keepalive_interval: Duration,
     /// The session closes when nothing arrived for this long.
     pub keepalive_timeout: Duration,
+    /// Streams open at once in this session at most (both ends' together); a SYN past it
+    /// is answered with a FIN, as one past the accept backlog is.
+    pub max_streams: usize,
 }
 
 impl Default for MuxConfig {
     /// kcptun 20210922's: version 1, 4 MiB session buffer, 2 MiB stream buffer, keepalive
-    /// every 10 s, timeout 30 s.
+    /// every 10 s, timeout 30 s; and at most [`MAX_STREAMS`] streams.
     fn default() -> MuxConfig {
         MuxConfig {
             version: 1,
@@ -43,6 +57,7 @@ impl Default for MuxConfig {
             max_frame: MAX_FRAME,
             keepalive_interval: Duration::from_secs(10),
             keepalive_timeout: Duration::from_secs(30),
+            max_streams: MAX_STREAMS,
         }
     }
 }
@@ -61,6 +76,9 @@ impl MuxConfig {
         }
         if self.max_frame == 0 || self.max_frame > 65_535 {
             return Err("max frame size must be in 1..=65535".into());
+        }
+        if self.max_streams == 0 {
+            return Err("max streams must be positive".into());
         }
         if self.max_receive_buffer == 0 || self.max_stream_buffer == 0 {
             return Err("smux buffers must be positive".into());

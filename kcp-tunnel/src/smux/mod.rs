@@ -5,12 +5,19 @@
 //! framing) through two tasks: a reader that parses frames and hands data to the streams,
 //! and a writer that sends what the streams queued. A third task sends a NOP every
 //! keepalive interval and closes the session when nothing at all arrived for a keepalive
-//! timeout (30 s, as smux's default that kcptun keeps).
+//! timeout (30 s, as smux's default that kcptun keeps); while the session cannot read
+//! (its budget is full) a transport probe decides instead ([`Session::set_liveness`]).
 //!
-//! Memory is bounded as in Go's smux:
+//! Memory is bounded as in Go's smux, and against peers that send tiny frames or open
+//! streams they never use:
 //! - received data waits in its stream until read; the whole session holds at most
-//!   `max_receive_buffer` (kcptun `--smuxbuf`) bytes of it, and the reader stops reading
-//!   the transport (so KCP's window closes) while it is full;
+//!   `max_receive_buffer` (kcptun `--smuxbuf`) of it, each frame counted as its payload
+//!   plus a fixed cost (so 1-byte frames cannot hold many times the budget), and the
+//!   reader stops reading the transport (so KCP's window closes) while it is full;
+//! - the reader also stops while the frames queued for the transport pass a fixed limit
+//!   (FINs refusing SYNs included), so a peer that does not read cannot grow the queue;
+//! - at most [`MuxConfig::max_streams`] streams are open and 1,024 wait for `accept`; a
+//!   SYN past either is answered with a FIN;
 //! - with version 2, each stream also honours the peer's window: a writer sends while
 //!   `peer window - (written - peer consumed)` is positive, and a reader reports what it
 //!   consumed with UPD frames (on its first read and then every `max_stream_buffer / 2`);

@@ -75,6 +75,7 @@ impl Session {
                 close_waiters: Vec::new(),
                 closed: None,
                 data_ready: false,
+                liveness: None,
             }),
         });
         tokio::spawn(read_loop(Arc::clone(&shared), reader));
@@ -138,6 +139,27 @@ impl Session {
     /// Why the session ended, if it has.
     pub fn error(&self) -> Option<io::Error> {
         self.shared.lock().error()
+    }
+
+    /// Gives the keepalive check a count that grows while the transport hears from the
+    /// peer (for a `KcpStream`, the KCP segments it received). While the receive budget is
+    /// full (or the queue for the transport is), the session reads no frames, so smux's
+    /// rule cannot tell a slow local reader from a peer that is gone and keeps such a
+    /// session forever; with this probe, it ends when the count did not move for a
+    /// keepalive timeout. Costs one call per keepalive timeout.
+    pub fn set_liveness(&self, arrivals: impl Fn() -> u64 + Send + 'static) {
+        let first = arrivals();
+        self.shared.lock().liveness = Some((Box::new(arrivals), first));
+    }
+
+    /// Bytes the session holds now: what the frames waiting in its streams cost against
+    /// the receive budget (payload plus a fixed cost per frame), and the frames queued for
+    /// the transport. Stays under `max_receive_buffer` plus about 230 KiB (one frame past
+    /// the budget and the queue's limit), whatever the peer sends. Costs one lock.
+    pub fn buffered_bytes(&self) -> usize {
+        let st = self.shared.lock();
+        let held = self.shared.config.max_receive_buffer as i64 - st.bucket;
+        usize::try_from(held).unwrap_or(0) + st.queue.len()
     }
 
     /// Streams open now.

@@ -9,7 +9,7 @@ use std::task::{Poll, Waker};
 
 use bytes::Bytes;
 
-use super::config::{INITIAL_PEER_WINDOW, MuxConfig};
+use super::config::{FRAME_COST, INITIAL_PEER_WINDOW, MuxConfig};
 use super::frame::{Cmd, Header};
 
 pub(super) struct StreamState {
@@ -55,7 +55,8 @@ impl StreamState {
 pub(super) struct State {
     pub(super) streams: HashMap<u32, StreamState>,
     pub(super) next_id: u32,
-    /// Receive tokens left: `max_receive_buffer` minus the bytes waiting in streams.
+    /// Receive tokens left: `max_receive_buffer` minus what the frames waiting in streams
+    /// cost (payload plus `FRAME_COST` each).
     pub(super) bucket: i64,
     /// Frames waiting for the writer task.
     pub(super) queue: Vec<u8>,
@@ -71,7 +72,12 @@ pub(super) struct State {
     pub(super) closed: Option<(io::ErrorKind, String)>,
     /// Something arrived since the last keepalive check.
     pub(super) data_ready: bool,
+    /// [`Session::set_liveness`](super::Session::set_liveness)'s probe and its last value.
+    pub(super) liveness: Option<(Liveness, u64)>,
 }
+
+/// A count that grows while the transport hears from the peer.
+pub(super) type Liveness = Box<dyn Fn() -> u64 + Send>;
 
 pub(super) struct Shared {
     pub(super) config: MuxConfig,
@@ -150,7 +156,7 @@ impl State {
     pub(super) fn remove_stream(&mut self, sid: u32) {
         if let Some(s) = self.streams.remove(&sid) {
             let unread: usize = s.recv.iter().map(Bytes::len).sum();
-            self.return_tokens(unread);
+            self.return_tokens(unread + s.recv.len() * FRAME_COST);
         }
     }
 }

@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 use bytes::Buf;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use super::config::WRITE_QUEUE;
+use super::config::{FRAME_COST, WRITE_QUEUE};
 use super::frame::{self, Cmd, Header};
 use super::state::Shared;
 
@@ -71,6 +71,7 @@ impl AsyncRead for Stream {
             })));
         };
         let mut n = 0;
+        let mut frames = 0;
         while buf.remaining() > 0 {
             let Some(front) = s.recv.front_mut() else {
                 break;
@@ -80,6 +81,7 @@ impl AsyncRead for Stream {
             front.advance(m);
             if front.is_empty() {
                 s.recv.pop_front();
+                frames += 1;
             }
             n += m;
         }
@@ -93,7 +95,7 @@ impl AsyncRead for Stream {
                     s.incr = 0;
                 }
             }
-            st.return_tokens(n);
+            st.return_tokens(n + frames * FRAME_COST);
             if let Some(consumed) = upd
                 && st.closed.is_none()
             {

@@ -7,10 +7,10 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::task::Poll;
 
-use bytes::{Buf, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use super::config::{ACCEPT_BACKLOG, MAX_FRAME, MAX_STREAMS, WRITE_QUEUE};
+use super::config::{ACCEPT_BACKLOG, FRAME_COST, MAX_FRAME, QUEUE_LIMIT, WRITE_QUEUE};
 use super::counters;
 use super::frame::{self, Cmd, HEADER_LEN, Header, UPD_LEN};
 use super::state::{Shared, StreamState, wait_closed};
@@ -36,6 +36,10 @@ pub(super) async fn write_loop<W: AsyncWrite + Unpin>(
             }
             std::mem::swap(&mut st.queue, &mut batch);
             for w in st.queue_waiters.drain(..) {
+                w.wake();
+            }
+            // The reader may be waiting for queue room.
+            if let Some(w) = st.reader_waker.take() {
                 w.wake();
             }
             Poll::Ready(true)
@@ -70,17 +74,20 @@ pub(super) async fn write_loop<W: AsyncWrite + Unpin>(
 }
 
 /// Reads frames and dispatches them until the session ends or the transport fails.
+///
+/// Frames are handled only while the session has receive tokens and room in its queue
+/// for the transport; otherwise the reader waits (and stops reading the transport, so the
+/// peer meets KCP's closed window), as smux's `recvLoop` waits for tokens.
 pub(super) async fn read_loop<R: AsyncRead + Unpin>(shared: Arc<Shared>, mut transport: R) {
     let mut buf = BytesMut::with_capacity(128 << 10);
     let version = shared.version();
     let why = loop {
-        // Wait for receive tokens, as smux's recvLoop does.
         let open = poll_fn(|cx| {
             let mut st = shared.lock();
             if st.closed.is_some() {
                 return Poll::Ready(false);
             }
-            if st.bucket > 0 {
+            if st.bucket > 0 && st.queue.len() < QUEUE_LIMIT {
                 return Poll::Ready(true);
             }
             st.reader_waker = Some(cx.waker().clone());
@@ -89,6 +96,15 @@ pub(super) async fn read_loop<R: AsyncRead + Unpin>(shared: Arc<Shared>, mut tra
         .await;
         if !open {
             return;
+        }
+        match dispatch(&shared, &mut buf, version) {
+            Err(e) => {
+                counters().protocol_errors.fetch_add(1, Ordering::Relaxed);
+                break (io::ErrorKind::InvalidData, e.to_string());
+            }
+            // Out of tokens or queue room: wait for them before the rest of `buf`.
+            Ok(false) => continue,
+            Ok(true) => {}
         }
         if buf.capacity() - buf.len() < 32 << 10 {
             buf.reserve(64 << 10);
@@ -99,38 +115,38 @@ pub(super) async fn read_loop<R: AsyncRead + Unpin>(shared: Arc<Shared>, mut tra
         };
         match read {
             Ok(0) => break (io::ErrorKind::UnexpectedEof, "transport ended".to_owned()),
-            Ok(_) => {}
+            Ok(_) => shared.lock().data_ready = true,
             Err(e) => break (e.kind(), format!("transport read failed: {e}")),
-        }
-        if let Err(e) = dispatch(&shared, &mut buf, version) {
-            counters().protocol_errors.fetch_add(1, Ordering::Relaxed);
-            break (io::ErrorKind::InvalidData, e.to_string());
         }
     };
     shared.lock().close(why.0, why.1);
 }
 
-/// Handles every whole frame at the front of `buf`.
-fn dispatch(shared: &Shared, buf: &mut BytesMut, version: u8) -> Result<(), frame::FrameError> {
+/// Handles the whole frames at the front of `buf` while the session has receive tokens
+/// and queue room. True when it stopped for want of bytes, false when for want of room.
+fn dispatch(shared: &Shared, buf: &mut BytesMut, version: u8) -> Result<bool, frame::FrameError> {
+    let config = shared.config;
     let mut st = shared.lock();
-    st.data_ready = true;
     loop {
+        if st.bucket <= 0 || st.queue.len() >= QUEUE_LIMIT {
+            return Ok(false);
+        }
         let Some(head) = buf.get(..HEADER_LEN) else {
-            return Ok(());
+            return Ok(true);
         };
         let head: &[u8; HEADER_LEN] = head.try_into().unwrap_or(&[0; HEADER_LEN]);
         let h = Header::parse(head, version)?;
         let len = usize::from(h.len);
         if buf.len() < HEADER_LEN + len {
-            return Ok(());
+            return Ok(true);
         }
         buf.advance(HEADER_LEN);
-        let payload = buf.split_to(len).freeze();
         match h.cmd {
             Cmd::Nop => {}
             Cmd::Syn => {
                 if !st.streams.contains_key(&h.sid) {
-                    if st.accepts.len() >= ACCEPT_BACKLOG || st.streams.len() >= MAX_STREAMS {
+                    if st.accepts.len() >= ACCEPT_BACKLOG || st.streams.len() >= config.max_streams
+                    {
                         counters().refused_streams.fetch_add(1, Ordering::Relaxed);
                         st.push_control(version, Cmd::Fin, h.sid);
                     } else {
@@ -153,11 +169,12 @@ fn dispatch(shared: &Shared, buf: &mut BytesMut, version: u8) -> Result<(), fram
                     continue;
                 }
                 if let Some(s) = st.streams.get_mut(&h.sid) {
-                    s.recv.push_back(payload);
+                    // A copy of its own: a held frame must not pin the read buffer.
+                    s.recv.push_back(Bytes::copy_from_slice(&buf[..len]));
                     if let Some(w) = s.read_waker.take() {
                         w.wake();
                     }
-                    st.bucket -= len as i64;
+                    st.bucket -= (len + FRAME_COST) as i64;
                 } else {
                     counters()
                         .discarded_bytes
@@ -165,7 +182,7 @@ fn dispatch(shared: &Shared, buf: &mut BytesMut, version: u8) -> Result<(), fram
                 }
             }
             Cmd::Upd => {
-                let upd: &[u8; UPD_LEN] = payload[..].try_into().unwrap_or(&[0; UPD_LEN]);
+                let upd: &[u8; UPD_LEN] = buf[..UPD_LEN].try_into().unwrap_or(&[0; UPD_LEN]);
                 let (consumed, window) = frame::parse_upd(upd);
                 if let Some(s) = st.streams.get_mut(&h.sid) {
                     s.peer_consumed = consumed;
@@ -176,11 +193,13 @@ fn dispatch(shared: &Shared, buf: &mut BytesMut, version: u8) -> Result<(), fram
                 }
             }
         }
+        buf.advance(len);
     }
 }
 
 /// Sends a NOP every keepalive interval; closes the session when no frame arrived for a
-/// keepalive timeout while it had room to receive (smux's rule).
+/// keepalive timeout while it had room to receive (smux's rule), or, while it was not
+/// reading, when the liveness probe (if set) did not move either.
 pub(super) async fn keepalive(shared: Arc<Shared>) {
     let config = shared.config;
     let start = tokio::time::Instant::now();
@@ -203,7 +222,19 @@ pub(super) async fn keepalive(shared: Arc<Shared>) {
                 if st.closed.is_some() {
                     return;
                 }
-                if !std::mem::take(&mut st.data_ready) && st.bucket > 0 {
+                let frames = std::mem::take(&mut st.data_ready);
+                let reading = st.bucket > 0 && st.queue.len() < QUEUE_LIMIT;
+                // smux's rule while reading; while not, the transport's own count (if
+                // there is a probe) says whether the peer is still heard from.
+                let silent = if reading {
+                    true
+                } else {
+                    st.liveness.as_mut().is_some_and(|(probe, last)| {
+                        let now = probe();
+                        std::mem::replace(last, now) == now
+                    })
+                };
+                if !frames && silent {
                     counters().keepalive_timeouts.fetch_add(1, Ordering::Relaxed);
                     st.close(io::ErrorKind::TimedOut, "smux keepalive timeout");
                     return;

@@ -1,7 +1,7 @@
 //! Tests of the smux session over in-memory pipes.
 
 use std::io;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt, duplex};
@@ -227,4 +227,43 @@ async fn keepalive_timeout() {
     assert_eq!(e.kind(), io::ErrorKind::TimedOut);
     tokio::time::sleep(Duration::from_secs(120)).await;
     assert!(!client.is_closed() && !server.is_closed());
+}
+
+/// Fills `server`'s receive budget through a stream it never reads.
+async fn fill_budget(client: &Session, server: &Session) -> (Stream, Stream) {
+    let mut s = client.open().unwrap();
+    let peer = server.accept().await.unwrap();
+    write_until_stuck(&mut s).await;
+    (s, peer)
+}
+
+/// While its receive budget is full a session cannot read frames, so smux's keepalive
+/// rule never fires there: a slow reader keeps sending NOPs (its peer stays up), and a
+/// transport probe decides whether the peer is still heard from.
+#[tokio::test(start_paused = true)]
+async fn keepalive_with_a_full_receive_budget() {
+    let config = MuxConfig {
+        max_receive_buffer: 256 << 10,
+        max_stream_buffer: 256 << 10,
+        ..MuxConfig::default()
+    };
+    // A peer that is heard from: both ends stay up for two minutes.
+    let (client, server) = pair(config, false, 64 << 10);
+    let heard = std::sync::Arc::new(AtomicU64::new(0));
+    let h = std::sync::Arc::clone(&heard);
+    server.set_liveness(move || h.fetch_add(1, Ordering::Relaxed));
+    let _streams = fill_budget(&client, &server).await;
+    tokio::time::sleep(Duration::from_secs(120)).await;
+    assert!(!client.is_closed(), "{:?}", client.error());
+    assert!(!server.is_closed(), "{:?}", server.error());
+    // A peer that is gone (its transport hears nothing): the full session ends.
+    let (client, server) = pair(config, false, 64 << 10);
+    server.set_liveness(|| 7);
+    let _streams = fill_budget(&client, &server).await;
+    let before = counters().keepalive_timeouts.load(Ordering::Relaxed);
+    let e = tokio::time::timeout(Duration::from_secs(65), server.closed())
+        .await
+        .expect("a full session whose peer is gone must end");
+    assert_eq!(e.kind(), io::ErrorKind::TimedOut);
+    assert!(counters().keepalive_timeouts.load(Ordering::Relaxed) > before);
 }

@@ -18,7 +18,7 @@ use crate::harness::{
 };
 
 /// Our server on a free UDP port; returns it and the port.
-fn our_server(target: &str, flags: &[&str]) -> (Proc, u16) {
+pub(crate) fn our_server(target: &str, flags: &[&str]) -> (Proc, u16) {
     let udp = free_udp_port();
     let listen = format!("127.0.0.1:{udp}");
     let mut args = vec!["server", "-l", &listen, "-t", target];
@@ -29,7 +29,7 @@ fn our_server(target: &str, flags: &[&str]) -> (Proc, u16) {
 }
 
 /// Our client to `remote` on a free TCP port.
-fn our_client(remote: &str, flags: &[&str]) -> (Proc, u16) {
+pub(crate) fn our_client(remote: &str, flags: &[&str]) -> (Proc, u16) {
     let port = free_tcp_port();
     let local = format!("127.0.0.1:{port}");
     let mut args = vec!["client", "-l", &local, "-r", remote];
@@ -40,7 +40,7 @@ fn our_client(remote: &str, flags: &[&str]) -> (Proc, u16) {
 }
 
 /// Reads until EOF or an error; true for a clean EOF.
-async fn read_to_close(s: &mut TcpStream, limit: Duration) -> Result<Vec<u8>, String> {
+pub(crate) async fn read_to_close(s: &mut TcpStream, limit: Duration) -> Result<Vec<u8>, String> {
     let mut got = Vec::new();
     match tokio::time::timeout(limit, s.read_to_end(&mut got)).await {
         Ok(Ok(_)) => Ok(got),

@@ -9,6 +9,7 @@
 mod bad_input;
 mod cli;
 mod harness;
+mod hostile;
 mod kcptun;
 mod raw;
 mod shadowsocks;

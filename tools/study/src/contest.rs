@@ -14,9 +14,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use kcp_crypt::CipherKind;
+use kcp_netem::{ADDR_A, ADDR_B, Emulator, Stats};
 use kcp_session::{Config, Congestion, KcpListener, KcpStream, Mode, Settings};
 use kcp_testkit::go_process::{self, GoServer};
-use kcp_testkit::netem::{ADDR_A, ADDR_B, Emulator, Stats};
 use kcp_testkit::sim::{GilbertElliott, LinkConfig, Rng};
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::runtime::Runtime;
@@ -402,7 +402,7 @@ async fn serve<S: Stream>(stream: S, workload: Workload, hz: u32) {
 /// A UDP socket bound in a namespace, with the session's buffer sizes, registered with
 /// the current runtime.
 fn udp_in(
-    ns: &kcp_testkit::netem::NetNs,
+    ns: &kcp_netem::NetNs,
     addr: SocketAddr,
     settings: &Settings,
 ) -> io::Result<tokio::net::UdpSocket> {

@@ -1,24 +1,23 @@
 //! The study's results as rows of a CSV file, and the statistics that fill them.
 
-use std::fmt::Write as _;
 use std::io;
 use std::path::Path;
 
 use kcp_testkit::stats::quantile;
+use serde::{Deserialize, Serialize};
 
 use crate::contest::{Cell, Impl, Measured, Workload};
 
-/// The columns of `study.csv`, in order.
-pub(crate) const HEADER: &str = "contestant,impl,mode,fec,workload,loss,loss_model,burst,\
-delay_ms,rate_mbit,seed,samples,censored,mean_ms,p50_ms,p99_ms,p999_ms,max_ms,goodput_mbit,\
-payload_bytes,wire_bytes,overhead,lost_pkts,queue_drops,wall_secs,failure";
-
-/// One measurement, as written to and read back from `study.csv`.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// One measurement, as written to and read back from `study.csv` (one column per field,
+/// named after it).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Row {
     pub(crate) contestant: String,
+    #[serde(rename = "impl")]
     pub(crate) imp: String,
     pub(crate) mode: String,
+    /// Written `1`/`0`, as the study always has.
+    #[serde(with = "flag")]
     pub(crate) fec: bool,
     pub(crate) workload: String,
     /// Mean loss probability each way (0..1).
@@ -47,6 +46,25 @@ pub(crate) struct Row {
     pub(crate) wall_secs: f64,
     /// Why the run did not finish normally; empty if it did.
     pub(crate) failure: String,
+}
+
+/// `bool` as `1`/`0`.
+mod flag {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(crate) fn serialize<S: Serializer>(v: &bool, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u8(u8::from(*v))
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+        Ok(u8::deserialize(d)? == 1)
+    }
+}
+
+/// `x` rounded to `digits` decimals, so the file shows what was measured, not float noise.
+fn round(x: f64, digits: i32) -> f64 {
+    let scale = 10f64.powi(digits);
+    (x * scale).round() / scale
 }
 
 impl Row {
@@ -84,140 +102,52 @@ impl Row {
             seed: cell.seed,
             samples: sorted.len(),
             censored: m.censored,
-            mean_ms: mean,
-            p50_ms: quantile(&sorted, 0.50),
-            p99_ms: quantile(&sorted, 0.99),
-            p999_ms: quantile(&sorted, 0.999),
-            max_ms: sorted.last().copied().unwrap_or(f64::NAN),
+            mean_ms: round(mean, 3),
+            p50_ms: round(quantile(&sorted, 0.50), 3),
+            p99_ms: round(quantile(&sorted, 0.99), 3),
+            p999_ms: round(quantile(&sorted, 0.999), 3),
+            max_ms: round(sorted.last().copied().unwrap_or(f64::NAN), 3),
             goodput_mbit: if cell.workload == Workload::Bulk && m.bulk_secs > 0.0 {
-                m.payload as f64 * 8.0 / m.bulk_secs / 1e6
+                round(m.payload as f64 * 8.0 / m.bulk_secs / 1e6, 4)
             } else {
                 f64::NAN
             },
             payload_bytes: m.payload,
             wire_bytes: wire,
             overhead: if m.payload > 0 {
-                wire as f64 / m.payload as f64
+                round(wire as f64 / m.payload as f64, 4)
             } else {
                 f64::NAN
             },
             lost_pkts: m.wire.a_to_b.lost + m.wire.b_to_a.lost,
             queue_drops: m.wire.a_to_b.overflowed + m.wire.b_to_a.overflowed,
-            wall_secs,
-            failure: m
-                .failure
-                .as_deref()
-                .unwrap_or("")
-                .replace([',', '\n', '\r'], ";"),
+            wall_secs: round(wall_secs, 2),
+            failure: m.failure.clone().unwrap_or_default(),
         }
-    }
-
-    /// The row as one CSV line (no newline).
-    pub(crate) fn to_csv(&self) -> String {
-        let mut s = String::new();
-        let _ = write!(
-            s,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{:.3},{:.3},{:.3},{:.3},{:.3},{:.4},{},{},{:.4},{},{},{:.2},{}",
-            self.contestant,
-            self.imp,
-            self.mode,
-            u8::from(self.fec),
-            self.workload,
-            self.loss,
-            self.loss_model,
-            self.burst,
-            self.delay_ms,
-            self.rate_mbit,
-            self.seed,
-            self.samples,
-            self.censored,
-            self.mean_ms,
-            self.p50_ms,
-            self.p99_ms,
-            self.p999_ms,
-            self.max_ms,
-            self.goodput_mbit,
-            self.payload_bytes,
-            self.wire_bytes,
-            self.overhead,
-            self.lost_pkts,
-            self.queue_drops,
-            self.wall_secs,
-            self.failure,
-        );
-        s
-    }
-
-    /// Parses a line written by [`to_csv`](Self::to_csv).
-    pub(crate) fn from_csv(line: &str) -> Result<Row, String> {
-        let f: Vec<&str> = line.splitn(26, ',').collect();
-        if f.len() != 26 {
-            return Err(format!("{} fields instead of 26: {line:?}", f.len()));
-        }
-        fn num<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, String> {
-            s.parse().map_err(|_| format!("bad {what} {s:?}"))
-        }
-        Ok(Row {
-            contestant: f[0].to_owned(),
-            imp: f[1].to_owned(),
-            mode: f[2].to_owned(),
-            fec: f[3] == "1",
-            workload: f[4].to_owned(),
-            loss: num(f[5], "loss")?,
-            loss_model: f[6].to_owned(),
-            burst: num(f[7], "burst")?,
-            delay_ms: num(f[8], "delay_ms")?,
-            rate_mbit: num(f[9], "rate_mbit")?,
-            seed: num(f[10], "seed")?,
-            samples: num(f[11], "samples")?,
-            censored: num(f[12], "censored")?,
-            mean_ms: num(f[13], "mean_ms")?,
-            p50_ms: num(f[14], "p50_ms")?,
-            p99_ms: num(f[15], "p99_ms")?,
-            p999_ms: num(f[16], "p999_ms")?,
-            max_ms: num(f[17], "max_ms")?,
-            goodput_mbit: num(f[18], "goodput_mbit")?,
-            payload_bytes: num(f[19], "payload_bytes")?,
-            wire_bytes: num(f[20], "wire_bytes")?,
-            overhead: num(f[21], "overhead")?,
-            lost_pkts: num(f[22], "lost_pkts")?,
-            queue_drops: num(f[23], "queue_drops")?,
-            wall_secs: num(f[24], "wall_secs")?,
-            failure: f[25].to_owned(),
-        })
     }
 }
 
 /// Writes `rows` to `path` with the header.
 pub(crate) fn write(path: &Path, rows: &[Row]) -> io::Result<()> {
-    let mut text = String::from(HEADER);
-    text.push('\n');
+    let mut w = csv::Writer::from_path(path)?;
     for r in rows {
-        text.push_str(&r.to_csv());
-        text.push('\n');
+        w.serialize(r)?;
     }
-    std::fs::write(path, text)
+    w.flush()
 }
 
 /// Reads a file written by [`write()`].
 pub(crate) fn read(path: &Path) -> io::Result<Vec<Row>> {
-    let text = std::fs::read_to_string(path)?;
-    let mut lines = text.lines();
-    if lines.next() != Some(HEADER) {
-        return Err(io::Error::other(format!(
-            "{} does not start with the study's header",
-            path.display()
-        )));
-    }
-    lines
-        .filter(|l| !l.is_empty())
-        .map(|l| Row::from_csv(l).map_err(io::Error::other))
+    let mut r = csv::Reader::from_path(path)?;
+    r.deserialize()
+        .map(|row| row.map_err(|e| io::Error::other(format!("{}: {e}", path.display()))))
         .collect()
 }
 
 /// The samples kept for the CDF plot: one line per row, `contestant,workload,loss,
-/// loss_model,delay_ms,rate_mbit,` then the sorted samples in ms separated by spaces.
-#[derive(Clone, Debug, PartialEq)]
+/// loss_model,delay_ms,rate_mbit,samples_ms`, the last the sorted samples in ms separated by
+/// spaces.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Samples {
     pub(crate) contestant: String,
     pub(crate) workload: String,
@@ -225,50 +155,72 @@ pub(crate) struct Samples {
     pub(crate) loss_model: String,
     pub(crate) delay_ms: u32,
     pub(crate) rate_mbit: u32,
+    #[serde(rename = "samples_ms", with = "spaced")]
     pub(crate) values: Vec<f64>,
+}
+
+/// A list of numbers as one field, separated by spaces, two decimals each.
+mod spaced {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub(crate) fn serialize<S: Serializer>(v: &[f64], s: S) -> Result<S::Ok, S::Error> {
+        let text: Vec<String> = v.iter().map(|x| format!("{x:.2}")).collect();
+        s.serialize_str(&text.join(" "))
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+        let text = String::deserialize(d)?;
+        text.split_whitespace()
+            .map(|x| {
+                x.parse()
+                    .map_err(|_| D::Error::custom(format!("bad sample {x:?}")))
+            })
+            .collect()
+    }
 }
 
 /// Writes the samples file.
 pub(crate) fn write_samples(path: &Path, all: &[Samples]) -> io::Result<()> {
-    let mut text =
-        String::from("contestant,workload,loss,loss_model,delay_ms,rate_mbit,samples_ms\n");
+    let mut w = csv::Writer::from_path(path)?;
     for s in all {
-        let _ = write!(
-            text,
-            "{},{},{},{},{},{},",
-            s.contestant, s.workload, s.loss, s.loss_model, s.delay_ms, s.rate_mbit
-        );
-        let values: Vec<String> = s.values.iter().map(|v| format!("{v:.2}")).collect();
-        text.push_str(&values.join(" "));
-        text.push('\n');
+        w.serialize(s)?;
     }
-    std::fs::write(path, text)
+    w.flush()
 }
 
 /// Reads the samples file.
 pub(crate) fn read_samples(path: &Path) -> io::Result<Vec<Samples>> {
-    let text = std::fs::read_to_string(path)?;
-    let bad = |l: &str| io::Error::other(format!("bad samples line {l:?}"));
-    text.lines()
-        .skip(1)
-        .filter(|l| !l.is_empty())
-        .map(|l| {
-            let f: Vec<&str> = l.splitn(7, ',').collect();
-            if f.len() != 7 {
-                return Err(bad(l));
-            }
-            Ok(Samples {
-                contestant: f[0].to_owned(),
-                workload: f[1].to_owned(),
-                loss: f[2].parse().map_err(|_| bad(l))?,
-                loss_model: f[3].to_owned(),
-                delay_ms: f[4].parse().map_err(|_| bad(l))?,
-                rate_mbit: f[5].parse().map_err(|_| bad(l))?,
-                values: f[6]
-                    .split_whitespace()
-                    .map(|v| v.parse().map_err(|_| bad(l)))
-                    .collect::<Result<_, _>>()?,
-            })
-        })
+    let mut r = csv::Reader::from_path(path)?;
+    r.deserialize()
+        .map(|s| s.map_err(|e| io::Error::other(format!("{}: {e}", path.display()))))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The committed results still read, and write back to the same rows.
+    #[test]
+    fn the_committed_study_reads_and_round_trips() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/study");
+        let rows = read(&dir.join("study.csv")).expect("docs/study/study.csv reads");
+        assert!(rows.len() > 10, "{} rows", rows.len());
+        assert!(rows.iter().any(|r| r.fec) && rows.iter().any(|r| !r.fec));
+        let samples = read_samples(&dir.join("study-samples.csv")).expect("samples read");
+        assert!(samples.iter().all(|s| s.values.is_sorted()));
+
+        let out = std::env::temp_dir().join(format!("kcp-study-table-{}", std::process::id()));
+        std::fs::create_dir_all(&out).unwrap();
+        let mut odd = rows[0].clone();
+        odd.failure = "timed out, \"twice\"\nthen gave up".to_owned();
+        let rows = [rows, vec![odd]].concat();
+        write(&out.join("t.csv"), &rows).unwrap();
+        let back = read(&out.join("t.csv")).unwrap();
+        // NaN is not equal to itself: compare the text of each row.
+        assert_eq!(format!("{back:?}"), format!("{rows:?}"));
+        write_samples(&out.join("s.csv"), &samples).unwrap();
+        assert_eq!(read_samples(&out.join("s.csv")).unwrap(), samples);
+        std::fs::remove_dir_all(&out).unwrap();
+    }
 }

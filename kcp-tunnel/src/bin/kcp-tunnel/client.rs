@@ -11,7 +11,6 @@ use kcp_session::Settings;
 use kcp_tunnel::config::{Options, host_port, port_range};
 use kcp_tunnel::pipe::pipe;
 use kcp_tunnel::smux::Session;
-use kcp_tunnel::snappy::SnappyReader;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -121,12 +120,7 @@ async fn connect(o: &Options, settings: &Settings, remotes: &Remotes) -> Session
                         .map_or_else(|_| "?".into(), |a| a.to_string()),
                     kcp.peer_addr()
                 );
-                let (r, w) = kcp.into_split();
-                let session = if o.nocomp {
-                    Session::client(r, w, o.mux_config(), false)
-                } else {
-                    Session::client(SnappyReader::new(r), w, o.mux_config(), true)
-                };
+                let session = net::mux_session(kcp, o, false);
                 let watched = session.clone();
                 let addr = addr.to_owned();
                 tokio::spawn(async move {

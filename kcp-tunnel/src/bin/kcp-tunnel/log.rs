@@ -2,7 +2,6 @@
 //! `--log FILE`; `--quiet` drops the per-stream lines.
 
 use std::fmt;
-use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::sync::{Mutex, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -14,12 +13,16 @@ struct Log {
 
 static LOG: OnceLock<Log> = OnceLock::new();
 
-/// Sends the log to `path` (appended; "" for stderr). Call once, before any line.
+/// Sends the log to `path` (appended; "" for stderr), refusing a symlink or a file that
+/// is not a log of ours ([`kcp_tunnel::logfile`]). Call once, before any line.
 pub(crate) fn init(path: &str, quiet: bool) -> io::Result<()> {
     let out: Box<dyn Write + Send> = if path.is_empty() {
         Box::new(io::stderr())
     } else {
-        Box::new(OpenOptions::new().create(true).append(true).open(path)?)
+        Box::new(kcp_tunnel::logfile::open_append(
+            std::path::Path::new(path),
+            kcp_tunnel::logfile::is_log_line,
+        )?)
     };
     let _ = LOG.set(Log {
         out: Mutex::new(out),

@@ -129,7 +129,12 @@ async fn run(
         "encryption: {}",
         if o.raw { "null (raw)" } else { crypt.name() }
     );
-    let (nodelay, interval, resend, nc) = settings.config().mode.knobs();
+    let kcp_session::Knobs {
+        nodelay,
+        interval,
+        resend,
+        nc,
+    } = settings.config().mode.knobs();
     log!(
         "nodelay parameters: {nodelay} {interval} {resend} {}",
         u8::from(nc)
@@ -237,7 +242,7 @@ fn bind_addr(addr: &str) -> String {
 }
 
 /// Starts the secondary plugin with shadowsocks' address `ss` on its local side and
-/// 127.0.0.1:`port` on its remote side.
+/// 127.0.0.1:`port` on its remote side: the program itself, with no shell between.
 fn start_secondary(s: &Secondary, ss: &str, port: u16) -> io::Result<tokio::process::Child> {
     let (host, ss_port) = ss
         .rsplit_once(':')
@@ -248,9 +253,9 @@ fn start_secondary(s: &Secondary, ss: &str, port: u16) -> io::Result<tokio::proc
         s.command,
         s.options
     );
-    tokio::process::Command::new("sh")
-        .arg("-c")
-        .arg(format!("exec {}", s.command))
+    let argv = s.argv().map_err(io::Error::other)?;
+    tokio::process::Command::new(&argv[0])
+        .args(&argv[1..])
         .env("SS_LOCAL_HOST", host)
         .env("SS_LOCAL_PORT", ss_port)
         .env("SS_REMOTE_HOST", "127.0.0.1")

@@ -6,8 +6,13 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use kcp_session::{KcpStream, Settings};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use kcp_session::{KcpStream, OwnedWriteHalf, Settings};
 use kcp_tunnel::config::Options;
+use kcp_tunnel::smux::Session;
+use kcp_tunnel::snappy::SnappyReader;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpStream, UnixStream};
 
@@ -64,6 +69,74 @@ fn outbound_socket(remote: SocketAddr, o: &Options) -> io::Result<tokio::net::Ud
     socket.set_nonblocking(true)?;
     tokio::net::UdpSocket::from_std(socket.into())
 }
+
+/// A KCP session's write half that notes, at each write (a NOP at least every keepalive
+/// interval), how many KCP segments the session has received: the smux session's
+/// liveness probe for when it cannot read frames ([`Session::set_liveness`]).
+///
+/// [`Session::set_liveness`]: kcp_tunnel::smux::Session::set_liveness
+pub(crate) struct Watched {
+    inner: OwnedWriteHalf,
+    heard: Arc<AtomicU64>,
+}
+
+impl Watched {
+    /// Wraps `inner`; returns the count it keeps.
+    pub(crate) fn new(inner: OwnedWriteHalf) -> (Watched, Arc<AtomicU64>) {
+        let heard = Arc::new(AtomicU64::new(inner.snmp().in_segs));
+        let w = Watched {
+            inner,
+            heard: Arc::clone(&heard),
+        };
+        (w, heard)
+    }
+
+    fn note(&self) {
+        self.heard
+            .store(self.inner.snmp().in_segs, Ordering::Relaxed);
+    }
+}
+
+impl AsyncWrite for Watched {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let me = self.get_mut();
+        me.note();
+        Pin::new(&mut me.inner).poll_write(cx, data)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
+/// Starts the smux session of one KCP session (`server` for the server's end), with
+/// kcptun's snappy framing unless `--nocomp`, and the liveness probe.
+pub(crate) fn mux_session(kcp: KcpStream, o: &Options, server: bool) -> Session {
+    let (r, w) = kcp.into_split();
+    let (w, heard) = Watched::new(w);
+    let start = if server {
+        Session::server::<_, Watched>
+    } else {
+        Session::client::<_, Watched>
+    };
+    let session = if o.nocomp {
+        start(Box::new(r) as Reader, w, o.mux_config(), false)
+    } else {
+        start(Box::new(SnappyReader::new(r)), w, o.mux_config(), true)
+    };
+    session.set_liveness(move || heard.load(Ordering::Relaxed));
+    session
+}
+
+type Reader = Box<dyn AsyncRead + Unpin + Send>;
 
 /// A connection to the target: TCP, or a unix socket when the target is not host:port
 /// (as kcptun decides with `net.SplitHostPort`).

@@ -7,12 +7,12 @@ use std::sync::Arc;
 
 use kcp_session::{KcpListener, KcpStream, Settings};
 use kcp_tunnel::config::{Options, host_port, port_range};
-use kcp_tunnel::pipe::pipe;
-use kcp_tunnel::smux::{Session, Stream};
-use kcp_tunnel::snappy::SnappyReader;
+use kcp_tunnel::pipe::pipe_idle;
+use kcp_tunnel::smux::Stream;
+use tokio::sync::Semaphore;
 
 use crate::log::{log, log_stream};
-use crate::net::Target;
+use crate::net::{self, Target};
 
 /// Binds every listen port; the listeners are served by [`run`].
 pub(crate) async fn bind(o: &Options, settings: &Settings) -> io::Result<Vec<KcpListener>> {
@@ -29,10 +29,24 @@ pub(crate) async fn bind(o: &Options, settings: &Settings) -> io::Result<Vec<Kcp
     Ok(listeners)
 }
 
+/// What every session of the server shares: the options and the dial slots.
+struct Server {
+    o: Options,
+    /// One permit per connection to the target being set up (`--max-dials`).
+    dials: Semaphore,
+}
+
 /// Serves the listeners until one fails.
 pub(crate) async fn run(o: Options, listeners: Vec<KcpListener>) -> io::Result<()> {
     log!("target: {}", o.remote);
-    let o = Arc::new(o);
+    log!(
+        "dial timeout: {}s max dials: {} stream idle: {}s",
+        o.dial_timeout.as_secs(),
+        o.max_dials,
+        o.stream_idle.map_or(0, |d| d.as_secs())
+    );
+    let dials = Semaphore::new(o.max_dials);
+    let o = Arc::new(Server { o, dials });
     let mut set = tokio::task::JoinSet::new();
     for l in listeners {
         set.spawn(serve(l, Arc::clone(&o)));
@@ -44,13 +58,13 @@ pub(crate) async fn run(o: Options, listeners: Vec<KcpListener>) -> io::Result<(
     }
 }
 
-async fn serve(listener: KcpListener, o: Arc<Options>) -> io::Result<()> {
+async fn serve(listener: KcpListener, o: Arc<Server>) -> io::Result<()> {
     let local = listener.local_addr()?;
     loop {
         let (kcp, peer) = listener.accept().await?;
         log!("remote address: {peer} (conv {}) on {local}", kcp.conv());
         let o = Arc::clone(&o);
-        if o.raw {
+        if o.o.raw {
             tokio::spawn(raw(kcp, peer, o));
         } else {
             tokio::spawn(mux(kcp, peer, o));
@@ -59,14 +73,9 @@ async fn serve(listener: KcpListener, o: Arc<Options>) -> io::Result<()> {
 }
 
 /// One KCP session carrying smux: each accepted stream goes to the target.
-async fn mux(kcp: KcpStream, peer: SocketAddr, o: Arc<Options>) {
-    log!("smux version: {} on connection: {peer}", o.smuxver);
-    let (r, w) = kcp.into_split();
-    let session = if o.nocomp {
-        Session::server(r, w, o.mux_config(), false)
-    } else {
-        Session::server(SnappyReader::new(r), w, o.mux_config(), true)
-    };
+async fn mux(kcp: KcpStream, peer: SocketAddr, o: Arc<Server>) {
+    log!("smux version: {} on connection: {peer}", o.o.smuxver);
+    let session = net::mux_session(kcp, &o.o, true);
     loop {
         match session.accept().await {
             Ok(stream) => {
@@ -81,19 +90,19 @@ async fn mux(kcp: KcpStream, peer: SocketAddr, o: Arc<Options>) {
     }
 }
 
-async fn forward(stream: Stream, peer: SocketAddr, o: Arc<Options>) {
+async fn forward(stream: Stream, peer: SocketAddr, o: Arc<Server>) {
     let sid = stream.id();
-    let target = match Target::connect(&o.remote).await {
+    let target = match dial(&o).await {
         Ok(t) => t,
         Err(e) => {
             // Dropping the stream sends FIN: only this stream ends.
-            log!("stream {peer}({sid}): connect {}: {e}", o.remote);
+            log!("stream {peer}({sid}): connect {}: {e}", o.o.remote);
             return;
         }
     };
     let out = target.describe();
     log_stream!("stream opened in: {peer}({sid}) out: {out}");
-    let (up, down, err) = pipe(stream, target).await;
+    let (up, down, err) = pipe_idle(stream, target, o.o.stream_idle).await;
     log_stream!(
         "stream closed in: {peer}({sid}) out: {out} up={up} down={down}{}",
         err.map(|e| format!(" err={e}")).unwrap_or_default()
@@ -101,20 +110,45 @@ async fn forward(stream: Stream, peer: SocketAddr, o: Arc<Options>) {
 }
 
 /// `--raw`: the whole KCP session is one connection to the target.
-async fn raw(kcp: KcpStream, peer: SocketAddr, o: Arc<Options>) {
+async fn raw(kcp: KcpStream, peer: SocketAddr, o: Arc<Server>) {
     let conv = kcp.conv();
-    let target = match Target::connect(&o.remote).await {
+    let target = match dial(&o).await {
         Ok(t) => t,
         Err(e) => {
-            log!("session {peer} (conv {conv}): connect {}: {e}", o.remote);
+            log!("session {peer} (conv {conv}): connect {}: {e}", o.o.remote);
             return;
         }
     };
     let out = target.describe();
     log_stream!("stream opened in: {peer} (conv {conv}) out: {out}");
-    let (up, down, err) = pipe(kcp, target).await;
+    let (up, down, err) = pipe_idle(kcp, target, o.o.stream_idle).await;
     log_stream!(
         "stream closed in: {peer} (conv {conv}) out: {out} up={up} down={down}{}",
         err.map(|e| format!(" err={e}")).unwrap_or_default()
     );
+}
+
+/// Connects to the target within `--dial-timeout`, waiting for one of the `--max-dials`
+/// slots first: streams opened faster than the target answers (a SYN flood, or a target
+/// that drops connection attempts) cannot make the server hold more than that many
+/// connection attempts, each for at most the timeout.
+async fn dial(s: &Server) -> io::Result<Target> {
+    let attempt = async {
+        let _slot = s
+            .dials
+            .acquire()
+            .await
+            .map_err(|_| io::Error::other("dial slots closed"))?;
+        Target::connect(&s.o.remote).await
+    };
+    match tokio::time::timeout(s.o.dial_timeout, attempt).await {
+        Ok(r) => r,
+        Err(_) => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!(
+                "no connection within --dial-timeout {}s",
+                s.o.dial_timeout.as_secs()
+            ),
+        )),
+    }
 }

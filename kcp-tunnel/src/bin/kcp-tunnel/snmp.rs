@@ -2,7 +2,6 @@
 //! (kcptun's columns: `Unix` then [`Snmp::header`]) appended to a file whose name may hold
 //! Go's time layout (`./snmp-20060102.log` names a file per day).
 
-use std::fs::OpenOptions;
 use std::io::Write;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -30,7 +29,10 @@ pub(crate) async fn run(path: String, period: u64) {
 }
 
 fn append(name: &str, now: SystemTime) -> std::io::Result<()> {
-    let mut f = OpenOptions::new().create(true).append(true).open(name)?;
+    let mut f = kcp_tunnel::logfile::open_append(
+        std::path::Path::new(name),
+        kcp_tunnel::logfile::is_snmp_csv,
+    )?;
     let mut text = String::new();
     if f.metadata()?.len() == 0 {
         text.push_str("Unix");

@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::{Shared, Stats, sys};
-use crate::sim::{Link, LinkConfig};
+use kcp_testkit::sim::{Link, LinkConfig};
 
 /// Packets read from one device before the loop delivers again, so a flood in one
 /// direction cannot hold back deliveries.
@@ -16,15 +16,6 @@ const READ_BATCH: usize = 256;
 
 /// Longest wait without looking at the stop flag and new configurations.
 const IDLE_WAIT: Duration = Duration::from_millis(20);
-
-/// The link model works in whole milliseconds. A datagram that arrives during
-/// millisecond `k` is stamped `k`; delivering at `k + delay + 1` holds it for at least the
-/// configured delay and less than one millisecond more.
-fn held_config(mut cfg: LinkConfig) -> LinkConfig {
-    cfg.delay_min = cfg.delay_min.saturating_add(1);
-    cfg.delay_max = cfg.delay_max.saturating_add(1);
-    cfg
-}
 
 /// The two directions: index 0 carries what A sends to B, index 1 the reverse.
 pub(super) struct Forwarder {
@@ -42,10 +33,10 @@ impl Forwarder {
         shared: Arc<Shared>,
     ) -> Forwarder {
         let [ab, ba] = configs;
-        let mut rng = crate::sim::Rng::new(seed);
+        let mut rng = kcp_testkit::sim::Rng::new(seed);
         let links = [
-            Link::new(held_config(ab), rng.next_u64()),
-            Link::new(held_config(ba), rng.next_u64()),
+            Link::new(ab.on_wall_clock(), rng.next_u64()),
+            Link::new(ba.on_wall_clock(), rng.next_u64()),
         ];
         Forwarder {
             tuns,
@@ -68,8 +59,8 @@ impl Forwarder {
                 .unwrap_or_else(|e| e.into_inner())
                 .take()
             {
-                self.links[0].set_config(held_config(ab));
-                self.links[1].set_config(held_config(ba));
+                self.links[0].set_config(ab.on_wall_clock());
+                self.links[1].set_config(ba.on_wall_clock());
             }
             let now = now_ms();
             for dir in 0..2 {

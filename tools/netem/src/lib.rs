@@ -4,14 +4,14 @@
 //!
 //! Linux only, as root. Each side is a [`NetNs`] with a TUN device (`netem0`) addressed
 //! [`ADDR_A`] / [`ADDR_B`]; what one side sends to the other's address is read from its
-//! TUN device by a forwarder thread, passed through a [`sim::Link`](crate::sim::Link) per
+//! TUN device by a forwarder thread, passed through a [`sim::Link`](kcp_testkit::sim::Link) per
 //! direction (the simulator's link model, here on the real clock, in whole milliseconds)
 //! and written into the other side's TUN device. Unlike the in-process UDP relay, this
 //! carries any IP traffic, so TCP and UDP cross the same emulated path; unlike `tc netem`
 //! (missing from some kernels) it needs nothing but TUN, network namespaces and `ip`.
 //!
 //! ```no_run
-//! use kcp_testkit::netem::{Emulator, ADDR_B};
+//! use kcp_netem::{Emulator, ADDR_B};
 //! use kcp_testkit::sim::LinkConfig;
 //!
 //! let link = LinkConfig::new().delay(50, 50).loss(0.05).bandwidth(1_250_000).buffer(125_000);
@@ -27,6 +27,7 @@
 //! forwarder stops when the [`Emulator`] is dropped. Delays are kept to 1 ms: a packet is
 //! held at least the configured delay and less than 1 ms more, plus the forwarder's
 //! scheduling latency. Packets are IPv4 only (other packets are counted and dropped).
+#![cfg(target_os = "linux")]
 
 mod forward;
 mod ns;
@@ -41,7 +42,7 @@ use std::thread::{self, JoinHandle};
 
 pub use ns::NetNs;
 
-use crate::sim::{LinkConfig, LinkStats};
+use kcp_testkit::sim::{LinkConfig, LinkStats};
 
 /// Side A's address (on its TUN device), in the benchmarking range of RFC 2544, which
 /// exists only inside the emulator's namespaces.

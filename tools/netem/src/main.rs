@@ -3,7 +3,7 @@
 //! trying programs over a bad network by hand. Linux, as root.
 //!
 //! ```text
-//! cargo run -p kcp-testkit --features netem --bin netem -- --delay-ms 50 --loss 0.05 \
+//! cargo run -p kcp-netem --bin netem -- --delay-ms 50 --loss 0.05 \
 //!     --rate-mbit 10 --server 'iperf3 -s -1' --client 'iperf3 -c $NETEM_B'
 //! ```
 //!
@@ -17,7 +17,7 @@ use std::process::{Child, Command, ExitCode};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use kcp_testkit::netem::{ADDR_A, ADDR_B, Emulator, NetNs, Stats};
+use kcp_netem::{ADDR_A, ADDR_B, Emulator, NetNs, Stats};
 use kcp_testkit::sim::{GilbertElliott, LinkConfig, LinkStats};
 
 /// Two network namespaces joined by an emulated link; the same shape both ways.

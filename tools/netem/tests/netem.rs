@@ -13,7 +13,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use kcp_testkit::netem::{ADDR_A, ADDR_B, Emulator};
+use kcp_netem::{ADDR_A, ADDR_B, Emulator};
 use kcp_testkit::sim::{GilbertElliott, LinkConfig, Rng};
 
 fn emulator(a_to_b: LinkConfig, b_to_a: LinkConfig, seed: u64) -> Emulator {
