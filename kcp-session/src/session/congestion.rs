@@ -30,7 +30,11 @@
 //! pass), and after startup a round whose every round trip shows a queue cuts the
 //! estimate by 10%, at most to what that round delivered (see `yield_to_queue`): this
 //! is what makes two flows converge to equal shares, and follows a path whose rate
-//! drops.
+//! drops. And one for KCP's peers, which acknowledge at their flush interval: the flight
+//! covers at least twice the interval's worth and a round lasts at least the interval, so
+//! a path much shorter than the interval (loopback, a LAN) is neither starved between
+//! batches of acknowledgements nor measured in rounds too short for the millisecond
+//! clock.
 
 use alloc::collections::VecDeque;
 
