@@ -14,7 +14,8 @@
 # PROTO=echo runs the echo examples instead (every byte both ways).
 #
 # Session flags are kcptun's defaults (aes, FEC 10/3, MTU 1350, windows 1024) plus MODE
-# (default fast) and EXTRA (more flags for both implementations, e.g. "--acknodelay").
+# (default fast) and EXTRA (more flags for both implementations, e.g. "--acknodelay");
+# RS_EXTRA adds flags for ours alone (e.g. "--congestion bbr").
 # Needs root (namespaces, iptables) and what scripts/setup.sh installs.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,6 +25,7 @@ mode=${MODE:-fast}
 proto=${PROTO:-sink}
 case $proto in sink | echo) ;; *) echo "stall-check: PROTO must be sink or echo" >&2; exit 2 ;; esac
 extra=${EXTRA:-}
+rs_extra=${RS_EXTRA:-}
 rates=("$@")
 [ ${#rates[@]} -gt 0 ] || rates=(0.05 0.10 0.20)
 [ "$(id -u)" -eq 0 ] || { echo "stall-check: needs root (network namespace, iptables)" >&2; exit 2; }
@@ -67,14 +69,14 @@ timed() {
 
 stats() { sort -g | awk '{ v[NR] = $1 } END { printf "%8.2f %8.2f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2, v[NR] }'; }
 
-printf '%d %s transfers of %d MiB per cell, mode %s %s; seconds\n' "$runs" "$proto" "$mib" "$mode" "$extra"
+printf '%d %s transfers of %d MiB per cell, mode %s %s (ours also: %s); seconds\n' "$runs" "$proto" "$mib" "$mode" "$extra" "$rs_extra"
 printf '%-6s %8s %8s   %8s %8s\n' loss "rs med" "rs worst" "go med" "go worst"
 for loss in "${rates[@]}"; do
   ip netns add "$ns"
   ip netns exec "$ns" ip link set lo up
   ip netns exec "$ns" iptables -A INPUT -p udp -m statistic --mode random --probability "$loss" -j DROP
   # shellcheck disable=SC2086
-  ip netns exec "$ns" "$rs_bin" server --listen 127.0.0.1:4000 --mode "$mode" $extra >"$scratch/rs.log" 2>&1 &
+  ip netns exec "$ns" "$rs_bin" server --listen 127.0.0.1:4000 --mode "$mode" $extra $rs_extra >"$scratch/rs.log" 2>&1 &
   pids+=($!)
   # shellcheck disable=SC2086
   ip netns exec "$ns" "$go_bin" "$proto-server" -listen 127.0.0.1:4001 -mode "$mode" $extra >"$scratch/go.log" 2>&1 &
@@ -84,7 +86,7 @@ for loss in "${rates[@]}"; do
   : >"$scratch/go.times"
   for _ in $(seq "$runs"); do
     # shellcheck disable=SC2086
-    timed "$rs_bin" client --remote 127.0.0.1:4000 --bytes "${mib}M" --mode "$mode" $extra >>"$scratch/rs.times"
+    timed "$rs_bin" client --remote 127.0.0.1:4000 --bytes "${mib}M" --mode "$mode" $extra $rs_extra >>"$scratch/rs.times"
     # shellcheck disable=SC2086
     timed "$go_bin" "$proto-client" -remote 127.0.0.1:4001 -bytes $((mib << 20)) -mode "$mode" $extra >>"$scratch/go.times"
   done

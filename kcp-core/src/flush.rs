@@ -261,6 +261,7 @@ impl Kcp {
             }
             if seg.xmit == 0 {
                 seg.xmit = 1;
+                out.stats.first_sends += 1;
                 seg.rto = self.rx_rto as u32;
                 seg.resendts = current.wrapping_add(seg.rto).wrapping_add(rtomin);
             } else if diff(current, seg.resendts) >= 0 {

@@ -72,8 +72,9 @@
 //!
 //! For a congestion controller or a pacer of your own, [`Kcp::set_inflight_cap`] caps the
 //! segments in flight, [`Kcp::set_send_quota`] gives flushes a budget of bytes to send,
-//! and [`Stats::delivered_bytes`] counts what the peer acknowledged, to sample the
-//! delivery rate from. Unset, they cost one comparison per flush or segment sent.
+//! [`Stats::delivered_bytes`] counts what the peer acknowledged, to sample the
+//! delivery rate from, and [`Stats::first_sends`] what really left (not only entered
+//! flight). Unset, they cost one comparison per flush or segment sent.
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(

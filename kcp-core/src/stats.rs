@@ -36,4 +36,9 @@ pub struct Stats {
     pub delivered_segs: u64,
     /// Payload bytes of those segments.
     pub delivered_bytes: u64,
+    /// Data segments transmitted for the first time. Segments admitted into flight
+    /// (`snd_nxt` moved past them) but held back by
+    /// [`Kcp::set_send_quota`](crate::Kcp::set_send_quota) are not counted until they go:
+    /// a congestion controller tells what is really in flight from it.
+    pub first_sends: u64,
 }

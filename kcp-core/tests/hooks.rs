@@ -1,6 +1,6 @@
 //! The hooks for a congestion controller and a pacer outside kcp-core
-//! (`set_inflight_cap`, `set_send_quota`, the `delivered_*` counters), on hand-made
-//! segments with a virtual clock. Unset, they change nothing: the differential test holds
+//! (`set_inflight_cap`, `set_send_quota`, the `delivered_*` and `first_sends` counters),
+//! on hand-made segments with a virtual clock. Unset, they change nothing: the differential test holds
 //! the default to ikcp byte for byte.
 
 use kcp_core::{Command, Header, Kcp, OVERHEAD};
@@ -132,4 +132,23 @@ fn delivered_counters_count_each_acknowledged_segment_once() {
     kcp.input(&ack(9, 5)).unwrap();
     kcp.input(&ack(1, 5)).unwrap();
     assert_eq!(kcp.stats().delivered_segs, 5);
+}
+
+#[test]
+fn first_sends_count_what_left_not_what_was_admitted() {
+    let mut kcp = sender(6);
+    let wire = OVERHEAD + PAYLOAD;
+    // All six are admitted into flight, but the budget lets two go.
+    kcp.set_send_quota(Some(2 * wire));
+    assert_eq!(flush_sns(&mut kcp, 0), [0, 1]);
+    assert_eq!(kcp.snd_nxt(), 6);
+    assert_eq!(kcp.stats().first_sends, 2);
+    // The rest go later, and a retransmission is not a first send.
+    kcp.set_send_quota(None);
+    assert_eq!(flush_sns(&mut kcp, 10), [2, 3, 4, 5]);
+    assert_eq!(kcp.stats().first_sends, 6);
+    flush_sns(&mut kcp, 5_000);
+    let s = kcp.stats();
+    assert!(s.retransmits > 0);
+    assert_eq!(s.first_sends, 6);
 }

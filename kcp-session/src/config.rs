@@ -9,6 +9,27 @@ use core::time::Duration;
 use kcp_crypt::{CipherKind, Crypt};
 use kcp_fec::Shards;
 
+/// The congestion controller of a session ([`Config::congestion`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Congestion {
+    /// No controller: the session sends what KCP's windows allow, as kcp-go and kcptun
+    /// do (with `nc` set by every kcptun mode, a whole send window per flush). Through a
+    /// bottleneck with a queue this overflows the queue and sends much of the data twice;
+    /// on a path whose limit is the CPU it is the fastest. Byte for byte ikcp's sending.
+    #[default]
+    Off,
+    /// A BBR-style controller: delivery-rate samples from the peer's acknowledgements, a
+    /// windowed maximum of the bandwidth and a windowed minimum of the round trip; the
+    /// session is paced at a gain times the bandwidth and keeps about two
+    /// bandwidth-delay products in flight (through `kcp_core::Kcp::set_inflight_cap`).
+    /// Random loss does not slow it down. Use it for bulk transfers over real paths and
+    /// beside interactive traffic; it costs a pacer wake-up per burst (about one per
+    /// millisecond at high rates) and a little arithmetic per poll. It turns ikcp's own
+    /// congestion window off (`nc`), since its halving on every loss is what it replaces.
+    Bbr,
+}
+
 /// The largest datagram kcp-go accepts; larger ones are truncated by its reader (the one
 /// definition is kcp-core's, shared with kcp-crypt and kcp-fec).
 pub use kcp_core::MTU_LIMIT;
@@ -223,6 +244,13 @@ pub struct Config {
     /// per millisecond. Acknowledgements always go out, and are charged. Must not be 0.
     /// Default `None`: no pacing, KCP's datagrams exactly as without it.
     pub rate_limit: Option<u32>,
+    /// How the session fits its sending to the path: [`Congestion::Off`] (the default)
+    /// sends what the windows and [`mode`](Config::mode) allow, as kcp-go does;
+    /// [`Congestion::Bbr`] measures the path's bandwidth and round trip and paces at
+    /// what it carries. Only the sending side changes: the wire format stays KCP's, so
+    /// every peer works unchanged. With [`rate_limit`](Config::rate_limit) set too, the
+    /// lower of the two rates applies.
+    pub congestion: Congestion,
     /// DSCP value for outgoing datagrams (kcptun `--dscp`), 0..=63. Default 0.
     pub dscp: u8,
     /// Socket send and receive buffer size in bytes (kcptun `--sockbuf`). Default 4 MiB.
@@ -351,6 +379,7 @@ impl Default for Config {
             strict_acks: true,
             write_delay: false,
             rate_limit: None,
+            congestion: Congestion::Off,
             dscp: 0,
             sockbuf: 4 << 20,
             idle_timeout: Some(Duration::from_secs(60)),

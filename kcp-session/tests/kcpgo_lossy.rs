@@ -3,13 +3,14 @@
 //! resend, window updates and FEC recovery run between our side and kcp-go's, in both
 //! directions. Six rows cover every pair of settings (FEC on and off, modes normal and
 //! fast3, stream and message mode, ack-no-delay and `batch_acks` on and off, and who
-//! dials). Fails, never skips, when Go or kcp-go is missing (scripts/setup.sh installs
+//! dials); three of them run our side with `Congestion::Bbr` (both directions, FEC on
+//! and off). Fails, never skips, when Go or kcp-go is missing (scripts/setup.sh installs
 //! them).
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use kcp_session::{Config, KcpListener, Mode, Settings};
+use kcp_session::{Config, Congestion, KcpListener, Mode, Settings};
 use kcp_testkit::relay::Relay;
 use kcp_testkit::sim::LinkConfig;
 use kcp_testkit::sim::Rng;
@@ -32,10 +33,12 @@ struct Case {
     stream: bool,
     ack_nodelay: bool,
     batch_acks: bool,
+    /// Our side runs the congestion controller (kcp-go's side needs nothing).
+    bbr: bool,
 }
 
-const fn case(flags: [bool; 6]) -> Case {
-    let [ours_dials, fec, fast3, stream, ack_nodelay, batch_acks] = flags;
+const fn case(flags: [bool; 7]) -> Case {
+    let [ours_dials, fec, fast3, stream, ack_nodelay, batch_acks, bbr] = flags;
     Case {
         ours_dials,
         fec,
@@ -43,16 +46,17 @@ const fn case(flags: [bool; 6]) -> Case {
         stream,
         ack_nodelay,
         batch_acks,
+        bbr,
     }
 }
 
 const ROWS: [Case; 6] = [
-    case([true, true, true, true, true, true]),
-    case([true, true, false, false, true, false]),
-    case([true, false, true, false, false, true]),
-    case([false, true, false, true, false, false]),
-    case([false, false, true, true, false, false]),
-    case([false, false, false, false, true, true]),
+    case([true, true, true, true, true, true, true]),
+    case([true, true, false, false, true, false, false]),
+    case([true, false, true, false, false, true, true]),
+    case([false, true, false, true, false, false, true]),
+    case([false, false, true, true, false, false, false]),
+    case([false, false, false, false, true, true, false]),
 ];
 
 impl Case {
@@ -76,6 +80,9 @@ impl Case {
             c.stream = self.stream;
             c.ack_nodelay = self.ack_nodelay;
             c.batch_acks = self.batch_acks;
+            if self.bbr {
+                c.congestion = Congestion::Bbr;
+            }
             c
         }
         .build()

@@ -1,6 +1,7 @@
 //! The sans-io session: one KCP conversation with its FEC and cipher, fed datagrams and
 //! clock ticks, polled for datagrams to send. No sockets, no runtime.
 
+mod congestion;
 mod framer;
 mod keepalive;
 mod message;
@@ -21,6 +22,7 @@ use rand_core::{RngCore, SeedableRng};
 use crate::config::{MTU_LIMIT, Settings, millis};
 use crate::snmp::Snmp;
 
+use congestion::Controller;
 use framer::Framer;
 pub use framer::conv_and_sn;
 use keepalive::{Due, Liveness};
@@ -81,6 +83,9 @@ pub struct Session {
     kcp_idle: bool,
     /// The token bucket of [`Config::rate_limit`](crate::Config::rate_limit), if set.
     pacer: Option<Pacer>,
+    /// The controller of [`Congestion::Bbr`](crate::Congestion::Bbr), which sets the
+    /// pacer's rate and KCP's in-flight cap.
+    congestion: Option<Controller>,
     /// Connect confirmation and keepalive probes (see `keepalive.rs`).
     liveness: Liveness,
     /// Challenges sent to a new address of the peer (see `roaming.rs`).
@@ -147,6 +152,11 @@ impl Session {
         // Acknowledgements leave at every poll; more than two windows' worth between two
         // polls is a flood (see `Kcp::set_ack_limit`).
         kcp.set_ack_limit(Some(2 * cfg.rcv_wnd as usize));
+        let congestion = (cfg.congestion == crate::Congestion::Bbr).then(|| {
+            // ikcp's window halves on every loss: the controller replaces it.
+            kcp.set_nocwnd(true);
+            Controller::new(&kcp, cfg.mtu, now, conv)
+        });
         // The first update starts the flush timer; nothing is queued yet, so nothing goes out.
         kcp.update(now.wrapping_add(clock_offset), |_: &mut [u8]| {});
 
@@ -177,7 +187,11 @@ impl Session {
             datagrams: oob::Datagrams::default(),
             flush_wanted: false,
             kcp_idle: true,
-            pacer: cfg.rate_limit.map(|rate| Pacer::new(rate, settings, now)),
+            pacer: cfg
+                .rate_limit
+                .or(congestion.as_ref().map(Controller::rate))
+                .map(|rate| Pacer::new(rate, settings, now)),
+            congestion,
             liveness: Liveness::new(settings, now),
             challenges: roaming::Challenges::default(),
             reported: Snmp::default(),
@@ -664,8 +678,16 @@ impl Session {
         let (reserved, tailroom) = (self.settings.header_len(), self.settings.trailer_len());
         let checking = self.proof.is_some();
         let mut pushed = false;
+        if let (Some(c), Some(p)) = (&mut self.congestion, &mut self.pacer) {
+            c.before_flush(now, &mut self.kcp);
+            let limit = self.settings.config().rate_limit.unwrap_or(u32::MAX);
+            p.set_rate(now, c.rate().min(limit));
+        }
         if let Some(p) = &mut self.pacer {
             flush |= p.before_flush(now, &mut self.kcp);
+        }
+        if let Some(c) = &self.congestion {
+            c.set_cap(&mut self.kcp);
         }
         let unanswered = match self.liveness.poll(now) {
             Due::Probe if self.state == State::Open => {
@@ -702,6 +724,9 @@ impl Session {
         }
         if let Some(p) = &mut self.pacer {
             p.after_flush(&self.kcp, self.counters.bytes_sent - sent_before);
+        }
+        if let Some(c) = &mut self.congestion {
+            c.after_flush(now, &self.kcp);
         }
         let cfg = self.settings.config();
         let since = |t: u32| now.wrapping_sub(t) as i32;

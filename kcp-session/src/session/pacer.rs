@@ -39,6 +39,8 @@ pub(super) struct Pacer {
     /// Thousandths of a byte; between `-DEBT_LIMIT` and `capacity`.
     tokens: i64,
     capacity: i64,
+    /// The datagram size the bucket holds at least two of.
+    mtu: usize,
     /// When `tokens` was last brought up to date.
     last: u32,
     /// The last flush spent its whole budget, so data may be waiting for tokens.
@@ -61,10 +63,20 @@ impl Pacer {
             rate,
             tokens: capacity,
             capacity,
+            mtu: settings.config().mtu,
             last: now,
             blocked: false,
             frame_share: (settings.kcp_mtu() as u64 * data, mtu * (data + parity)),
         }
+    }
+
+    /// Changes the rate (bytes/s on the wire, at least 1) from `now` on: what the old
+    /// rate filled up to `now` stays, and the bucket's size follows the new rate.
+    pub(super) fn set_rate(&mut self, now: u32, rate: u32) {
+        self.refill(now);
+        self.rate = rate.max(1);
+        self.capacity = capacity(self.rate, self.mtu) as i64 * SCALE;
+        self.tokens = self.tokens.min(self.capacity);
     }
 
     fn refill(&mut self, now: u32) {

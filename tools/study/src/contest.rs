@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use kcp_crypt::CipherKind;
 use kcp_netem::{ADDR_A, ADDR_B, Emulator, Stats};
-use kcp_session::{Config, KcpListener, KcpStream, Mode, Settings};
+use kcp_session::{Config, Congestion, KcpListener, KcpStream, Mode, Settings};
 use kcp_testkit::go_process::{self, GoServer};
 use kcp_testkit::sim::{GilbertElliott, LinkConfig, Rng};
 use socket2::{Domain, Protocol, Socket, Type};
@@ -45,6 +45,8 @@ pub(crate) struct Contestant {
     pub(crate) mode: Mode,
     /// FEC 10/3 (otherwise off).
     pub(crate) fec: bool,
+    /// Ours with `Config::congestion = Bbr` (otherwise off, as kcp-go).
+    pub(crate) bbr: bool,
 }
 
 const MODES: [(Mode, &str); 4] = [
@@ -67,6 +69,7 @@ impl Contestant {
         imp: Impl::Tcp,
         mode: Mode::Fast,
         fec: false,
+        bbr: false,
     };
 
     /// Every contestant: ours and kcp-go in each mode with FEC off and 10/3, and TCP.
@@ -75,7 +78,12 @@ impl Contestant {
         for imp in [Impl::Ours, Impl::KcpGo] {
             for fec in [false, true] {
                 for (mode, _) in MODES {
-                    v.push(Contestant { imp, mode, fec });
+                    v.push(Contestant {
+                        imp,
+                        mode,
+                        fec,
+                        bbr: false,
+                    });
                 }
             }
         }
@@ -96,6 +104,9 @@ impl Contestant {
         c.mode = self.mode;
         c.data_shards = data;
         c.parity_shards = parity;
+        if self.bbr {
+            c.congestion = Congestion::Bbr;
+        }
         c
     }
 
@@ -136,6 +147,9 @@ impl fmt::Display for Contestant {
         if self.fec {
             f.write_str(" fec")?;
         }
+        if self.bbr {
+            f.write_str(" bbr")?;
+        }
         Ok(())
     }
 }
@@ -160,13 +174,22 @@ impl FromStr for Contestant {
             ["kcp", "go", rest @ ..] | ["kcpgo", rest @ ..] => (Impl::KcpGo, rest),
             _ => return Err(bad()),
         };
+        let (rest, bbr) = match rest {
+            [rest @ .., "bbr"] if imp == Impl::Ours => (rest, true),
+            _ => (rest, false),
+        };
         let (mode, fec) = match rest {
             [m] => (*m, false),
             [m, "fec"] => (*m, true),
             _ => return Err(bad()),
         };
         let mode = MODES.iter().find(|(_, n)| *n == mode).ok_or_else(bad)?.0;
-        Ok(Contestant { imp, mode, fec })
+        Ok(Contestant {
+            imp,
+            mode,
+            fec,
+            bbr,
+        })
     }
 }
 
@@ -577,6 +600,7 @@ pub(crate) fn cross_check(rt: &Runtime, peer: &Path) -> Result<Vec<String>, Stri
         imp: Impl::Ours,
         mode: Mode::Fast3,
         fec: true,
+        bbr: false,
     };
     let path = PathShape {
         loss: 0.0,

@@ -62,7 +62,8 @@ struct Args {
     /// Queue in front of the bandwidth cap, in ms of transmission at the cap.
     #[arg(long, default_value_t = 100)]
     buffer_ms: u32,
-    /// Contestants, like `ours:fast3`, `kcp-go:fast:fec`, `tcp`, `tcp:cubic`, or `all`
+    /// Contestants, like `ours:fast3`, `ours:fast:bbr` (with `Config::congestion` Bbr),
+    /// `kcp-go:fast:fec`, `tcp`, `tcp:cubic`, or `all`
     /// [default: fast and fast3 without FEC and fast3 with FEC 10/3 of ours and kcp-go,
     /// tcp and tcp:cubic; --full: all].
     #[arg(long, value_delimiter = ',')]
