@@ -13,7 +13,7 @@ use std::fmt::Display;
 use std::process::ExitCode;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
-use kcp_session::{Config, Congestion, Settings};
+use kcp_session::{Config, Settings};
 use kcp_tunnel::KcpFlags;
 use kcp_tunnel::cli::{Limit, go_style, parse_limit, parse_size};
 use kcp_tunnel::config::is_loopback;
@@ -54,19 +54,6 @@ pub struct Kcptun {
     /// closed; 0 = none
     #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = parse_limit)]
     pub timeout: Limit,
-    /// Congestion controller of this side's sessions: off (kcp-go's sending) or bbr
-    /// (`Config::congestion`); the peer needs nothing
-    #[arg(long, value_name = "NAME", default_value = "off", value_parser = parse_congestion)]
-    pub congestion: Congestion,
-}
-
-/// `off` or `bbr`.
-fn parse_congestion(s: &str) -> Result<Congestion, String> {
-    match s {
-        "off" => Ok(Congestion::Off),
-        "bbr" => Ok(Congestion::Bbr),
-        _ => Err("must be off or bbr".to_owned()),
-    }
 }
 
 impl Kcptun {
@@ -75,7 +62,6 @@ impl Kcptun {
     pub fn config(&self) -> Config {
         let mut c = self.kcp.config();
         c.idle_timeout = self.timeout.0;
-        c.congestion = self.congestion;
         c
     }
 

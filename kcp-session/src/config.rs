@@ -147,6 +147,31 @@ impl FromStr for Mode {
     }
 }
 
+/// A congestion controller name other than `off` and `bbr`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UnknownCongestionError;
+
+impl fmt::Display for UnknownCongestionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("unknown congestion controller (expected off or bbr)")
+    }
+}
+
+impl core::error::Error for UnknownCongestionError {}
+
+impl FromStr for Congestion {
+    type Err = UnknownCongestionError;
+
+    /// `off` or `bbr`, as a command line spells them.
+    fn from_str(s: &str) -> Result<Congestion, UnknownCongestionError> {
+        match s {
+            "off" => Ok(Congestion::Off),
+            "bbr" => Ok(Congestion::Bbr),
+            _ => Err(UnknownCongestionError),
+        }
+    }
+}
+
 /// Everything a session needs to know, as plain fields with documented defaults.
 ///
 /// Build one, adjust the fields, then call [`Config::build`] once: it checks the

@@ -173,7 +173,8 @@ pub mod snmp;
 pub use net::{KcpListener, KcpStream, OwnedReadHalf, OwnedWriteHalf, ReuniteError, SessionInfo};
 
 pub use config::{
-    Config, ConfigError, Congestion, Knobs, MTU_LIMIT, Mode, Settings, UnknownModeError,
+    Config, ConfigError, Congestion, Knobs, MTU_LIMIT, Mode, Settings, UnknownCongestionError,
+    UnknownModeError,
 };
 pub use endpoint::{
     AddressInUse, DatagramEvent, DropReason, Endpoint, EndpointStats, Event, Handle, Transmit,

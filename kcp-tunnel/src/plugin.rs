@@ -12,9 +12,8 @@
 //! Keys: every kcptun flag name (`key crypt mode conn autoexpire scavengettl mtu sndwnd
 //! rcvwnd datashard ds parityshard ps dscp nocomp acknodelay nodelay interval resend nc
 //! sockbuf smuxver framesize smuxbuf streambuf keepalive closewait QPP QPPCount log snmplog
-//! snmpperiod quiet ratelimit`),
-//! `raw`, `allow_default_key`, `insecure_no_crypt`, `dial_timeout`, `max_dials` and
-//! `stream_idle`, and the seed KCP plugin's `nodelay=true|false`, `nc=true|false`,
+//! snmpperiod quiet ratelimit`), `congestion` (`off` or `bbr`), `raw`, `allow_default_key`,
+//! `insecure_no_crypt`, `dial_timeout`, `max_dials` and `stream_idle`, and the seed KCP plugin's `nodelay=true|false`, `nc=true|false`,
 //! `outbound_bind_addr`, `outbound_bind_interface`, `outbound_fwmark`, and `plugin` with
 //! `plugin_opts` for a secondary plugin chained in front (client) or behind (server).
 
@@ -316,6 +315,9 @@ pub fn setup(env: &PluginEnv, role: Option<Role>) -> Result<PluginSetup, String>
             }
             "smuxbuf" => o.smuxbuf = num(&v)? as usize,
             "framesize" => o.framesize = num(&v)? as usize,
+            "congestion" => {
+                o.kcp.congestion = text(&v)?.parse().map_err(|e| format!("congestion: {e}"))?;
+            }
             "closewait" => o.closewait = num(&v)?,
             "QPP" | "qpp" => o.qpp = flag(&v)?,
             "QPPCount" | "qppcount" | "qpp-count" => {

@@ -90,6 +90,10 @@ pub struct KcpFlags {
     /// no limit (kcptun's last release's flag)
     #[arg(long, value_name = "BYTES", default_value_t = 0)]
     pub ratelimit: u32,
+    /// Congestion controller of this end's sessions: off (kcptun's sending) or bbr, which
+    /// paces to what the path delivers; the other end needs nothing (not a kcptun flag)
+    #[arg(long, value_name = "NAME", default_value = "off")]
+    pub congestion: kcp_session::Congestion,
 }
 
 impl Default for KcpFlags {
@@ -112,6 +116,7 @@ impl Default for KcpFlags {
             nc: 0,
             sockbuf: 4 << 20,
             ratelimit: 0,
+            congestion: kcp_session::Congestion::Off,
         }
     }
 }
@@ -185,6 +190,7 @@ impl KcpFlags {
         c.dscp = self.dscp;
         c.sockbuf = self.sockbuf;
         c.rate_limit = (self.ratelimit > 0).then_some(self.ratelimit);
+        c.congestion = self.congestion;
         c
     }
 }

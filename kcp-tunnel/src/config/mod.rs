@@ -412,6 +412,9 @@ mod tests {
             (true, 7, 4096, 3)
         );
         assert_eq!(o.mux_config().max_frame, 4096);
+        assert_eq!(o.session_config().congestion, kcp_session::Congestion::Off);
+        let (o, _) = parse(&["kcp-tunnel", "server", "--congestion", "bbr"]);
+        assert_eq!(o.session_config().congestion, kcp_session::Congestion::Bbr);
         let mut o = Options::defaults(Role::Server);
         o.apply_json(
             JsonConfig::parse(
