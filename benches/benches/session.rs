@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use kcp_crypt::CipherKind;
 use kcp_session::{Config, KcpListener, KcpStream, Mode, Session, Settings};
+use kcp_testkit::proc_stat::{self, Pid};
 use std::net::SocketAddr;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::UdpSocket;
@@ -36,35 +37,14 @@ fn env_usize(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-/// CPU time (user + system) and resident memory of a process (`"self"` or a pid), from
-/// `/proc`.
-fn proc_usage(pid: &str) -> (Duration, u64) {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let f: Vec<u64> = rest
-        .split_whitespace()
-        .map(|x| x.parse().unwrap_or(0))
-        .collect();
-    let ticks = f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
-    let statm = std::fs::read_to_string(format!("/proc/{pid}/statm")).unwrap_or_default();
-    let pages: u64 = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(0);
-    // USER_HZ is 100 on Linux; pages are 4 KiB.
-    (Duration::from_millis(ticks * 10), pages * 4096)
-}
-
 /// CPU time this process has used.
 fn cpu_time() -> Duration {
-    proc_usage("self").0
+    proc_stat::cpu_time(Pid::This)
 }
 
 /// Resident memory of this process, bytes.
 fn rss() -> u64 {
-    proc_usage("self").1
+    proc_stat::rss(Pid::This)
 }
 
 fn report(name: &str, bytes: usize, wall: Duration, cpu: Duration) {
@@ -386,7 +366,8 @@ async fn kcp_go_idle(n: usize, secs: u64) {
         "3600",
     ];
     let server = kcp_testkit::go_process::GoServer::start(&peer, &args);
-    let (_, rss0) = proc_usage(&server.pid().to_string());
+    let pid = Pid::Other(server.pid());
+    let rss0 = proc_stat::rss(pid);
     let socks = idle_peers(server.addr(), n, &s, |k| {
         let server = &server;
         async move {
@@ -403,10 +384,10 @@ async fn kcp_go_idle(n: usize, secs: u64) {
         "kcp-go accepted only part of the sessions"
     );
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let (cpu0, rss1) = proc_usage(&server.pid().to_string());
+    let (cpu0, rss1) = (proc_stat::cpu_time(pid), proc_stat::rss(pid));
     let start = Instant::now();
     tokio::time::sleep(Duration::from_secs(secs)).await;
-    let (cpu1, _) = proc_usage(&server.pid().to_string());
+    let cpu1 = proc_stat::cpu_time(pid);
     let name = format!("kcp-go {n} idle sessions");
     report_idle(
         &name,

@@ -12,6 +12,7 @@
 use std::time::{Duration, Instant};
 
 use kcp_session::{Config, KcpListener, KcpStream, Settings};
+use kcp_testkit::proc_stat::{self, Pid};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn env_usize(name: &str, default: usize) -> usize {
@@ -21,16 +22,9 @@ fn env_usize(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-/// CPU time (user + system) this process has used, from `/proc/self/stat`.
+/// CPU time this process has used.
 fn cpu_time() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let f: Vec<u64> = rest
-        .split_whitespace()
-        .map(|x| x.parse().unwrap_or(0))
-        .collect();
-    let ticks = f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
-    Duration::from_millis(ticks * 10)
+    proc_stat::cpu_time(Pid::This)
 }
 
 fn settings() -> Settings {

@@ -13,6 +13,8 @@
 //!   examples, benchmarks and the study.
 //! - [`payload`] is the deterministic, incompressible byte stream the examples and the
 //!   tunnel's tests send and check without storing it.
+//! - [`proc_stat`] reads a process's CPU time and resident memory from `/proc`, for the
+//!   benchmarks that measure a peer process beside ours.
 //! - [`go_process`] runs the kcp-go session peer (`peers/session`) as child processes in tests.
 //!
 //! - `relay` (feature `relay`) is an in-process lossy UDP relay (loss, delay, jitter,
@@ -29,6 +31,7 @@ pub mod go_process;
 #[cfg(feature = "c-ikcp")]
 pub mod ikcp;
 pub mod payload;
+pub mod proc_stat;
 #[cfg(feature = "relay")]
 pub mod relay;
 pub mod sim;

@@ -23,6 +23,7 @@
 //! cargo bench -p kcp-tunnel --bench attack -- --test   # one 2 s round, as a check
 //! ```
 
+use kcp_testkit::proc_stat::{self, Pid};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -70,24 +71,12 @@ impl Drop for Proc {
 impl Proc {
     /// utime + stime in seconds.
     fn cpu(&self) -> f64 {
-        let stat =
-            std::fs::read_to_string(format!("/proc/{}/stat", self.0.id())).unwrap_or_default();
-        let rest = stat.rsplit(')').next().unwrap_or("");
-        let f: Vec<&str> = rest.split_whitespace().collect();
-        let ticks: f64 = f.get(11).and_then(|v| v.parse().ok()).unwrap_or(0.0)
-            + f.get(12).and_then(|v| v.parse().ok()).unwrap_or(0.0);
-        ticks / 100.0
+        proc_stat::cpu_time(Pid::Other(self.0.id())).as_secs_f64()
     }
 
     /// Resident memory in bytes.
     fn rss(&self) -> u64 {
-        let status =
-            std::fs::read_to_string(format!("/proc/{}/status", self.0.id())).unwrap_or_default();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
-            .map_or(0, |kb| kb * 1024)
+        proc_stat::rss(Pid::Other(self.0.id()))
     }
 }
 

@@ -19,6 +19,7 @@
 //! case once with 2 MiB over one connection: a check that both pairs still move data, not
 //! a measurement.
 
+use kcp_testkit::proc_stat::{self, Pid};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -82,14 +83,7 @@ impl Drop for Proc {
 impl Proc {
     /// utime + stime in seconds.
     fn cpu(&self) -> f64 {
-        let stat =
-            std::fs::read_to_string(format!("/proc/{}/stat", self.0.id())).unwrap_or_default();
-        // Fields after the command name, which ends with ')'.
-        let rest = stat.rsplit(')').next().unwrap_or("");
-        let f: Vec<&str> = rest.split_whitespace().collect();
-        let ticks: f64 = f.get(11).and_then(|v| v.parse().ok()).unwrap_or(0.0)
-            + f.get(12).and_then(|v| v.parse().ok()).unwrap_or(0.0);
-        ticks / 100.0
+        proc_stat::cpu_time(Pid::Other(self.0.id())).as_secs_f64()
     }
 }
 
