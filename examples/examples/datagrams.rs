@@ -22,7 +22,6 @@ use std::time::{Duration, Instant};
 
 use kcp_session::{Config, KcpListener, KcpStream};
 use kcp_testkit::relay::Relay;
-use kcp_testkit::sim::LinkConfig;
 use kcp_testkit::stats::quantile;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -38,15 +37,9 @@ struct Options {
     /// Datagrams per second
     #[arg(long, value_name = "N", default_value_t = 60, value_parser = clap::value_parser!(u32).range(4..=1000))]
     hz: u32,
-    /// Probability that the relay drops a datagram, each way
-    #[arg(long, value_name = "P", default_value_t = 0.05)]
-    loss: f64,
-    /// One-way delay the relay adds, ms
-    #[arg(long = "delay-ms", value_name = "MS", default_value_t = 20)]
-    delay_ms: u64,
-    /// Extra one-way delay, uniform in 0..=MS (keeps order)
-    #[arg(long = "jitter-ms", value_name = "MS", default_value_t = 5)]
-    jitter_ms: u64,
+    /// The relay between clients and server.
+    #[command(flatten)]
+    relay: common::RelayFlags,
     /// An echo server to use instead of our own (kcp-go's `peers/oob server`)
     #[arg(long, value_name = "ADDR")]
     server: Option<SocketAddr>,
@@ -94,9 +87,6 @@ fn us(start: Instant) -> u64 {
 #[tokio::main]
 async fn main() -> ExitCode {
     let opts: Options = common::parse_args("datagrams");
-    if !(0.0..0.9).contains(&opts.loss) {
-        return common::error(format_args!("--loss must be in [0, 0.9)"));
-    }
     let settings = match Config::kcptun().build() {
         Ok(s) => s,
         Err(e) => return common::error(e),
@@ -113,16 +103,7 @@ async fn main() -> ExitCode {
             addr
         }
     };
-    let relay = match Relay::start(
-        server,
-        LinkConfig::new().loss(opts.loss).delay(
-            opts.delay_ms as u32,
-            (opts.delay_ms + opts.jitter_ms) as u32,
-        ),
-        1,
-    )
-    .await
-    {
+    let relay = match Relay::start(server, opts.relay.link(), 1).await {
         Ok(r) => r,
         Err(e) => return common::error(format_args!("relay: {e}")),
     };
@@ -188,7 +169,10 @@ async fn main() -> ExitCode {
         }
     }
     // Let the last echoes come back.
-    tokio::time::sleep(Duration::from_millis(4 * opts.delay_ms + 500)).await;
+    tokio::time::sleep(Duration::from_millis(
+        4 * u64::from(opts.relay.delay_ms) + 500,
+    ))
+    .await;
     reader.abort();
     let (dg, st) = {
         let rtts = rtts.lock().unwrap();
@@ -209,13 +193,11 @@ async fn main() -> ExitCode {
         )
     };
     println!(
-        "datagrams: server {}, {} Hz for {} s, {:.0}% loss and {}+0..{} ms each way",
+        "datagrams: server {}, {} Hz for {} s, {}",
         opts.server.map_or("ours".to_owned(), |a| format!("{a}")),
         opts.hz,
         opts.seconds,
-        opts.loss * 100.0,
-        opts.delay_ms,
-        opts.jitter_ms
+        opts.relay
     );
     println!(
         "datagram round trip ms: {}  ({} echoed of {datagrams})",

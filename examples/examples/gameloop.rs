@@ -30,7 +30,6 @@ use std::time::{Duration, Instant};
 
 use kcp_session::{Config, Endpoint, Event, Handle, Mode, Settings};
 use kcp_testkit::relay::Relay;
-use kcp_testkit::sim::LinkConfig;
 use kcp_testkit::stats::quantile;
 use kcp_tunnel::cli::parse_mode;
 
@@ -50,15 +49,9 @@ struct Options {
     /// Game ticks per second, on the server and on every client
     #[arg(long, value_name = "N", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=1000))]
     hz: u32,
-    /// Probability that the relay drops a datagram, each way
-    #[arg(long, value_name = "P", default_value_t = 0.05)]
-    loss: f64,
-    /// One-way delay the relay adds, ms
-    #[arg(long = "delay-ms", value_name = "MS", default_value_t = 20)]
-    delay_ms: u64,
-    /// Extra one-way delay, uniform in 0..=MS (keeps order)
-    #[arg(long = "jitter-ms", value_name = "MS", default_value_t = 5)]
-    jitter_ms: u64,
+    /// The relay between clients and server.
+    #[command(flatten)]
+    relay: common::RelayFlags,
     /// KCP mode (kcptun's names)
     #[arg(long, value_name = "NAME", default_value = "fast3", value_parser = parse_mode)]
     mode: Mode,
@@ -363,9 +356,6 @@ fn clients(
 
 fn main() -> ExitCode {
     let opts: Options = common::parse_args("gameloop");
-    if !(0.0..0.9).contains(&opts.loss) {
-        return common::error(format_args!("--loss must be in [0, 0.9)"));
-    }
     let settings = settings(opts.mode);
     let clock = Clock(Instant::now());
     let stop = Arc::new(AtomicBool::new(false));
@@ -387,14 +377,7 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return common::error(format_args!("relay runtime: {e}")),
     };
-    let relay = match relay_rt.block_on(Relay::start(
-        server_addr,
-        LinkConfig::new().loss(opts.loss).delay(
-            opts.delay_ms as u32,
-            (opts.delay_ms + opts.jitter_ms) as u32,
-        ),
-        opts.seed,
-    )) {
+    let relay = match relay_rt.block_on(Relay::start(server_addr, opts.relay.link(), opts.seed)) {
         Ok(r) => r,
         Err(e) => return common::error(format_args!("relay: {e}")),
     };
@@ -421,14 +404,8 @@ fn main() -> ExitCode {
     };
     let (rtts, event_rtts) = (sorted_ms(&c.rtts_us), sorted_ms(&c.event_rtts_us));
     println!(
-        "gameloop: {} clients, {} Hz, {} s, {:.0}% loss and {}+0..{} ms each way, mode {:?}",
-        opts.clients,
-        opts.hz,
-        opts.seconds,
-        opts.loss * 100.0,
-        opts.delay_ms,
-        opts.jitter_ms,
-        opts.mode
+        "gameloop: {} clients, {} Hz, {} s, {}, mode {:?}",
+        opts.clients, opts.hz, opts.seconds, opts.relay, opts.mode
     );
     let quantiles = |ms: &[f64]| {
         format!(

@@ -9,7 +9,7 @@
 
 pub mod wire;
 
-use std::fmt::Display;
+use std::fmt::{self, Display};
 use std::process::ExitCode;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
@@ -229,4 +229,49 @@ pub fn tool_main(name: &'static str, about: &'static str, proto: wire::Proto) ->
 pub fn error(message: impl Display) -> ExitCode {
     eprintln!("error: {message}");
     ExitCode::FAILURE
+}
+
+/// The lossy relay's flags, for the examples that run their traffic through one
+/// (`kcp_testkit::relay`): loss, delay and jitter each way.
+#[derive(Args, Clone, Debug)]
+pub struct RelayFlags {
+    /// Probability that the relay drops a datagram, each way (0 to 0.9)
+    #[arg(long, value_name = "P", default_value_t = 0.05, value_parser = parse_loss)]
+    pub loss: f64,
+    /// One-way delay the relay adds, ms
+    #[arg(long = "delay-ms", value_name = "MS", default_value_t = 20)]
+    pub delay_ms: u32,
+    /// Extra one-way delay, uniform in 0..=MS (keeps order)
+    #[arg(long = "jitter-ms", value_name = "MS", default_value_t = 5)]
+    pub jitter_ms: u32,
+}
+
+/// A loss probability in `[0, 0.9)`.
+fn parse_loss(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(p) if (0.0..0.9).contains(&p) => Ok(p),
+        _ => Err("must be a probability in [0, 0.9)".to_owned()),
+    }
+}
+
+impl RelayFlags {
+    /// The relay's treatment of each direction.
+    pub fn link(&self) -> kcp_testkit::sim::LinkConfig {
+        kcp_testkit::sim::LinkConfig::new()
+            .loss(self.loss)
+            .delay(self.delay_ms, self.delay_ms.saturating_add(self.jitter_ms))
+    }
+}
+
+impl Display for RelayFlags {
+    /// `5% loss and 20+0..5 ms each way`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:.0}% loss and {}+0..{} ms each way",
+            self.loss * 100.0,
+            self.delay_ms,
+            self.jitter_ms
+        )
+    }
 }

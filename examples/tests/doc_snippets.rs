@@ -115,6 +115,13 @@ fn usage_core(conv: u32, now_ms: u32) -> Res {
     Ok(())
 }
 
+/// docs/congestion.md: the controller.
+fn congestion_bbr() {
+    let mut cfg = kcp_session::Config::kcptun();
+    cfg.congestion = kcp_session::Congestion::Bbr;
+    let settings = cfg.build().expect("a valid configuration");
+}
+
 /// docs/pacing.md: a fixed sending rate.
 fn pacing_rate_limit() {
     let mut cfg = kcp_session::Config::kcptun();
