@@ -265,17 +265,21 @@ impl PadRng {
 
 /// One smux stream with QPP on it, as kcptun's `QPPPort` wraps it: what is written is
 /// encrypted with one [`PadRng`] started from the key, what is read decrypted with
-/// another. Writes are encrypted as they are taken and then written out in full before
-/// the next is taken, so the generator's position always matches the bytes on the wire.
+/// another. A write encrypts what it takes (at most 64 KiB) and completes once the inner
+/// stream has all of it; a write that returned `Pending` must be repeated with the same
+/// bytes (as `write_all` does), so that the generator's position always matches the
+/// bytes on the wire.
 #[derive(Debug)]
 pub struct QppStream<S> {
     inner: S,
     pads: Arc<Pads>,
     read_rng: PadRng,
     write_rng: PadRng,
-    /// Encrypted bytes taken from a write and not yet accepted by `inner`.
+    /// Encrypted bytes of the current write not yet accepted by `inner`.
     pending: Vec<u8>,
     sent: usize,
+    /// Bytes of the caller's data the current write took.
+    taken: usize,
 }
 
 impl<S> QppStream<S> {
@@ -289,6 +293,7 @@ impl<S> QppStream<S> {
             write_rng: PadRng::new(key),
             pending: Vec::new(),
             sent: 0,
+            taken: 0,
         }
     }
 }
@@ -331,17 +336,14 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for QppStream<S> {
         data: &[u8],
     ) -> Poll<std::io::Result<usize>> {
         let this = &mut *self;
-        ready!(this.poll_pending(cx))?;
-        // Take at most 64 KiB per write, so the copy stays bounded.
-        let n = data.len().min(64 << 10);
-        this.pending.extend_from_slice(&data[..n]);
-        this.pads.encrypt(&mut this.pending, &mut this.write_rng);
-        // Start writing now; what the transport does not take yet goes out with the next
-        // write or flush.
-        if let Poll::Ready(Err(e)) = this.poll_pending(cx) {
-            return Poll::Ready(Err(e));
+        if this.pending.is_empty() {
+            let n = data.len().min(64 << 10);
+            this.pending.extend_from_slice(&data[..n]);
+            this.pads.encrypt(&mut this.pending, &mut this.write_rng);
+            this.taken = n;
         }
-        Poll::Ready(Ok(n))
+        ready!(this.poll_pending(cx))?;
+        Poll::Ready(Ok(std::mem::take(&mut this.taken)))
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {

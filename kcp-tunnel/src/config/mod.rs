@@ -279,6 +279,8 @@ impl Options {
             max_stream_buffer: self.streambuf,
             max_frame: self.framesize,
             keepalive_interval: Duration::from_secs(self.keepalive),
+            // A server speaks whichever version each client speaks.
+            detect_version: self.role == Role::Server,
             ..MuxConfig::default()
         }
     }
@@ -385,6 +387,7 @@ mod tests {
             MuxConfig {
                 version: 2,
                 max_frame: 8192,
+                detect_version: true,
                 ..MuxConfig::default()
             }
         );

@@ -44,6 +44,11 @@ pub struct MuxConfig {
     /// Streams open at once in this session at most (both ends' together); a SYN past it
     /// is answered with a FIN, as one past the accept backlog is.
     pub max_streams: usize,
+    /// Speak the version of the peer's first frame instead of `version` (which stays the
+    /// version until that frame arrives): for a server that serves smux v1 and v2 clients
+    /// alike, kcptun 20210922's and its last release's defaults. Keepalives wait for the
+    /// first frame. Off by default, as in smux.
+    pub detect_version: bool,
 }
 
 impl Default for MuxConfig {
@@ -58,6 +63,7 @@ impl Default for MuxConfig {
             keepalive_interval: Duration::from_secs(10),
             keepalive_timeout: Duration::from_secs(30),
             max_streams: MAX_STREAMS,
+            detect_version: false,
         }
     }
 }

@@ -62,6 +62,8 @@ impl Session {
     {
         let shared = Arc::new(Shared {
             config,
+            version: std::sync::atomic::AtomicU8::new(config.version),
+            version_known: std::sync::atomic::AtomicBool::new(!config.detect_version),
             state: Mutex::new(State {
                 streams: HashMap::new(),
                 next_id: first,

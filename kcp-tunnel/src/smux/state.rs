@@ -82,6 +82,11 @@ pub(super) type Liveness = Box<dyn Fn() -> u64 + Send>;
 pub(super) struct Shared {
     pub(super) config: MuxConfig,
     pub(super) state: Mutex<State>,
+    /// The protocol version in use: `config.version`, or with
+    /// [`MuxConfig::detect_version`] the version of the peer's first frame.
+    pub(super) version: std::sync::atomic::AtomicU8,
+    /// The version is known: not detecting, or the peer's first frame arrived.
+    pub(super) version_known: std::sync::atomic::AtomicBool,
 }
 
 impl Shared {
@@ -90,7 +95,21 @@ impl Shared {
     }
 
     pub(super) fn version(&self) -> u8 {
-        self.config.version
+        self.version.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    pub(super) fn version_known(&self) -> bool {
+        self.version_known
+            .load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Takes the peer's version from its first frame, when detecting.
+    pub(super) fn learn_version(&self, v: u8) {
+        if !self.version_known() && (1..=2).contains(&v) {
+            self.version.store(v, std::sync::atomic::Ordering::Release);
+            self.version_known
+                .store(true, std::sync::atomic::Ordering::Release);
+        }
     }
 }
 

@@ -63,6 +63,7 @@ impl AsyncRead for Stream {
     ) -> Poll<io::Result<()>> {
         let shared = &self.shared;
         let config = shared.config;
+        let version = shared.version();
         let mut st = shared.lock();
         let st = &mut *st;
         let Some(s) = st.streams.get_mut(&self.sid) else {
@@ -87,7 +88,7 @@ impl AsyncRead for Stream {
         }
         if n > 0 {
             let mut upd = None;
-            if config.version == 2 {
+            if version == 2 {
                 s.num_read = s.num_read.wrapping_add(n as u32);
                 s.incr = s.incr.wrapping_add(n as u32);
                 if s.incr as usize >= config.max_stream_buffer / 2 || s.num_read == n as u32 {
@@ -101,7 +102,7 @@ impl AsyncRead for Stream {
             {
                 frame::emit_upd(
                     &mut st.queue,
-                    config.version,
+                    version,
                     self.sid,
                     consumed,
                     config.max_stream_buffer as u32,
@@ -137,6 +138,7 @@ impl AsyncWrite for Stream {
             )));
         }
         let config = self.shared.config;
+        let version = self.shared.version();
         let mut st = self.shared.lock();
         let st = &mut *st;
         if let Some(e) = st.error() {
@@ -153,7 +155,7 @@ impl AsyncWrite for Stream {
             )));
         };
         let mut n = data.len().min(config.max_frame);
-        if config.version == 2 {
+        if version == 2 {
             let inflight = s.num_written.wrapping_sub(s.peer_consumed) as i32;
             if inflight < 0 {
                 st.close(
@@ -174,7 +176,7 @@ impl AsyncWrite for Stream {
             n = n.min(window as usize);
             s.num_written = s.num_written.wrapping_add(n as u32);
         }
-        Header::emit(&mut st.queue, config.version, Cmd::Psh, n as u16, self.sid);
+        Header::emit(&mut st.queue, version, Cmd::Psh, n as u16, self.sid);
         st.queue.extend_from_slice(&data[..n]);
         st.wake_writer();
         Poll::Ready(Ok(n))

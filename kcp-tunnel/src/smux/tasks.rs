@@ -80,7 +80,7 @@ pub(super) async fn write_loop<W: AsyncWrite + Unpin>(
 /// peer meets KCP's closed window), as smux's `recvLoop` waits for tokens.
 pub(super) async fn read_loop<R: AsyncRead + Unpin>(shared: Arc<Shared>, mut transport: R) {
     let mut buf = BytesMut::with_capacity(128 << 10);
-    let version = shared.version();
+    let mut version = shared.version();
     let why = loop {
         let open = poll_fn(|cx| {
             let mut st = shared.lock();
@@ -96,6 +96,13 @@ pub(super) async fn read_loop<R: AsyncRead + Unpin>(shared: Arc<Shared>, mut tra
         .await;
         if !open {
             return;
+        }
+        if !shared.version_known()
+            && let Some(&v) = buf.first()
+        {
+            // The peer's first frame tells its version (a server serving both).
+            shared.learn_version(v);
+            version = shared.version();
         }
         match dispatch(&shared, &mut buf, version) {
             Err(e) => {
@@ -214,7 +221,10 @@ pub(super) async fn keepalive(shared: Arc<Shared>) {
                 if st.closed.is_some() {
                     return;
                 }
-                st.push_control(config.version, Cmd::Nop, 0);
+                // Detecting, a keepalive waits until the peer's version is known.
+                if shared.version_known() {
+                    st.push_control(shared.version(), Cmd::Nop, 0);
+                }
             }
             _ = wait_closed(&shared) => return,
             _ = check.tick() => {

@@ -96,8 +96,8 @@ async fn garbage_smux() {
     }
     .build()
     .unwrap();
-    // Not snappy at all; snappy around bytes that are not smux; snappy around smux of
-    // the wrong version (the server runs smux v2, kcptun's last release's default).
+    // Not snappy at all; snappy around bytes that are not smux; snappy around a smux
+    // version that does not exist (the server speaks v1 or v2, as the first frame says).
     let framed = |inner: &[u8]| Compressor::new().compress(inner).unwrap().to_vec();
     let cases = [
         (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(), "snappy"),
@@ -106,8 +106,8 @@ async fn garbage_smux() {
             "invalid protocol: smux command 7",
         ),
         (
-            framed(&[1, 0, 0, 0, 3, 0, 0, 0]),
-            "invalid protocol: smux version 1",
+            framed(&[3, 0, 0, 0, 3, 0, 0, 0]),
+            "invalid protocol: smux version 3",
         ),
     ];
     for (garbage, why) in cases {

@@ -15,7 +15,7 @@ const PER_CONN: u64 = 8 << 20;
 const LIMIT: Duration = Duration::from_secs(240);
 
 /// Which end is ours.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Ours {
     Client,
     Server,
@@ -30,15 +30,16 @@ pub(crate) struct Tunnel {
 
 /// Starts a tunnel to `target` with `flags` on both ends; `ours` says which end is
 /// kcp-tunnel, the other is kcptun 20210922. kcp-tunnel defaults to smux v2 as kcptun's
-/// last release does; kcptun 20210922 defaults to v1, so unless the flags choose a
-/// version our end is told `--smuxver 1`, as a user pairing it with that release must.
+/// last release does; kcptun 20210922 defaults to v1. Our server speaks whichever version
+/// the client does, but our client must be told: unless the flags choose a version, our
+/// client gets `--smuxver 1`, as a user pairing it with a 20210922 server must.
 pub(crate) fn start(ours: Ours, target: &str, flags: &[&str]) -> Tunnel {
     let (server_bin, client_bin) = match ours {
         Ours::Client => (require("kcptun-server", "kcptun"), tunnel_bin().into()),
         Ours::Server => (tunnel_bin().into(), require("kcptun-client", "kcptun")),
     };
     let mut ours_flags = flags.to_vec();
-    if !flags.contains(&"--smuxver") {
+    if ours == Ours::Client && !flags.contains(&"--smuxver") {
         ours_flags.extend(["--smuxver", "1"]);
     }
     let (server_flags, client_flags) = match ours {
@@ -216,4 +217,49 @@ async fn json_config_our_server() {
     );
     echo_many(port, 4, 1 << 20, LIMIT).await;
     drop((client, server));
+}
+
+/// One server of ours on its defaults serves kcptun 20210922's client (smux v1 by
+/// default) and our own client on its defaults (v2, as kcptun's last release) at once:
+/// each session speaks the version of its first frame.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_server_serves_smux_v1_and_v2_clients_at_once() {
+    let echo = Echo::start().await;
+    let udp = free_udp_port();
+    let listen = format!("127.0.0.1:{udp}");
+    let server = Proc::start(
+        tunnel_bin(),
+        &[
+            "server",
+            "-l",
+            &listen,
+            "-t",
+            &echo.addr.to_string(),
+            "--key",
+            "v",
+        ],
+        &[],
+    );
+    wait_udp_bound(udp, Duration::from_secs(20));
+    let mut clients = Vec::new();
+    let mut ports = Vec::new();
+    for bin in [require("kcptun-client", "kcptun"), tunnel_bin().into()] {
+        let port = free_tcp_port();
+        let local = format!("127.0.0.1:{port}");
+        let mut args: Vec<&str> = Vec::new();
+        if bin == std::path::Path::new(tunnel_bin()) {
+            args.push("client");
+        }
+        args.extend(["-l", &local, "-r", &listen, "--key", "v"]);
+        let mut client = Proc::start(&bin, &args, &[]);
+        client.wait_for(&format!("listening on: {local}"), Duration::from_secs(20));
+        clients.push(client);
+        ports.push(port);
+    }
+    tokio::join!(
+        echo_many(ports[0], 2, 1 << 20, LIMIT),
+        echo_many(ports[1], 2, 1 << 20, LIMIT)
+    );
+    drop(clients);
+    drop(server);
 }

@@ -129,7 +129,12 @@ async fn connect(o: &Options, settings: &Settings, remotes: &Remotes) -> Session
                 let addr = addr.to_owned();
                 tokio::spawn(async move {
                     let e = watched.closed().await;
-                    log!("session to {addr} ended: {e}");
+                    let hint = if e.to_string().contains("smux version") {
+                        " (the server speaks another smux version: set --smuxver to match it)"
+                    } else {
+                        ""
+                    };
+                    log!("session to {addr} ended: {e}{hint}");
                 });
                 return session;
             }

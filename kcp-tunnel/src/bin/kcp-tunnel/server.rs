@@ -80,7 +80,7 @@ async fn serve(listener: KcpListener, o: Arc<Server>) -> io::Result<()> {
 
 /// One KCP session carrying smux: each accepted stream goes to the target.
 async fn mux(kcp: KcpStream, peer: SocketAddr, o: Arc<Server>) {
-    log!("smux version: {} on connection: {peer}", o.o.smuxver);
+    log!("smux version: the client's (1 or 2) on connection: {peer}");
     let session = net::mux_session(kcp, &o.o, true);
     loop {
         match session.accept().await {
