@@ -428,6 +428,18 @@ fn poll_write(
     cx: &mut Context<'_>,
     data: &[u8],
 ) -> Poll<io::Result<usize>> {
+    poll_send(h, shut, cx, |endpoint, now| {
+        endpoint.send(now, h.session, data)
+    })
+}
+
+/// A send on the session (`op`), parking the writer while the send window is full.
+fn poll_send<T>(
+    h: &StreamHandle,
+    shut: bool,
+    cx: &mut Context<'_>,
+    op: impl FnOnce(&mut crate::Endpoint, u32) -> Result<T, SendError>,
+) -> Poll<io::Result<T>> {
     if shut {
         return Poll::Ready(Err(io::Error::new(
             io::ErrorKind::BrokenPipe,
@@ -439,10 +451,10 @@ fn poll_write(
         return Poll::Ready(Err(driver_failed(kind)));
     }
     let now = h.shared.now();
-    match st.endpoint.send(now, h.session, data) {
-        Ok(n) => {
+    match op(&mut st.endpoint, now) {
+        Ok(v) => {
             h.shared.send_and_unlock(st);
-            Poll::Ready(Ok(n))
+            Poll::Ready(Ok(v))
         }
         Err(SendError::WouldBlock) => {
             st.wait_write(h.session, cx.waker());
@@ -452,6 +464,9 @@ fn poll_write(
         Err(SendError::Replaced) => Poll::Ready(Err(replaced())),
         Err(e @ SendError::Closed) => {
             Poll::Ready(Err(io::Error::new(io::ErrorKind::BrokenPipe, e)))
+        }
+        Err(e @ SendError::NotMessageMode) => {
+            Poll::Ready(Err(io::Error::new(io::ErrorKind::Unsupported, e)))
         }
         Err(e) => Poll::Ready(Err(io::Error::new(io::ErrorKind::InvalidInput, e))),
     }
@@ -487,36 +502,9 @@ fn poll_send_message(
     cx: &mut Context<'_>,
     data: &[u8],
 ) -> Poll<io::Result<()>> {
-    if shut {
-        return Poll::Ready(Err(io::Error::new(
-            io::ErrorKind::BrokenPipe,
-            "write half shut down",
-        )));
-    }
-    let mut st = h.shared.lock();
-    if let Some(kind) = st.failed {
-        return Poll::Ready(Err(driver_failed(kind)));
-    }
-    let now = h.shared.now();
-    match st.endpoint.send_message(now, h.session, data) {
-        Ok(()) => {
-            h.shared.send_and_unlock(st);
-            Poll::Ready(Ok(()))
-        }
-        Err(SendError::WouldBlock) => {
-            st.wait_write(h.session, cx.waker());
-            Poll::Pending
-        }
-        Err(SendError::Dead(r)) => Poll::Ready(Err(dead(r))),
-        Err(SendError::Replaced) => Poll::Ready(Err(replaced())),
-        Err(e @ SendError::Closed) => {
-            Poll::Ready(Err(io::Error::new(io::ErrorKind::BrokenPipe, e)))
-        }
-        Err(e @ SendError::NotMessageMode) => {
-            Poll::Ready(Err(io::Error::new(io::ErrorKind::Unsupported, e)))
-        }
-        Err(e) => Poll::Ready(Err(io::Error::new(io::ErrorKind::InvalidInput, e))),
-    }
+    poll_send(h, shut, cx, |endpoint, now| {
+        endpoint.send_message(now, h.session, data)
+    })
 }
 
 fn send_datagram(h: &StreamHandle, data: &[u8]) -> io::Result<()> {
