@@ -20,12 +20,14 @@
 #    GoogleTest (find_package(GTest));
 #  - qemu-user, an aarch64 cross linker and the aarch64-unknown-linux-gnu target: CI runs
 #    kcp-fec's tests (the NEON kernel) as aarch64 binaries under qemu-aarch64;
+#  - llvm: scripts/check-session-ffi-targets.sh reads the exports of kcp-session-ffi's
+#    Android (ELF) and iOS (Mach-O) static libraries with llvm-nm;
 #  - qemu-system-arm: scripts/check-firmware.sh runs the firmware example on an emulated
 #    Cortex-M4F board (MPS2 AN386).
 set -euo pipefail
 
 packages=(libclang-dev kcptun iptables bc iproute2 g++ cmake shadowsocks-libev simple-obfs)
-packages+=(pkg-config libgtest-dev)
+packages+=(pkg-config libgtest-dev llvm)
 packages+=(qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-system-arm)
 missing=()
 for p in "${packages[@]}"; do
