@@ -43,6 +43,8 @@ use super::stream::KcpStream;
 pub struct KcpListener {
     /// One per socket; never empty.
     shards: Vec<Arc<Shared>>,
+    /// The shard the next `accept` looks at first.
+    next: std::sync::atomic::AtomicUsize,
 }
 
 impl KcpListener {
@@ -101,13 +103,17 @@ impl KcpListener {
             .into_iter()
             .map(|socket| Self::spawn(socket, settings))
             .collect::<io::Result<_>>()?;
-        Ok(KcpListener { shards })
+        Ok(KcpListener {
+            shards,
+            next: std::sync::atomic::AtomicUsize::new(0),
+        })
     }
 
     /// Serves an already bound socket (kcp-go's `ServeConn`).
     pub fn serve(socket: UdpSocket, settings: &Settings) -> io::Result<KcpListener> {
         Ok(KcpListener {
             shards: vec![Self::spawn(socket, settings)?],
+            next: std::sync::atomic::AtomicUsize::new(0),
         })
     }
 
@@ -123,8 +129,9 @@ impl KcpListener {
     /// a socket's driver stopped (a socket error). With several shards, each call starts
     /// its search at the next shard, so a busy shard cannot starve the others.
     pub async fn accept(&self) -> io::Result<(KcpStream, SocketAddr)> {
-        let mut first = 0;
+        let n = self.shards.len();
         loop {
+            let first = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % n;
             let mut waits: Vec<_> = self
                 .shards
                 .iter()
@@ -133,8 +140,8 @@ impl KcpListener {
             for w in &mut waits {
                 w.as_mut().enable();
             }
-            for i in 0..self.shards.len() {
-                let shard = &self.shards[(first + i) % self.shards.len()];
+            for i in 0..n {
+                let shard = &self.shards[(first + i) % n];
                 let mut st = shard.lock();
                 if let Some(h) = st.endpoint.accept() {
                     st.adopt(h);
@@ -157,7 +164,6 @@ impl KcpListener {
                 }
             })
             .await;
-            first = (first + 1) % self.shards.len();
         }
     }
 
