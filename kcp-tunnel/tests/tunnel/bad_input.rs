@@ -340,7 +340,11 @@ async fn log_and_snmplog_files() {
     let dir = crate::harness::scratch();
     let udp = free_udp_port();
     let log = dir.join(format!("server-{udp}.log"));
-    let snmp = dir.join(format!("snmp-{udp}-20060102.csv"));
+    // The file name is a Go time layout, so the port's digits ("01", "02", ...) stay out of
+    // it: a directory of its own keeps this test's file apart from the others'.
+    let snmp_dir = dir.join(format!("snmp-{udp}"));
+    std::fs::create_dir_all(&snmp_dir).unwrap();
+    let snmp = snmp_dir.join("snmp-20060102.csv");
     let _server = Proc::start(
         tunnel_bin(),
         &[
@@ -379,13 +383,13 @@ async fn log_and_snmplog_files() {
     // 2 MiB the server received.
     let received = |row: &str| row.split(',').nth(2).and_then(|v| v.parse::<u64>().ok());
     let rows: Vec<String> = loop {
-        let csv = std::fs::read_dir(&dir)
+        let csv = std::fs::read_dir(&snmp_dir)
             .unwrap()
             .filter_map(Result::ok)
             .map(|e| e.path())
             .find(|p| {
                 let name = p.file_name().unwrap().to_string_lossy().into_owned();
-                name.starts_with(&format!("snmp-{udp}-")) && !name.contains("20060102")
+                name.starts_with("snmp-") && !name.contains("20060102")
             });
         let rows: Vec<String> = csv
             .and_then(|csv| std::fs::read_to_string(csv).ok())
