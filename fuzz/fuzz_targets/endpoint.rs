@@ -5,14 +5,18 @@
 //! datagram is accounted for in the endpoint's counters, the session count stays within
 //! the configured limit, the replay cache stays within its size, and behind a cipher what
 //! a session reads is what its peer sent. One setting runs with tight limits (a replay
-//! cache of 4, a 16 KiB memory budget, 2 sessions per address) so that they are hit.
+//! cache of 4, a 16 KiB memory budget, 2 sessions per address) so that they are hit. An
+//! address that only ever sends garbage never gets more than `amplification_limit` times
+//! the bytes it sent, unless a session there has seen the proof of receipt (which, with no
+//! cipher and a fixed seed, the fuzzer may find by guessing).
 #![no_main]
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::OnceLock;
 
 use arbitrary::Arbitrary;
 use kcp_crypt::CipherKind;
-use kcp_session::{Config, Endpoint, Handle, Session, Settings};
+use kcp_session::{Config, DatagramEvent, Endpoint, Handle, Session, Settings};
 use libfuzzer_sys::fuzz_target;
 
 const PEERS: usize = 4;
@@ -105,10 +109,24 @@ fuzz_target!(|input: Input| {
     let mut sessions: Vec<(Handle, usize, Vec<u8>)> = Vec::new();
     let mut handled = 0u64;
     let mut buf = vec![0u8; 8192];
+    // Addresses that only ever send garbage (misrouted datagrams come from the first
+    // PEERS + 2): bytes from each, bytes to each, their sessions, and those proven.
+    let garbage_only = |a: &SocketAddr| (PEERS + 2..PEERS + 256).any(|i| addr(i) == *a);
+    let mut bytes_from: HashMap<SocketAddr, u64> = HashMap::new();
+    let mut bytes_to: HashMap<SocketAddr, u64> = HashMap::new();
+    let mut garbage_sessions: HashSet<Handle> = HashSet::new();
+    let mut proven: HashSet<SocketAddr> = HashSet::new();
+    let limit = settings.config().amplification_limit.map(u64::from);
     for op in input.ops.into_iter().take(200) {
         match op {
             Op::Garbage { from, mut bytes } => {
-                ep.handle(now, addr(PEERS + usize::from(from)), &mut bytes);
+                let from = addr(PEERS + usize::from(from));
+                *bytes_from.entry(from).or_default() += bytes.len() as u64;
+                if let DatagramEvent::Incoming(h) | DatagramEvent::Session(h) =
+                    ep.handle(now, from, &mut bytes)
+                {
+                    garbage_sessions.insert(h);
+                }
                 handled += 1;
             }
             Op::PeerWrites { peer, len } => {
@@ -191,15 +209,34 @@ fuzz_target!(|input: Input| {
                 ep.handle_timeout(now);
             }
         }
+        for &h in &garbage_sessions {
+            if let (Some(s), Some(a)) = (ep.session(h), ep.remote(h))
+                && s.is_proven()
+            {
+                proven.insert(a);
+            }
+        }
         // Answers reach the peers (routing by destination).
         while let Some(t) = ep.poll_transmit(now) {
             for d in t.datagrams() {
+                *bytes_to.entry(t.destination).or_default() += d.len() as u64;
                 if let Some(i) = (0..PEERS).find(|&i| addr(i) == t.destination) {
                     let _ = peers[i].session.input(now, &mut d.to_vec());
                 }
             }
         }
         while ep.poll_event().is_some() {}
+        if let Some(limit) = limit {
+            for (a, &out) in &bytes_to {
+                if garbage_only(a) && !proven.contains(a) {
+                    let got = bytes_from.get(a).copied().unwrap_or(0);
+                    assert!(
+                        out <= limit * got,
+                        "{out} bytes sent to {a}, which sent {got} and proved nothing"
+                    );
+                }
+            }
+        }
         let st = ep.stats();
         assert_eq!(st.datagrams, handled, "a datagram went uncounted");
         assert!(
