@@ -18,6 +18,7 @@
 
 use std::time::{Duration, Instant};
 
+use kcp_benches::env_usize;
 use kcp_crypt::CipherKind;
 use kcp_session::{Config, KcpListener, KcpStream, Mode, Session, Settings};
 use kcp_testkit::proc_stat::{self, Pid};
@@ -29,13 +30,6 @@ use tokio::net::UdpSocket;
 mod wakeups;
 
 const CHUNK: usize = 64 * 1024;
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// CPU time this process has used.
 fn cpu_time() -> Duration {

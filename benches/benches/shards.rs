@@ -11,16 +11,10 @@
 
 use std::time::{Duration, Instant};
 
+use kcp_benches::env_usize;
 use kcp_session::{Config, KcpListener, KcpStream, Settings};
 use kcp_testkit::proc_stat::{self, Pid};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// CPU time this process has used.
 fn cpu_time() -> Duration {
