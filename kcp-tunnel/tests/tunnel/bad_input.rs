@@ -332,6 +332,30 @@ async fn autoexpire_and_scavenger() {
     assert_eq!(sessions, 2, "{out}");
 }
 
+/// `SIGUSR1` makes the server log kcp-go's SNMP counters in one line, as kcptun does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigusr1_logs_the_snmp_counters() {
+    let echo = Echo::start().await;
+    let (mut server, udp) = our_server(&echo.addr.to_string(), &["--key", "k"]);
+    let (_client, port) = our_client(&format!("127.0.0.1:{udp}"), &["--key", "k"]);
+    echo_many(port, 1, 64 << 10, Duration::from_secs(60)).await;
+    let kill = std::process::Command::new("kill")
+        .args(["-USR1", &server.pid().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(kill.success());
+    let out = server.wait_for("KCP SNMP:&{BytesSent:", Duration::from_secs(20));
+    let line = out.lines().find(|l| l.contains("KCP SNMP:")).unwrap();
+    let received: u64 = line
+        .split("BytesReceived:")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no BytesReceived in {line}"));
+    assert!(received >= 64 << 10, "{line}");
+    assert!(server.running(), "SIGUSR1 ended the server");
+}
+
 /// `--log FILE` takes the log lines and `--snmplog FILE --snmpperiod 1` writes kcptun's
 /// CSV: a header row of kcp-go's counter names, then rows whose byte counters grow.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

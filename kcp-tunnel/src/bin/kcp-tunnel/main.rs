@@ -178,6 +178,8 @@ async fn run(
         log!("warning: using kcptun's public default key; pass --key for a private tunnel");
     }
     tokio::spawn(snmp::run(o.snmplog.clone(), o.snmpperiod));
+    #[cfg(unix)]
+    tokio::spawn(snmp::on_sigusr1());
 
     let mut o = o;
     let mut child = None;

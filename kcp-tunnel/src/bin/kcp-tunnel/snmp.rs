@@ -1,6 +1,7 @@
 //! `--snmplog`: every `--snmpperiod` seconds, one CSV row of kcp-go's SNMP counters
 //! (kcptun's columns: `Unix` then [`Snmp::header`]) appended to a file whose name may hold
-//! Go's time layout (`./snmp-20060102.log` names a file per day).
+//! Go's time layout (`./snmp-20060102.log` names a file per day); and `SIGUSR1`, which
+//! logs the same counters in one line as kcptun does.
 
 use std::io::Write;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -26,6 +27,33 @@ pub(crate) async fn run(path: String, period: u64) {
             return;
         }
     }
+}
+
+/// Logs the SNMP counters on every `SIGUSR1`, in kcptun's format (Go's `%+v` of
+/// `*kcp.Snmp`): `KCP SNMP:&{BytesSent:1234 BytesReceived:5678 ...}`.
+#[cfg(unix)]
+pub(crate) async fn on_sigusr1() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut usr1 = match signal(SignalKind::user_defined1()) {
+        Ok(s) => s,
+        Err(e) => {
+            log!("SIGUSR1: {e}");
+            return;
+        }
+    };
+    while usr1.recv().await.is_some() {
+        log!("KCP SNMP:{}", go_struct(&kcp_session::snmp::global()));
+    }
+}
+
+/// `snmp` as Go's `%+v` prints a pointer to a struct of its fields.
+fn go_struct(snmp: &Snmp) -> String {
+    let fields: Vec<String> = Snmp::header()
+        .iter()
+        .zip(snmp.values())
+        .map(|(name, value)| format!("{name}:{value}"))
+        .collect();
+    format!("&{{{}}}", fields.join(" "))
 }
 
 fn append(name: &str, now: SystemTime) -> std::io::Result<()> {
@@ -97,5 +125,13 @@ mod tests {
         let t = UNIX_EPOCH + Duration::from_secs(1_632_268_800 + 13 * 3600);
         assert_eq!(go_layout("./snmp-20060102.log", t), "./snmp-20210922.log");
         assert_eq!(go_layout("/var/log/s.csv", t), "/var/log/s.csv");
+    }
+
+    #[test]
+    fn sigusr1_line_is_go_struct_syntax() {
+        let line = go_struct(&Snmp::default());
+        assert!(line.starts_with("&{BytesSent:0 BytesReceived:0 "), "{line}");
+        assert!(line.ends_with('}'));
+        assert_eq!(line.matches(':').count(), Snmp::header().len());
     }
 }
