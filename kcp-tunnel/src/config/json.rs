@@ -3,9 +3,11 @@
 
 use serde::Deserialize;
 
-/// kcptun's JSON keys (client and server together); absent keys leave the flag's value.
+/// kcptun's JSON keys (client and server together); absent keys leave the flag's value,
+/// and a key not listed here is an error naming it (kcptun ignores it silently, which hides
+/// a misspelt key).
 #[derive(Deserialize, Debug, Default)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct JsonConfig {
     /// Client: local listen address.
     pub localaddr: Option<String>,
@@ -99,6 +101,13 @@ impl JsonConfig {
             .into_iter()
             .map(|(k, v)| (k.to_ascii_lowercase(), v))
             .collect();
-        serde_json::from_value(serde_json::Value::Object(lower)).map_err(|e| e.to_string())
+        serde_json::from_value(serde_json::Value::Object(lower)).map_err(|e| {
+            let e = e.to_string();
+            if e.starts_with("unknown field `qppcount`") {
+                format!("{e} (kcptun's key for QPPCount is \"qpp-count\")")
+            } else {
+                e
+            }
+        })
     }
 }

@@ -419,13 +419,12 @@ mod tests {
         let (o, _) = parse(&["kcp-tunnel", "server", "--congestion", "bbr"]);
         assert_eq!(o.session_config().congestion, kcp_session::Congestion::Bbr);
         let mut o = Options::defaults(Role::Server);
-        o.apply_json(
-            JsonConfig::parse(
-                r#"{"QPP": true, "QPPCount": 13, "framesize": 16384, "closewait": 5}"#,
-            )
-            .unwrap(),
-        );
         // kcptun's own JSON key is "qpp-count"; "QPPCount" is not one of its keys.
+        let e = JsonConfig::parse(r#"{"QPPCount": 13}"#).unwrap_err();
+        assert!(e.contains("\"qpp-count\""), "{e}");
+        o.apply_json(
+            JsonConfig::parse(r#"{"QPP": true, "framesize": 16384, "closewait": 5}"#).unwrap(),
+        );
         assert_eq!((o.qpp, o.qpp_count), (true, 61));
         o.apply_json(JsonConfig::parse(r#"{"qpp-count": 13}"#).unwrap());
         assert_eq!((o.qpp_count, o.framesize, o.closewait), (13, 16384, 5));
@@ -504,8 +503,7 @@ mod tests {
     fn json_overrides_flags_like_kcptun() {
         let text = r#"{"localaddr": ":2000", "RemoteAddr": "1.2.3.4:2000", "key": "PASSWORD",
             "crypt": "aes-128", "mode": "fast3", "mtu": 1400, "sndwnd": 128, "rcvwnd": 1024,
-            "nocomp": true, "smuxbuf": 16777217, "autoexpire": 1800, "listen": ":9",
-            "unknown": [1, 2]}"#;
+            "nocomp": true, "smuxbuf": 16777217, "autoexpire": 1800, "listen": ":9"}"#;
         let (mut o, _) = parse(&["kcp-tunnel", "client", "--key", "flag", "--mtu", "1200"]);
         o.apply_json(JsonConfig::parse(text).unwrap());
         assert_eq!(o.listen, ":2000");
@@ -518,6 +516,27 @@ mod tests {
         assert!(JsonConfig::parse(r#"{"mtu": "big"}"#).is_err());
         assert!(JsonConfig::parse(r#"{"dscp": -1}"#).is_err());
         assert!(JsonConfig::parse("{").is_err());
+    }
+
+    /// A key kcp-tunnel does not know is an error naming it, not a silent default: a
+    /// misspelt `"qppcount"` would otherwise leave QPP's pad count at 61 without a word.
+    #[test]
+    fn unknown_json_keys_are_errors_naming_the_key() {
+        let e = JsonConfig::parse(r#"{"mtu": 1350, "qppcount": 13}"#).unwrap_err();
+        assert!(e.contains("`qppcount`"), "{e}");
+        let e = JsonConfig::parse(r#"{"Unknown": [1, 2]}"#).unwrap_err();
+        assert!(e.contains("`unknown`"), "{e}");
+        // Every key of both kcptun releases is known (case-insensitively).
+        let all = r#"{"LocalAddr": ":1", "RemoteAddr": "h:2", "Listen": ":3", "Target": "t:4",
+            "Key": "k", "Crypt": "aes", "Mode": "fast", "Conn": 1, "AutoExpire": 0,
+            "ScavengeTTL": 600, "MTU": 1350, "SndWnd": 128, "RcvWnd": 512, "DataShard": 10,
+            "ParityShard": 3, "DSCP": 0, "NoComp": false, "AckNodelay": false, "NoDelay": 0,
+            "Interval": 50, "Resend": 0, "NC": 0, "SockBuf": 4194304, "SmuxVer": 1,
+            "SmuxBuf": 4194304, "StreamBuf": 2097152, "KeepAlive": 10, "Log": "",
+            "SnmpLog": "", "SnmpPeriod": 60, "Quiet": false, "TCP": false, "Pprof": false,
+            "RateLimit": 0, "FrameSize": 8192, "CloseWait": 0, "QPP": false,
+            "QPP-Count": 61}"#;
+        JsonConfig::parse(all).unwrap();
     }
 
     /// No encryption (`null`, `none`, `--raw`) is refused on a public address unless
