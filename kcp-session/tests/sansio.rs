@@ -612,6 +612,7 @@ fn foreign_or_malformed_datagrams_are_counted_and_dropped() {
     let mut good = kcp_go_oob(0x1234_5678, b"state");
     p.b.input(now, &mut good).unwrap();
     assert_eq!(p.b.recv_datagram().as_deref(), Some(&b"state"[..]));
+    let errs = p.b.snmp().in_errs;
     let mut foreign = kcp_go_oob(0x1111_1111, b"state");
     assert_eq!(p.b.input(now, &mut foreign), Err(InputError::Datagram));
     let mut bad_size = kcp_go_oob(0x1234_5678, b"state");
@@ -620,5 +621,8 @@ fn foreign_or_malformed_datagrams_are_counted_and_dropped() {
     let mut short = kcp_go_oob(0x1234_5678, b"")[..10].to_vec();
     assert_eq!(p.b.input(now, &mut short), Err(InputError::Datagram));
     assert_eq!(p.b.datagram_stats().invalid, 3);
+    // Like every other rejected datagram, they count as input errors in the SNMP
+    // counters too (kcptun's snmplog and SIGUSR1 line show those).
+    assert_eq!(p.b.snmp().in_errs, errs + 3);
     assert!(p.b.recv_datagram().is_none());
 }

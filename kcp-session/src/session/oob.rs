@@ -79,7 +79,8 @@ pub struct DatagramStats {
     /// Received datagrams dropped because the queue was full (the oldest goes) or
     /// [`Config::datagram_queue`](crate::Config::datagram_queue) is 0.
     pub dropped: u64,
-    /// Received datagrams dropped for a bad size field or another conversation id.
+    /// Received datagrams dropped for a bad size field or another conversation id (also
+    /// counted in the SNMP `InErrs`).
     pub invalid: u64,
 }
 
@@ -215,13 +216,12 @@ impl Session {
             .get(8..12)
             .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
         let stats = &mut self.datagrams.stats;
-        let (Some(size), Some(conv)) = (field(6), conv) else {
-            stats.invalid += 1;
-            return Err(InputError::Datagram);
-        };
         // The size field counts itself, the conv and the payload, as a data shard's does.
-        if usize::from(size) != payload.len() - 6 || conv != self.kcp.conv() {
+        let valid = matches!((field(6), conv), (Some(size), Some(conv))
+            if usize::from(size) == payload.len() - 6 && conv == self.kcp.conv());
+        if !valid {
             stats.invalid += 1;
+            self.counters.in_errs += 1;
             return Err(InputError::Datagram);
         }
         let limit = self.settings.config().datagram_queue;
