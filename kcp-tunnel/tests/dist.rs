@@ -1,14 +1,18 @@
-//! The files in `dist/` (systemd units, example JSON, their README) agree with the program:
-//! each unit's command line runs, each example parses and passes the program's checks, and
-//! every key in the examples is explained in the README.
+//! The files in `dist/` (systemd units, example JSON, their README, manual pages) agree
+//! with the program: each unit's command line runs, each example parses and passes the
+//! program's checks, every key in the examples is explained in the README, and the manual
+//! pages are the ones the program's flags render to.
 
 use std::path::PathBuf;
 use std::process::Command;
 
-use kcp_tunnel::config::{JsonConfig, Options, Role};
+use clap::CommandFactory;
+use kcp_tunnel::config::{Cli, JsonConfig, Options, Role};
 
 fn dist(file: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("dist").join(file)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("dist")
+        .join(file)
 }
 
 fn read(file: &str) -> String {
@@ -55,7 +59,10 @@ fn unit_command_lines_run() {
                 w => w.to_owned(),
             })
             .collect();
-        assert!(text.contains("EnvironmentFile=/etc/kcp-tunnel/%i.env"), "{unit}");
+        assert!(
+            text.contains("EnvironmentFile=/etc/kcp-tunnel/%i.env"),
+            "{unit}"
+        );
         if json == "server.json" {
             let out = Command::new(env!("CARGO_BIN_EXE_kcp-tunnel"))
                 .args(&args)
@@ -90,4 +97,41 @@ fn every_example_key_is_explained() {
             );
         }
     }
+}
+
+/// `dist/man/` holds the manual pages clap_mangen renders from the program's own flags
+/// (`kcp-tunnel.1`, `kcp-tunnel-client.1`, `kcp-tunnel-server.1`), so a flag changed
+/// without them fails here. `KCP_TUNNEL_WRITE_MAN=1 cargo test -p kcp-tunnel --test dist`
+/// writes them anew.
+#[test]
+fn man_pages_are_current() {
+    let fresh = std::env::temp_dir().join(format!("kcp-tunnel-man-{}", std::process::id()));
+    std::fs::create_dir_all(&fresh).unwrap();
+    clap_mangen::generate_to(Cli::command(), &fresh).unwrap();
+    let committed = dist("man");
+    let write = std::env::var_os("KCP_TUNNEL_WRITE_MAN").is_some();
+    let mut names: Vec<String> = std::fs::read_dir(&fresh)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["kcp-tunnel-client.1", "kcp-tunnel-server.1", "kcp-tunnel.1"]
+    );
+    for name in &names {
+        let page = std::fs::read_to_string(fresh.join(name)).unwrap();
+        assert!(page.contains(".SH OPTIONS"), "{name}");
+        if write {
+            std::fs::create_dir_all(&committed).unwrap();
+            std::fs::write(committed.join(name), &page).unwrap();
+        }
+        let old = std::fs::read_to_string(committed.join(name)).unwrap_or_default();
+        assert!(
+            old == page,
+            "dist/man/{name} is not what the flags render to; run \
+             KCP_TUNNEL_WRITE_MAN=1 cargo test -p kcp-tunnel --test dist"
+        );
+    }
+    std::fs::remove_dir_all(&fresh).unwrap();
 }
