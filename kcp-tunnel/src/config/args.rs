@@ -12,6 +12,7 @@ use crate::cli::parse_bool;
     name = "kcp-tunnel",
     version,
     disable_version_flag = true,
+    propagate_version = true,
     about = "A kcptun-compatible tunnel: TCP over smux over KCP, interoperating with kcptun \
              20210922 (kcptun-client, kcptun-server) and usable as a shadowsocks SIP003 plugin"
 )]
@@ -19,6 +20,9 @@ pub struct Cli {
     /// The end to run.
     #[command(subcommand)]
     pub role: RoleArgs,
+    /// Print the version (kcptun's -v; packagers and front ends read it)
+    #[arg(short = 'v', long = "version", action = clap::ArgAction::Version, global = true)]
+    version: Option<bool>,
 }
 
 /// The subcommands.

@@ -51,6 +51,26 @@ fn help_lists_kcptun_flags() {
     );
 }
 
+/// `-v`/`--version`, kcptun's flag, on its own and after a role, print the version and
+/// exit 0 (packagers and GUI front ends read it).
+#[test]
+fn version_flag() {
+    let version = env!("CARGO_PKG_VERSION");
+    for args in [
+        &["-v"][..],
+        &["--version"],
+        &["server", "-v"],
+        &["client", "--version"],
+    ] {
+        let (code, out, err) = run(None, args, &[]);
+        assert_eq!(code, Some(0), "{args:?}: {err}");
+        assert!(
+            out.starts_with("kcp-tunnel") && out.trim_end().ends_with(version),
+            "{args:?}: {out}"
+        );
+    }
+}
+
 #[test]
 fn usage_errors_and_refusals() {
     for (args, code, needle) in [
