@@ -105,6 +105,7 @@ fuzz_target!(|input: Input| {
             last: None,
         })
         .collect();
+    let mut used_convs: HashSet<u32> = (1..=PEERS as u32).collect();
     // What each accepted session read, by handle, with the peer whose conversation it is.
     let mut sessions: Vec<(Handle, usize, Vec<u8>)> = Vec::new();
     let mut handled = 0u64;
@@ -140,7 +141,10 @@ fuzz_target!(|input: Input| {
                 let queued = &mut p.queued;
                 p.session.poll(now, |d| queued.push(d.to_vec()));
             }
-            Op::PeerRestarts { peer, conv } => {
+            // A restart takes a conversation id never used before: with an old one, the
+            // server's session of the earlier life (perhaps not yet accepted) would be
+            // taken for the new peer's, and its reads compared with what the new one sent.
+            Op::PeerRestarts { peer, conv } if used_convs.insert(conv) => {
                 let i = usize::from(peer) % PEERS;
                 peers[i] = Peer {
                     session: Session::new(conv, settings, now, [7; 32]),
@@ -204,6 +208,7 @@ fuzz_target!(|input: Input| {
                     ep.release(now, h);
                 }
             }
+            Op::PeerRestarts { .. } => {}
             Op::Tick(ms) => {
                 now = now.wrapping_add(u32::from(ms % 5000));
                 ep.handle_timeout(now);
