@@ -142,8 +142,10 @@ struct Tap {
     /// The conversation and the last `una` the client sent.
     conv: u32,
     una: u32,
-    /// The highest PUSH sn the server sent, with its ts.
-    top: Option<(u32, u32)>,
+    /// The highest PUSH sn the server sent.
+    top: Option<u32>,
+    /// The latest ts of a PUSH from the server (its clock), and when it arrived.
+    clock: Option<(u32, Instant)>,
 }
 
 /// A UDP relay between a genuine client (on `front`) and the server (from `back`).
@@ -204,11 +206,13 @@ impl Relay {
                     let dg = &buf[..n];
                     let to = {
                         let mut t = tap.lock().unwrap();
-                        for seg in open(&s, dg).as_deref().map(segments).unwrap_or_default() {
-                            if seg.cmd == CMD_PUSH
-                                && t.top.is_none_or(|(sn, _)| seg.sn.wrapping_sub(sn) as i32 > 0)
-                            {
-                                t.top = Some((seg.sn, seg.ts));
+                        let pushes = open(&s, dg).as_deref().map(segments).unwrap_or_default();
+                        for seg in pushes.into_iter().filter(|s| s.cmd == CMD_PUSH) {
+                            if t.top.is_none_or(|sn| seg.sn.wrapping_sub(sn) as i32 > 0) {
+                                t.top = Some(seg.sn);
+                            }
+                            if t.clock.is_none_or(|(ts, _)| seg.ts.wrapping_sub(ts) as i32 > 0) {
+                                t.clock = Some((seg.ts, Instant::now()));
                             }
                         }
                         if t.cut {
@@ -306,7 +310,7 @@ pub(crate) async fn first_datagram(server: u16, until: Instant, forward: bool) -
 /// A genuine client asks for the big reply, reads 256 KiB of it, then goes silent; from its
 /// address the attacker then sends, until `until`, datagrams of two ACK segments each for
 /// the highest sn the server has sent (repeats of an acknowledged sn after the first),
-/// about 8 KB in all (`acks` false: none, the baseline of what the server sends anyway).
+/// echoing the server's current clock, about 8 KB in all (`acks` false: none, the baseline of what the server sends anyway).
 /// Counts the server's bytes to that address from the cut to `until` plus the grace period.
 pub(crate) async fn ack_storm(server: u16, until: Instant, acks: bool) -> Flow {
     let relay = Relay::start(server, true).await;
@@ -329,11 +333,14 @@ pub(crate) async fn ack_storm(server: u16, until: Instant, acks: bool) -> Flow {
     let count = (8192 / dg_len).max(1);
     let interval = until.saturating_duration_since(Instant::now()) / count as u32;
     while acks && Instant::now() < until {
-        let (conv, una, top) = {
+        let (conv, una, top, clock) = {
             let t = relay.tap.lock().unwrap();
-            (t.conv, t.una, t.top)
+            (t.conv, t.una, t.top, t.clock)
         };
-        if let Some((sn, ts)) = top {
+        if let (Some(sn), Some((ts0, at))) = (top, clock) {
+            // The server's clock now: kcp-go counts an ACK toward the early retransmit
+            // of the segments sent before the ts it echoes, so a recent ts counts them all.
+            let ts = ts0.wrapping_add(at.elapsed().as_millis() as u32);
             let mut kcp = Vec::new();
             for _ in 0..2 {
                 let ack = Seg {

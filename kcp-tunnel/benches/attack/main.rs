@@ -402,7 +402,10 @@ fn main() {
         let (out, ratio) = match r.out {
             Some(o) => (
                 bytes(o),
-                format!("{:.1}", o as f64 / r.sent.max(1) as f64),
+                match r.sent {
+                    0 => "-".into(),
+                    s => format!("{:.1}", o as f64 / s as f64),
+                },
             ),
             None => ("-".into(), "-".into()),
         };
