@@ -67,7 +67,8 @@ struct Args {
     /// Our binary (default: the kcp-tunnel this benchmark was built with)
     #[arg(long)]
     ours: Option<PathBuf>,
-    /// Run only this attack (its key: psh, syn, replay, forge, ack, ack-none, ooo)
+    /// Run only this attack (its key: psh, syn, replay, forge, ack, ack-none, ooo, fec-honest,
+    /// fec-bomb)
     #[arg(long, value_name = "NAME")]
     only: Option<String>,
     /// 2-second rounds (and 32 out-of-order sources), as a check
@@ -81,6 +82,8 @@ struct Args {
 const KEY: &str = "attack";
 /// The target's reply to a connection that starts with `BIG `.
 const BIG: usize = 1 << 20;
+/// Datagrams per second of the FEC attacks.
+const FEC_RATE: u32 = 20_000;
 /// How long after an attack its effects are still measured.
 const GRACE: Duration = Duration::from_millis(500);
 
@@ -209,9 +212,11 @@ enum Attack {
     AckStorm(bool),
     /// Full-MTU PUSH segments held out of order, from many addresses.
     OutOfOrder,
+    /// Tiny FEC datagrams at a fixed rate: the bomb (`true`) or an honest sender.
+    Fec(bool),
 }
 
-const ATTACKS: [Attack; 7] = [
+const ATTACKS: [Attack; 9] = [
     Attack::Smux(Smux::OneBytePsh),
     Attack::Smux(Smux::SynFlood),
     Attack::Replayed,
@@ -219,6 +224,8 @@ const ATTACKS: [Attack; 7] = [
     Attack::AckStorm(true),
     Attack::AckStorm(false),
     Attack::OutOfOrder,
+    Attack::Fec(false),
+    Attack::Fec(true),
 ];
 
 impl Attack {
@@ -231,6 +238,8 @@ impl Attack {
             Attack::AckStorm(true) => "ACK storm",
             Attack::AckStorm(false) => "ACK none",
             Attack::OutOfOrder => "out-of-order",
+            Attack::Fec(false) => "FEC honest",
+            Attack::Fec(true) => "FEC bomb",
         }
     }
 
@@ -244,6 +253,8 @@ impl Attack {
             Attack::AckStorm(true) => "ack",
             Attack::AckStorm(false) => "ack-none",
             Attack::OutOfOrder => "ooo",
+            Attack::Fec(false) => "fec-honest",
+            Attack::Fec(true) => "fec-bomb",
         }
     }
 }
@@ -313,6 +324,10 @@ async fn run(kind: Attack, port: u16, until: Instant, sources: u8) -> (u64, Opti
             let flood = move || datagram::out_of_order(port, until, sources, 200_000_000);
             (tokio::task::spawn_blocking(flood).await.unwrap(), None)
         }
+        Attack::Fec(bomb) => {
+            let send = move || datagram::fec(port, until, FEC_RATE, bomb);
+            (tokio::task::spawn_blocking(send).await.unwrap(), None)
+        }
     }
 }
 
@@ -334,7 +349,11 @@ fn main() {
     }
     let attacks: Vec<Attack> = ATTACKS
         .into_iter()
-        .filter(|a| args.only.as_deref().is_none_or(|o| o == a.key() || o == a.name()))
+        .filter(|a| {
+            args.only
+                .as_deref()
+                .is_none_or(|o| o == a.key() || o == a.name())
+        })
         .collect();
     assert!(!attacks.is_empty(), "--only: no attack {:?}", args.only);
     let ours = args
@@ -356,7 +375,11 @@ fn main() {
     for &kind in &attacks {
         for (name, bin, sub) in &servers {
             let syn = kind == Attack::Smux(Smux::SynFlood);
-            let to = if syn { refused.clone() } else { echo.to_string() };
+            let to = if syn {
+                refused.clone()
+            } else {
+                echo.to_string()
+            };
             let (proc_, port) = server(bin, *sub, &to);
             std::thread::sleep(Duration::from_millis(200));
             let (rss0, cpu0) = (proc_.rss(), proc_.cpu());
