@@ -32,6 +32,7 @@ const WND: u16 = 1024;
 struct Seg {
     conv: u32,
     cmd: u8,
+    wnd: u16,
     ts: u32,
     sn: u32,
     una: u32,
@@ -49,6 +50,7 @@ fn segments(mut kcp: &[u8]) -> Vec<Seg> {
         out.push(Seg {
             conv: u32_at(kcp, 0),
             cmd: kcp[4],
+            wnd: u16::from_le_bytes([kcp[6], kcp[7]]),
             ts: u32_at(kcp, 8),
             sn: u32_at(kcp, 12),
             una: u32_at(kcp, 16),
@@ -62,7 +64,7 @@ fn segments(mut kcp: &[u8]) -> Vec<Seg> {
 fn segment(out: &mut Vec<u8>, s: Seg, data: &[u8]) {
     out.extend_from_slice(&s.conv.to_le_bytes());
     out.extend_from_slice(&[s.cmd, 0]);
-    out.extend_from_slice(&WND.to_le_bytes());
+    out.extend_from_slice(&s.wnd.to_le_bytes());
     for v in [s.ts, s.sn, s.una, data.len() as u32] {
         out.extend_from_slice(&v.to_le_bytes());
     }
@@ -153,9 +155,10 @@ struct Tap {
     recorded: Vec<Vec<u8>>,
     /// Bytes the server sent after the cut.
     after_cut: u64,
-    /// The conversation and the last `una` the client sent.
+    /// The conversation, and the last `una` and window the client sent.
     conv: u32,
     una: u32,
+    wnd: u16,
     /// The highest PUSH sn the server sent.
     top: Option<u32>,
     /// The latest ts of a PUSH from the server (its clock), and when it arrived.
@@ -206,6 +209,7 @@ impl Relay {
                         for seg in open(&s, dg).as_deref().map(segments).unwrap_or_default() {
                             t.conv = seg.conv;
                             t.una = seg.una;
+                            t.wnd = seg.wnd;
                         }
                     }
                     let _ = back.send(dg).await;
@@ -328,7 +332,8 @@ pub(crate) async fn first_datagram(server: u16, until: Instant, forward: bool) -
 /// A genuine client asks for the big reply, reads 256 KiB of it, then goes silent; from its
 /// address the attacker then sends, until `until`, datagrams of two ACK segments each for
 /// the highest sn the server has sent (repeats of an acknowledged sn after the first),
-/// echoing the server's current clock, about 8 KB in all (`acks` false: none, the baseline of what the server sends anyway).
+/// echoing the server's current clock and advertising the client's last window (so they
+/// open no window the client had not), about 8 KB in all (`acks` false: none, the baseline of what the server sends anyway).
 /// Counts the server's bytes to that address from the cut to `until` plus the grace period.
 pub(crate) async fn ack_storm(server: u16, until: Instant, acks: bool) -> Flow {
     let relay = Relay::start(server, true).await;
@@ -351,9 +356,9 @@ pub(crate) async fn ack_storm(server: u16, until: Instant, acks: bool) -> Flow {
     let count = (8192 / dg_len).max(1);
     let interval = until.saturating_duration_since(Instant::now()) / count as u32;
     while acks && Instant::now() < until {
-        let (conv, una, top, clock) = {
+        let (conv, una, wnd, top, clock) = {
             let t = relay.tap.lock().unwrap();
-            (t.conv, t.una, t.top, t.clock)
+            (t.conv, t.una, t.wnd, t.top, t.clock)
         };
         if let (Some(sn), Some((ts0, at))) = (top, clock) {
             // The server's clock now: kcp-go counts an ACK toward the early retransmit
@@ -364,6 +369,7 @@ pub(crate) async fn ack_storm(server: u16, until: Instant, acks: bool) -> Flow {
                 let ack = Seg {
                     conv,
                     cmd: CMD_ACK,
+                    wnd,
                     ts,
                     sn,
                     una,
@@ -413,6 +419,7 @@ pub(crate) fn out_of_order(server: u16, until: Instant, sources: u8, budget: u64
             let push = Seg {
                 conv,
                 cmd: CMD_PUSH,
+                wnd: WND,
                 ts,
                 sn,
                 una: 0,
@@ -456,6 +463,7 @@ pub(crate) fn fec(server: u16, until: Instant, rate: u32, bomb: bool) -> u64 {
     let probe = Seg {
         conv: rng.next_u32(),
         cmd: CMD_WASK,
+        wnd: WND,
         ts: 0,
         sn: 0,
         una: 0,
