@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use kcp_crypt::{NonceRng, PacketCipher};
-use kcp_fec::{DATA_HEADER_LEN, PacketKind, TYPE_DATA, TYPE_PARITY};
+use kcp_fec::{DATA_HEADER_LEN, PacketKind, TYPE_DATA};
 use kcp_session::{KcpStream, OwnedReadHalf, Settings};
 use kcp_tunnel::smux::frame::{Cmd, Header};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -21,21 +21,21 @@ const CMD_PUSH: u8 = 81;
 /// ikcp's `IKCP_CMD_ACK`.
 const CMD_ACK: u8 = 82;
 /// ikcp's `IKCP_CMD_WASK` (a window probe).
-const CMD_WASK: u8 = 83;
+pub(crate) const CMD_WASK: u8 = 83;
 /// Bytes of a KCP segment header.
 const KCP_HEADER: usize = 24;
 /// The window every forged segment advertises (both servers' default).
-const WND: u16 = 1024;
+pub(crate) const WND: u16 = 1024;
 
 /// One parsed KCP segment header.
 #[derive(Clone, Copy, Debug)]
-struct Seg {
-    conv: u32,
-    cmd: u8,
-    wnd: u16,
-    ts: u32,
-    sn: u32,
-    una: u32,
+pub(crate) struct Seg {
+    pub(crate) conv: u32,
+    pub(crate) cmd: u8,
+    pub(crate) wnd: u16,
+    pub(crate) ts: u32,
+    pub(crate) sn: u32,
+    pub(crate) una: u32,
 }
 
 /// The segments of a KCP frame (stops at the first one that does not fit).
@@ -61,7 +61,7 @@ fn segments(mut kcp: &[u8]) -> Vec<Seg> {
 }
 
 /// Appends one KCP segment (frg 0) to `out`.
-fn segment(out: &mut Vec<u8>, s: Seg, data: &[u8]) {
+pub(crate) fn segment(out: &mut Vec<u8>, s: Seg, data: &[u8]) {
     out.extend_from_slice(&s.conv.to_le_bytes());
     out.extend_from_slice(&[s.cmd, 0]);
     out.extend_from_slice(&s.wnd.to_le_bytes());
@@ -73,14 +73,14 @@ fn segment(out: &mut Vec<u8>, s: Seg, data: &[u8]) {
 
 /// kcp-go's framing with the bench's settings: an FEC data header if FEC is on, then the
 /// cipher's nonce and checksum.
-struct Framing {
+pub(crate) struct Framing {
     settings: Settings,
     rng: NonceRng,
     fec_seq: u32,
 }
 
 impl Framing {
-    fn new() -> Framing {
+    pub(crate) fn new() -> Framing {
         Framing {
             settings: settings(),
             rng: NonceRng::from_os_rng().unwrap(),
@@ -97,7 +97,7 @@ impl Framing {
     }
 
     /// `kcp` framed and sealed, ready to send.
-    fn seal(&mut self, kcp: &[u8]) -> Vec<u8> {
+    pub(crate) fn seal(&mut self, kcp: &[u8]) -> Vec<u8> {
         let mut payload = Vec::with_capacity(DATA_HEADER_LEN + kcp.len());
         if self.settings.fec().is_some() {
             fec_header(&mut payload, self.fec_seq, TYPE_DATA, kcp.len());
@@ -108,7 +108,7 @@ impl Framing {
     }
 
     /// `payload` (FEC header included, if any) sealed with the cipher.
-    fn seal_payload(&mut self, payload: &[u8]) -> Vec<u8> {
+    pub(crate) fn seal_payload(&mut self, payload: &[u8]) -> Vec<u8> {
         let crypt = self.settings.crypt();
         let head = crypt.header_len();
         let mut buf = vec![0u8; head];
@@ -122,7 +122,7 @@ impl Framing {
 }
 
 /// Appends kcp-go's FEC header: seqid, type, and the size field (`len` + 2).
-fn fec_header(out: &mut Vec<u8>, seqid: u32, kind: u16, len: usize) {
+pub(crate) fn fec_header(out: &mut Vec<u8>, seqid: u32, kind: u16, len: usize) {
     out.extend_from_slice(&seqid.to_le_bytes());
     out.extend_from_slice(&kind.to_le_bytes());
     out.extend_from_slice(&((len + 2) as u16).to_le_bytes());
@@ -432,103 +432,6 @@ pub(crate) fn out_of_order(server: u16, until: Instant, sources: u8, budget: u64
         }
         let due = start + span * sn / rounds;
         std::thread::sleep(due.saturating_duration_since(Instant::now()));
-    }
-    sent
-}
-
-/// The bomb's shard counts. kcp-go's auto-tune takes counts up to 255 each, but finds a
-/// period only when a whole run of one type lies in order in its 258-sample ring, which
-/// 128+128 never does; 120+120 it follows.
-const BOMB_DATA: u32 = 120;
-const BOMB_PARITY: u32 = 120;
-
-/// The frame of a tiny FEC datagram: kcp-go's listener drops decrypted payloads shorter
-/// than a KCP header (24 bytes), so 8 bytes of FEC header and 16 of frame (too short for
-/// KCP, which refuses it: only the decoder works on it).
-const TINY: usize = 16;
-
-/// Tiny FEC datagrams (18-byte shards: the size field and [`TINY`] bytes) at `rate`
-/// per second until `until`, from one address whose session a window probe opened first.
-/// Honest (`bomb` false): a 10+3 sender losing about 1 in 13. The bomb: eight full groups
-/// of 120+120 (for auto-tune to follow), then, of each group, 60 data shards chosen at
-/// random and 60 parity shards, so every group has 60 data shards to rebuild by a
-/// 120 x 120 solve, a different one each time (no decoder can reuse an inverted matrix). Blocking;
-/// returns the bytes sent.
-pub(crate) fn fec(server: u16, until: Instant, rate: u32, bomb: bool) -> u64 {
-    let sock = std::net::UdpSocket::bind("127.0.0.4:0").unwrap();
-    sock.connect(("127.0.0.1", server)).unwrap();
-    let mut framing = Framing::new();
-    let mut rng = kcp_testkit::sim::Rng::new(u64::from(server));
-    let mut kcp = Vec::new();
-    let probe = Seg {
-        conv: rng.next_u32(),
-        cmd: CMD_WASK,
-        wnd: WND,
-        ts: 0,
-        sn: 0,
-        una: 0,
-    };
-    segment(&mut kcp, probe, &[]);
-    let mut sent = sock.send(&framing.seal(&kcp)).unwrap_or(0) as u64;
-    // The seqids this sender uses, in order, with their types.
-    let group = BOMB_DATA + BOMB_PARITY;
-    let mut seqid = group; // after the probe's
-    let mut queue: Vec<(u32, u16)> = Vec::new();
-    let mut next = move |rng: &mut kcp_testkit::sim::Rng, queue: &mut Vec<(u32, u16)>| {
-        if let Some(p) = queue.pop() {
-            return p;
-        }
-        if !bomb {
-            loop {
-                let s = seqid;
-                seqid += 1;
-                if rng.below(13) != 0 {
-                    return (s, if s % 13 < 10 { TYPE_DATA } else { TYPE_PARITY });
-                }
-            }
-        }
-        let base = seqid;
-        seqid += group;
-        let kind = |i: u32| {
-            if i < BOMB_DATA {
-                TYPE_DATA
-            } else {
-                TYPE_PARITY
-            }
-        };
-        let mut keep: Vec<u32> = if base < 9 * group {
-            (0..group).collect()
-        } else {
-            let mut data: Vec<u32> = (0..BOMB_DATA).collect();
-            for i in (1..data.len()).rev() {
-                data.swap(i, rng.below(i as u64 + 1) as usize);
-            }
-            data.truncate(BOMB_DATA as usize / 2);
-            data.sort_unstable();
-            data.extend(BOMB_DATA..BOMB_DATA + BOMB_PARITY / 2);
-            data
-        };
-        keep.reverse();
-        queue.extend(keep.into_iter().map(|i| (base + i, kind(i))));
-        queue.pop().unwrap()
-    };
-    let start = Instant::now();
-    let mut count = 0u64;
-    let mut payload = Vec::new();
-    while Instant::now() < until {
-        // Batches every 5 ms, on schedule.
-        let due = start.elapsed().as_secs_f64() * f64::from(rate);
-        while (count as f64) < due {
-            let (s, kind) = next(&mut rng, &mut queue);
-            payload.clear();
-            fec_header(&mut payload, s, kind, TINY);
-            payload.resize(DATA_HEADER_LEN + TINY, 0);
-            if let Ok(n) = sock.send(&framing.seal_payload(&payload)) {
-                sent += n as u64;
-            }
-            count += 1;
-        }
-        std::thread::sleep(Duration::from_millis(5));
     }
     sent
 }

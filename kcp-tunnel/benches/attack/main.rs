@@ -22,7 +22,10 @@
 //!   segments for the highest sn the server has sent (early-retransmission abuse);
 //!   `ACK none` is the same without the ACKs: what the server sends anyway;
 //! - `out-of-order`: from 128 addresses (127.0.2.x), each a session of its own, full-MTU
-//!   PUSH segments sn 1 to 1023 (never sn 0), for the server to hold out of order.
+//!   PUSH segments sn 1 to 1023 (never sn 0), for the server to hold out of order;
+//! - `FEC bomb`: 20,000 tiny FEC datagrams a second whose groups (120 data + 120 parity
+//!   shards, auto-tuned) each ask for a new 120 x 120 solve; `FEC honest` is an honest
+//!   10+3 sender at the same rate, to compare the CPU with.
 //!
 //! Meanwhile a legitimate client, on a session of its own, checks the server still works:
 //! it echoes 64 KiB through the target byte for byte, again and again (for `SYN flood`,
@@ -39,6 +42,7 @@
 //! ```
 
 mod datagram;
+mod fec;
 mod smux;
 
 use kcp_testkit::proc_stat::{self, Pid};
@@ -325,7 +329,7 @@ async fn run(kind: Attack, port: u16, until: Instant, sources: u8) -> (u64, Opti
             (tokio::task::spawn_blocking(flood).await.unwrap(), None)
         }
         Attack::Fec(bomb) => {
-            let send = move || datagram::fec(port, until, FEC_RATE, bomb);
+            let send = move || fec::fec(port, until, FEC_RATE, bomb);
             (tokio::task::spawn_blocking(send).await.unwrap(), None)
         }
     }
