@@ -26,6 +26,7 @@
 mod addr;
 mod config;
 mod counters;
+mod datagram;
 mod endpoint;
 mod error;
 mod session;
@@ -39,6 +40,9 @@ pub use counters::{
     kcps_endpoint_stats, kcps_endpoint_stats_count, kcps_endpoint_stats_name, kcps_session_snmp,
     kcps_session_state, kcps_snmp_count, kcps_snmp_name,
 };
+pub use datagram::{
+    kcps_max_datagram_size, kcps_recv_datagram, kcps_recv_message, kcps_send_datagram,
+};
 pub use endpoint::{
     KCPS_DATAGRAM_DROPPED, KCPS_DATAGRAM_INCOMING, KCPS_DATAGRAM_SESSION, KCPS_EVENT_ENDED,
     KCPS_EVENT_INCOMING, KCPS_EVENT_PROGRESS, KcpsEndpoint, KcpsEvent, KcpsTransmit, kcps_accept,
@@ -47,5 +51,6 @@ pub use endpoint::{
 };
 pub use error::*;
 pub use session::{
-    kcps_close, kcps_recv, kcps_release, kcps_remote, kcps_send, kcps_send_capacity,
+    kcps_close, kcps_confirm, kcps_is_confirmed, kcps_recv, kcps_release, kcps_remote, kcps_send,
+    kcps_send_capacity,
 };
