@@ -5,6 +5,8 @@
 
 use core::ffi::{CStr, c_char};
 use core::ptr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use kcp_session_ffi::*;
 
@@ -74,4 +76,49 @@ pub(crate) fn deliver(
         }
     }
     datagrams.len()
+}
+
+/// Where cargo put `libkcp_session_ffi.a` for this test run (beside the test binary).
+pub(crate) fn staticlib() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let lib = exe
+        .parent()
+        .expect("deps directory")
+        .join("libkcp_session_ffi.a");
+    assert!(
+        lib.exists(),
+        "{} is missing: cargo builds it with the crate's tests",
+        lib.display()
+    );
+    lib
+}
+
+/// Compiles `tests/c/<name>.c` with `udp.c` against the header and the static library:
+/// C99, every warning an error, ASan and UBSan.
+pub(crate) fn build(name: &str) -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let c = manifest.join("tests/c");
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("kcp-session-ffi");
+    std::fs::create_dir_all(&dir).expect("scratch directory");
+    let exe = dir.join(name);
+    let out = Command::new("gcc")
+        .args(["-std=c99", "-D_POSIX_C_SOURCE=200809L", "-O1", "-g"])
+        .args(["-Wall", "-Wextra", "-pedantic", "-Werror"])
+        .args(["-fno-omit-frame-pointer", "-fsanitize=address,undefined"])
+        .arg("-fno-sanitize-recover=all")
+        .arg(format!("-I{}", manifest.join("include").display()))
+        .arg(c.join(format!("{name}.c")))
+        .arg(c.join("udp.c"))
+        .arg(staticlib())
+        .args(["-lpthread", "-ldl", "-lm"])
+        .arg("-o")
+        .arg(&exe)
+        .output()
+        .expect("run gcc (scripts/setup.sh installs it)");
+    assert!(
+        out.status.success(),
+        "gcc failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    exe
 }
