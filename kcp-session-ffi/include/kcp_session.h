@@ -75,6 +75,9 @@ extern "C" {
  * receives at its address, with the amplification budget spent: reliable data the peer
  * acknowledges brings the proof. Retry later. */
 #define KCPS_E_UNPROVEN (-13)
+/* kcps_udp_*: the operating system refused a socket call (bind, a read); the message
+ * buffer, when given, says why. */
+#define KCPS_E_IO (-14)
 
 /* A settings object: kcptun's names and defaults. Opaque. */
 typedef struct kcps_config kcps_config;
@@ -143,6 +146,7 @@ kcps_config *kcps_config_new_kcptun(void);
  *   mode         normal, fast, fast2, fast3, manual
  *   nodelay, interval, resend, nc   mode manual's knobs (setting one switches to manual)
  *   mtu, sndwnd, rcvwnd, datashard, parityshard, dscp   numbers
+ *   sockbuf      socket buffer bytes (kcps_udp_* only; default 4194304)
  *   acknodelay, stream   0 or 1
  * and kcp-session's own options (beyond kcptun; kcp-go and kcptun peers need nothing):
  *   keepalive_ms     probe a peer silent this long, again at 2x, and end the session
@@ -332,6 +336,59 @@ const char *kcps_endpoint_stats_name(size_t i);
 
 /* The endpoint's counters into values[0..n): how many were written, or a negative error. */
 int kcps_endpoint_stats(const kcps_endpoint *endpoint, uint64_t *values, size_t n);
+
+/* ---- An endpoint with its own socket --------------------------------------------- */
+/* For programs with no event loop of their own (as libkcp's UDPSession): the library owns
+ * a non-blocking UDP socket (buffers of the config's "sockbuf", 4 MiB by default) and
+ * starts no thread. Call kcps_udp_update whenever the socket is readable (kcps_udp_fd for
+ * select, poll or epoll) and when kcps_poll_timeout(kcps_udp_endpoint(u), &at) says, or
+ * simply every 10 ms; read and write between. Every kcps_* call works on
+ * kcps_udp_endpoint(u) (datagrams, messages, events, counters, kcps_confirm); the same
+ * thread rules hold (one thread at a time, KCPS_E_BUSY otherwise). Addresses are text:
+ * "127.0.0.1:4000", "[::1]:4000", or "host:port", resolved once, blocking. */
+typedef struct kcps_udp kcps_udp;
+
+/* Binds a socket at `addr` ("0.0.0.0:29900") and makes a listening endpoint from
+ * `config` into `*out`. KCPS_E_INVALID for a bad config or address, KCPS_E_IO when the
+ * bind fails, with why in `msg` (see kcps_config_set). */
+int kcps_udp_listen(const kcps_config *config, const char *addr, kcps_udp **out, char *msg,
+                    size_t msg_len);
+
+/* Binds a socket at an ephemeral port, makes an endpoint from `config` and opens a
+ * session to `addr` (kcp-go's dialer: no handshake; see kcps_confirm) into `*out` and
+ * `*session`. Errors as kcps_udp_listen, and KCPS_E_RANDOM. */
+int kcps_udp_dial(const kcps_config *config, uint32_t now, const char *addr, kcps_udp **out,
+                  kcps_session *session, char *msg, size_t msg_len);
+
+/* Reads every datagram waiting on the socket into the endpoint, runs the timers due at
+ * `now` and sends what is ready: returns how many datagrams were read, or KCPS_E_IO when
+ * the socket fails (ICMP "port unreachable" reports are ignored). Never blocks. */
+int kcps_udp_update(kcps_udp *udp, uint32_t now);
+
+/* kcps_accept on the endpoint: 1 and `*session`, or 0 when no session waits. */
+int kcps_udp_accept(kcps_udp *udp, kcps_session *session);
+
+/* kcps_send, then sends what is ready at once (no wait for kcps_udp_update): how many
+ * bytes were taken, KCPS_E_WOULD_BLOCK when the send window is full (update and retry),
+ * or a negative error. */
+int64_t kcps_udp_write(kcps_udp *udp, uint32_t now, kcps_session session, const void *data,
+                       size_t len);
+
+/* kcps_recv: how many bytes were read, KCPS_E_WOULD_BLOCK when none has arrived (update
+ * and retry), or a negative error. */
+int64_t kcps_udp_read(kcps_udp *udp, kcps_session session, void *buf, size_t cap);
+
+/* The socket's file descriptor, to wait for it to become readable (never read it
+ * yourself); KCPS_E_UNSUPPORTED on platforms without file descriptors. Owned by `udp`. */
+int kcps_udp_fd(const kcps_udp *udp);
+
+/* The endpoint inside, owned by `udp` (never kcps_endpoint_free it); NULL for NULL. */
+kcps_endpoint *kcps_udp_endpoint(const kcps_udp *udp);
+
+/* Frees the endpoint, its sessions and the socket at once, sending nothing (NULL is
+ * ignored). To deliver what was written first, kcps_close the sessions and update until
+ * they end (KCPS_EVENT_ENDED). Must not race with other calls on `udp`. */
+void kcps_udp_close(kcps_udp *udp);
 
 #ifdef __cplusplus
 }

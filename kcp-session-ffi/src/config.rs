@@ -139,6 +139,7 @@ fn set(config: &mut Config, name: &CStr, value: &CStr) -> Result<(), String> {
         "datashard" => config.data_shards = small(u32::MAX.into())? as usize,
         "parityshard" => config.parity_shards = small(u32::MAX.into())? as usize,
         "dscp" => config.dscp = small(u8::MAX.into())? as u8,
+        "sockbuf" => config.sockbuf = small(u32::MAX.into())? as usize,
         "acknodelay" => config.ack_nodelay = flag()?,
         "stream" => config.stream = flag()?,
         "keepalive_ms" => config.keepalive = millis()?,

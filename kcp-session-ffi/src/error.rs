@@ -34,6 +34,8 @@ pub const KCPS_E_UNSUPPORTED: c_int = -12;
 /// A listener's session may not send more until the peer has shown that it receives at
 /// its address (the amplification limit); reliable data it acknowledges brings the proof.
 pub const KCPS_E_UNPROVEN: c_int = -13;
+/// The operating system refused a socket call (`kcps_udp_*`); the message says why.
+pub const KCPS_E_IO: c_int = -14;
 
 /// The name of a result code, as a static NUL-terminated string (`kcps_strerror`).
 #[unsafe(no_mangle)]
@@ -53,6 +55,7 @@ pub extern "C" fn kcps_strerror(code: c_int) -> *const c_char {
         KCPS_E_BUFFER_TOO_SMALL => c"buffer too small",
         KCPS_E_UNSUPPORTED => c"not supported by this configuration",
         KCPS_E_UNPROVEN => c"peer address not yet proven",
+        KCPS_E_IO => c"socket error",
         _ => c"unknown",
     };
     name.as_ptr()

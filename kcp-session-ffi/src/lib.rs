@@ -30,6 +30,7 @@ mod datagram;
 mod endpoint;
 mod error;
 mod session;
+mod udp;
 
 pub use addr::{KCPS_AF_INET, KCPS_AF_INET6, KcpsAddr};
 pub use config::{
@@ -53,4 +54,8 @@ pub use error::*;
 pub use session::{
     kcps_close, kcps_confirm, kcps_is_confirmed, kcps_recv, kcps_release, kcps_remote, kcps_send,
     kcps_send_capacity,
+};
+pub use udp::{
+    KcpsUdp, kcps_udp_accept, kcps_udp_close, kcps_udp_dial, kcps_udp_endpoint, kcps_udp_fd,
+    kcps_udp_listen, kcps_udp_read, kcps_udp_update, kcps_udp_write,
 };
