@@ -18,14 +18,17 @@
  *
  * Memory: the library allocates with the C library's allocator through Rust's global
  * allocator. Buffers passed in stay yours; pointers handed out (kcps_transmit.data) point
- * into the endpoint and stay valid until the next call on that endpoint.
+ * into the endpoint and stay valid until the next call on that endpoint. A datagram or
+ * message that did not fit a receive buffer (KCPS_E_BUFFER_TOO_SMALL) is held by the
+ * endpoint until read, at most one of each per session.
  *
  * Threads: an endpoint is used by one thread at a time; different endpoints are
  * independent. A call made while another thread's call runs on the same endpoint does
  * nothing and returns KCPS_E_BUSY (one uncontended atomic compare-and-swap per call
  * checks it), so the mistake shows instead of corrupting memory; kcps_endpoint_free,
  * which cannot report, must not race with other calls. A config is used by one thread
- * at a time. No call calls back into your code.
+ * at a time. No call calls back into your code. A kcps_udp (the socket-owning layer at
+ * the end) follows its endpoint's rules.
  *
  * C99 and C++11.
  */
