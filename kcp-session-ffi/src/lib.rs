@@ -6,7 +6,11 @@
 //! The program owns the socket and the clock: it feeds received datagrams to
 //! `kcps_handle`, sends what `kcps_poll_transmit` hands out, runs `kcps_handle_timeout`
 //! when `kcps_poll_timeout` says, and reads and writes sessions with `kcps_recv` and
-//! `kcps_send`. The header documents each function; the crate README shows a client loop.
+//! `kcps_send`. Beside the stream: whole messages (`kcps_recv_message`), kcp-go 5.6.60's
+//! unreliable datagrams (`kcps_send_datagram`, `kcps_recv_datagram`) and confirmed
+//! connects (`kcps_confirm`). A program without an event loop can let the library own the
+//! socket instead (`kcps_udp_dial`, `kcps_udp_listen`, `kcps_udp_update`). The header
+//! documents each function; the crate README shows a client loop.
 //!
 //! This is a separate library from `kcp-ffi` (ikcp.h): that one is a `no_std` drop-in
 //! for `ikcp.c` whose exports are exactly ikcp.h's, while sessions need the ciphers, FEC,
