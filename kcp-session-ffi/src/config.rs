@@ -1,6 +1,7 @@
 //! `kcps_config`: kcp-session's [`Config`] set by kcptun's flag names, from text.
 
 use core::ffi::{CStr, c_char, c_int};
+use core::time::Duration;
 
 use kcp_session::{Config, Mode};
 
@@ -108,6 +109,9 @@ fn set(config: &mut Config, name: &CStr, value: &CStr) -> Result<(), String> {
         "1" => Ok(true),
         _ => Err(format!("{name}: {text:?} is not 0 or 1")),
     };
+    // A duration in milliseconds; 0 turns the option off.
+    let millis =
+        || small(u32::MAX.into()).map(|n| Some(Duration::from_millis(n)).filter(|d| !d.is_zero()));
     match name {
         "crypt" => {
             config.crypt = text
@@ -135,8 +139,14 @@ fn set(config: &mut Config, name: &CStr, value: &CStr) -> Result<(), String> {
         "datashard" => config.data_shards = small(u32::MAX.into())? as usize,
         "parityshard" => config.parity_shards = small(u32::MAX.into())? as usize,
         "dscp" => config.dscp = small(u8::MAX.into())? as u8,
+        "sockbuf" => config.sockbuf = small(u32::MAX.into())? as usize,
         "acknodelay" => config.ack_nodelay = flag()?,
         "stream" => config.stream = flag()?,
+        "keepalive_ms" => config.keepalive = millis()?,
+        "idle_timeout_ms" => config.idle_timeout = millis()?,
+        "dead_link" => config.dead_link = Some(small(u32::MAX.into())? as u32).filter(|&n| n > 0),
+        "roaming" => config.roaming = flag()?,
+        "datagram_queue" => config.datagram_queue = small(u32::MAX.into())? as usize,
         _ => return Err(format!("unknown option {name:?}")),
     }
     Ok(())

@@ -74,13 +74,27 @@ unsafe impl Sync for KcpsEndpoint {}
 #[derive(Debug)]
 pub(crate) struct Inner {
     pub(crate) endpoint: Endpoint,
-    /// Per endpoint slot (`Handle::index`): the handle living there and its generation
-    /// as C sees it, bumped whenever another handle takes the slot.
-    ids: Vec<(Option<Handle>, u32)>,
+    /// Per endpoint slot (`Handle::index`): the handle living there, its generation as C
+    /// sees it, and what a receive into too small a buffer kept.
+    ids: Vec<Slot>,
     /// Where this endpoint's generations start: different for every endpoint of the
     /// process, so a handle of another (or a freed) endpoint names nothing here until
     /// some slot has been reused about 2^32 / (endpoints made) times.
     first_generation: u32,
+}
+
+/// One slot of [`Inner::ids`].
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Slot {
+    handle: Option<Handle>,
+    /// The handle's generation as C sees it, bumped whenever another handle takes the slot.
+    generation: u32,
+    /// Taken from the session, kept for the next call with a buffer large enough: a
+    /// datagram (`kcps_recv_datagram`) and a whole message (`kcps_recv_message`) that
+    /// did not fit. At most one of each per slot; dropped when another session takes
+    /// the slot, or with the endpoint.
+    pub(crate) kept_datagram: Option<Vec<u8>>,
+    pub(crate) kept_message: Option<Vec<u8>>,
 }
 
 /// Endpoints made so far in this process, for [`Inner::first_generation`].
@@ -155,13 +169,27 @@ impl Inner {
     pub(crate) fn id(&mut self, h: Handle) -> u64 {
         let slot = h.index();
         if self.ids.len() <= slot {
-            self.ids.resize(slot + 1, (None, self.first_generation));
+            let empty = Slot {
+                generation: self.first_generation,
+                ..Slot::default()
+            };
+            self.ids.resize(slot + 1, empty);
         }
         let entry = &mut self.ids[slot];
-        if entry.0 != Some(h) {
-            *entry = (Some(h), entry.1.wrapping_add(1));
+        if entry.handle != Some(h) {
+            *entry = Slot {
+                handle: Some(h),
+                generation: entry.generation.wrapping_add(1),
+                ..Slot::default()
+            };
         }
-        (u64::from(entry.1) << 32) | (slot as u64 + 1)
+        (u64::from(entry.generation) << 32) | (slot as u64 + 1)
+    }
+
+    /// The slot of `h`, whose handle C was given (every [`Handle`] C can name went
+    /// through [`id`](Inner::id)).
+    pub(crate) fn slot(&mut self, h: Handle) -> Option<&mut Slot> {
+        self.ids.get_mut(h.index()).filter(|s| s.handle == Some(h))
     }
 
     /// The [`Handle`] behind a C handle; `None` for 0, garbage, handles whose slot
@@ -169,9 +197,11 @@ impl Inner {
     pub(crate) fn handle(&self, id: u64) -> Option<Handle> {
         let slot = usize::try_from((id & u64::from(u32::MAX)).checked_sub(1)?).ok()?;
         match self.ids.get(slot)? {
-            (Some(h), generation) if u64::from(*generation) == id >> 32 => {
-                self.endpoint.session(*h).map(|_| *h)
-            }
+            Slot {
+                handle: Some(h),
+                generation,
+                ..
+            } if u64::from(*generation) == id >> 32 => self.endpoint.session(*h).map(|_| *h),
             _ => None,
         }
     }

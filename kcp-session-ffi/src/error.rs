@@ -2,7 +2,7 @@
 
 use core::ffi::{c_char, c_int};
 
-use kcp_session::{RecvError, SendError};
+use kcp_session::{DatagramError, RecvError, SendError, State};
 
 /// Success.
 pub const KCPS_OK: c_int = 0;
@@ -26,6 +26,16 @@ pub const KCPS_E_ADDRESS_IN_USE: c_int = -8;
 pub const KCPS_E_RANDOM: c_int = -9;
 /// A call is running on the endpoint on another thread (the header forbids that).
 pub const KCPS_E_BUSY: c_int = -10;
+/// The buffer is too small for the datagram or message waiting; it is kept, and the size
+/// it needs was written to the caller's `needed`.
+pub const KCPS_E_BUFFER_TOO_SMALL: c_int = -11;
+/// Not in this configuration: datagrams need FEC on, whole messages need message mode.
+pub const KCPS_E_UNSUPPORTED: c_int = -12;
+/// A listener's session may not send more until the peer has shown that it receives at
+/// its address (the amplification limit); reliable data it acknowledges brings the proof.
+pub const KCPS_E_UNPROVEN: c_int = -13;
+/// The operating system refused a socket call (`kcps_udp_*`); the message says why.
+pub const KCPS_E_IO: c_int = -14;
 
 /// The name of a result code, as a static NUL-terminated string (`kcps_strerror`).
 #[unsafe(no_mangle)]
@@ -42,6 +52,10 @@ pub extern "C" fn kcps_strerror(code: c_int) -> *const c_char {
         KCPS_E_ADDRESS_IN_USE => c"a session for this address exists",
         KCPS_E_RANDOM => c"random source failed",
         KCPS_E_BUSY => c"endpoint in use by another thread",
+        KCPS_E_BUFFER_TOO_SMALL => c"buffer too small",
+        KCPS_E_UNSUPPORTED => c"not supported by this configuration",
+        KCPS_E_UNPROVEN => c"peer address not yet proven",
+        KCPS_E_IO => c"socket error",
         _ => c"unknown",
     };
     name.as_ptr()
@@ -62,6 +76,19 @@ pub(crate) fn recv_error(e: RecvError) -> c_int {
         RecvError::WouldBlock => KCPS_E_WOULD_BLOCK,
         RecvError::Dead(_) => KCPS_E_DEAD,
         RecvError::Replaced => KCPS_E_REPLACED,
+        RecvError::NotMessageMode => KCPS_E_UNSUPPORTED,
+        _ => KCPS_E_CLOSED,
+    }
+}
+
+pub(crate) fn datagram_error(e: DatagramError) -> c_int {
+    match e {
+        DatagramError::Unsupported => KCPS_E_UNSUPPORTED,
+        DatagramError::TooLarge => KCPS_E_TOO_LARGE,
+        DatagramError::QueueFull => KCPS_E_WOULD_BLOCK,
+        DatagramError::Unproven => KCPS_E_UNPROVEN,
+        DatagramError::Ended(State::Dead(_)) => KCPS_E_DEAD,
+        DatagramError::Ended(State::Replaced) => KCPS_E_REPLACED,
         _ => KCPS_E_CLOSED,
     }
 }

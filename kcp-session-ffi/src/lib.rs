@@ -6,7 +6,11 @@
 //! The program owns the socket and the clock: it feeds received datagrams to
 //! `kcps_handle`, sends what `kcps_poll_transmit` hands out, runs `kcps_handle_timeout`
 //! when `kcps_poll_timeout` says, and reads and writes sessions with `kcps_recv` and
-//! `kcps_send`. The header documents each function; the crate README shows a client loop.
+//! `kcps_send`. Beside the stream: whole messages (`kcps_recv_message`), kcp-go 5.6.60's
+//! unreliable datagrams (`kcps_send_datagram`, `kcps_recv_datagram`) and confirmed
+//! connects (`kcps_confirm`). A program without an event loop can let the library own the
+//! socket instead (`kcps_udp_dial`, `kcps_udp_listen`, `kcps_udp_update`). The header
+//! documents each function; the crate README shows a client loop.
 //!
 //! This is a separate library from `kcp-ffi` (ikcp.h): that one is a `no_std` drop-in
 //! for `ikcp.c` whose exports are exactly ikcp.h's, while sessions need the ciphers, FEC,
@@ -26,9 +30,11 @@
 mod addr;
 mod config;
 mod counters;
+mod datagram;
 mod endpoint;
 mod error;
 mod session;
+mod udp;
 
 pub use addr::{KCPS_AF_INET, KCPS_AF_INET6, KcpsAddr};
 pub use config::{
@@ -39,6 +45,9 @@ pub use counters::{
     kcps_endpoint_stats, kcps_endpoint_stats_count, kcps_endpoint_stats_name, kcps_session_snmp,
     kcps_session_state, kcps_snmp_count, kcps_snmp_name,
 };
+pub use datagram::{
+    kcps_max_datagram_size, kcps_recv_datagram, kcps_recv_message, kcps_send_datagram,
+};
 pub use endpoint::{
     KCPS_DATAGRAM_DROPPED, KCPS_DATAGRAM_INCOMING, KCPS_DATAGRAM_SESSION, KCPS_EVENT_ENDED,
     KCPS_EVENT_INCOMING, KCPS_EVENT_PROGRESS, KcpsEndpoint, KcpsEvent, KcpsTransmit, kcps_accept,
@@ -47,5 +56,10 @@ pub use endpoint::{
 };
 pub use error::*;
 pub use session::{
-    kcps_close, kcps_recv, kcps_release, kcps_remote, kcps_send, kcps_send_capacity,
+    kcps_close, kcps_confirm, kcps_is_confirmed, kcps_recv, kcps_release, kcps_remote, kcps_send,
+    kcps_send_capacity,
+};
+pub use udp::{
+    KcpsUdp, kcps_udp_accept, kcps_udp_close, kcps_udp_dial, kcps_udp_endpoint, kcps_udp_fd,
+    kcps_udp_listen, kcps_udp_read, kcps_udp_update, kcps_udp_write,
 };

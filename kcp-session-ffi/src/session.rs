@@ -14,7 +14,7 @@ use crate::error::{KCPS_E_CLOSED, KCPS_E_INVALID, KCPS_E_NULL, KCPS_OK, recv_err
 ///
 /// # Safety
 /// As [`enter`].
-unsafe fn resolve<'a>(
+pub(crate) unsafe fn resolve<'a>(
     endpoint: *mut KcpsEndpoint,
     session: u64,
 ) -> Result<(Entered<'a>, Handle), c_int> {
@@ -172,4 +172,41 @@ pub unsafe extern "C" fn kcps_remote(
         }
         None => KCPS_E_CLOSED,
     }
+}
+
+/// Probes the peer until it answers, or ends the session after `timeout_ms`
+/// (`kcps_confirm`).
+///
+/// # Safety
+/// `endpoint` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn kcps_confirm(
+    endpoint: *mut KcpsEndpoint,
+    now: u32,
+    session: u64,
+    timeout_ms: u32,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    code(unsafe { resolve(endpoint, session) }.map(|(mut ep, h)| {
+        let timeout = core::time::Duration::from_millis(timeout_ms.into());
+        ep.endpoint.confirm(now, h, timeout);
+        KCPS_OK
+    }))
+}
+
+/// Whether the peer of a session has been heard (`kcps_is_confirmed`): 1, 0, or a
+/// negative error.
+///
+/// # Safety
+/// `endpoint` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn kcps_is_confirmed(endpoint: *const KcpsEndpoint, session: u64) -> c_int {
+    // SAFETY: forwarded contract.
+    let ep = match unsafe { enter(endpoint) } {
+        Ok(ep) => ep,
+        Err(e) => return e,
+    };
+    ep.handle(session)
+        .and_then(|h| ep.endpoint.session(h))
+        .map_or(KCPS_E_CLOSED, |s| c_int::from(s.is_confirmed()))
 }

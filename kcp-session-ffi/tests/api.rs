@@ -9,68 +9,8 @@ use core::ptr;
 
 use kcp_session_ffi::*;
 
-fn addr(port: u16) -> KcpsAddr {
-    KcpsAddr {
-        family: KCPS_AF_INET,
-        port,
-        scope_id: 0,
-        ip: [127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
-    }
-}
-
-fn config(options: &[(&CStr, &CStr)]) -> *mut KcpsConfig {
-    let cfg = kcps_config_new();
-    for (name, value) in options {
-        let mut msg = [0 as c_char; 128];
-        // SAFETY: live config, NUL-terminated strings, a 128-byte buffer.
-        let r = unsafe {
-            kcps_config_set(
-                cfg,
-                name.as_ptr(),
-                value.as_ptr(),
-                msg.as_mut_ptr(),
-                msg.len(),
-            )
-        };
-        assert_eq!(r, KCPS_OK, "{name:?}={value:?}");
-    }
-    cfg
-}
-
-fn endpoint(cfg: *const KcpsConfig) -> *mut KcpsEndpoint {
-    let mut ep = ptr::null_mut();
-    // SAFETY: live config, writable out pointer, no message buffer.
-    let r = unsafe { kcps_endpoint_new(cfg, &mut ep, ptr::null_mut(), 0) };
-    assert_eq!(r, KCPS_OK);
-    ep
-}
-
-/// Moves every waiting datagram from `from` (at address `from_addr`) into `to`.
-fn deliver(from: *mut KcpsEndpoint, from_addr: KcpsAddr, to: *mut KcpsEndpoint, now: u32) -> usize {
-    let mut datagrams = Vec::new();
-    let mut t = core::mem::MaybeUninit::<KcpsTransmit>::uninit();
-    // SAFETY: live endpoints; `t` is read only after a call that filled it, and its bytes
-    // are copied before the next call on `from`.
-    unsafe {
-        while kcps_poll_transmit(from, now, t.as_mut_ptr()) == 1 {
-            let t = t.assume_init();
-            let all = core::slice::from_raw_parts(t.data, t.len);
-            datagrams.extend(all.chunks(t.segment_size.max(1)).map(<[u8]>::to_vec));
-        }
-        for d in &mut datagrams {
-            let r = kcps_handle(
-                to,
-                now,
-                &from_addr,
-                d.as_mut_ptr(),
-                d.len(),
-                ptr::null_mut(),
-            );
-            assert!(r >= 0, "{r}");
-        }
-    }
-    datagrams.len()
-}
+mod common;
+use common::{addr, config, deliver, endpoint};
 
 #[test]
 #[cfg_attr(

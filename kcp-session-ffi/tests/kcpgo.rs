@@ -19,53 +19,11 @@ use kcp_testkit::go_process::{self, ClientSummary, GoServer};
 use kcp_testkit::relay::Relay;
 use kcp_testkit::sim::LinkConfig;
 
+mod common;
+use common::build;
+
 const BYTES: usize = 8 << 20;
 const KEY: &str = "interop key";
-
-/// Where cargo put `libkcp_session_ffi.a` for this test run (beside the test binary).
-fn staticlib() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let lib = exe
-        .parent()
-        .expect("deps directory")
-        .join("libkcp_session_ffi.a");
-    assert!(
-        lib.exists(),
-        "{} is missing: cargo builds it with the crate's tests",
-        lib.display()
-    );
-    lib
-}
-
-/// Compiles `tests/c/<name>.c` with `udp.c` against the header and the static library:
-/// C99, every warning an error, ASan and UBSan.
-fn build(name: &str) -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let c = manifest.join("tests/c");
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("kcp-session-ffi");
-    std::fs::create_dir_all(&dir).expect("scratch directory");
-    let exe = dir.join(name);
-    let out = Command::new("gcc")
-        .args(["-std=c99", "-D_POSIX_C_SOURCE=200809L", "-O1", "-g"])
-        .args(["-Wall", "-Wextra", "-pedantic", "-Werror"])
-        .args(["-fno-omit-frame-pointer", "-fsanitize=address,undefined"])
-        .arg("-fno-sanitize-recover=all")
-        .arg(format!("-I{}", manifest.join("include").display()))
-        .arg(c.join(format!("{name}.c")))
-        .arg(c.join("udp.c"))
-        .arg(staticlib())
-        .args(["-lpthread", "-ldl", "-lm"])
-        .arg("-o")
-        .arg(&exe)
-        .output()
-        .expect("run gcc (scripts/setup.sh installs it)");
-    assert!(
-        out.status.success(),
-        "gcc failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    exe
-}
 
 /// The C programs, built once per test run (the tests run in parallel).
 fn program(name: &'static str) -> &'static Path {
