@@ -24,6 +24,7 @@
 //!
 //! ```text
 //! cargo bench -p kcp-tunnel --bench first_reply -- [--repeat 20] [--delay 20] [--loss 0,1]
+//!     [--sizes 1024,65536,1048576] [--each]
 //! cargo bench -p kcp-tunnel --bench first_reply -- --test   # 2 runs of one case, as a check
 //! ```
 
