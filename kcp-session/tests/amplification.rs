@@ -107,3 +107,33 @@ fn a_lost_first_reply_is_retransmitted_within_the_budget() {
         "{done} ms against {done_free} ms"
     );
 }
+
+#[test]
+fn a_lost_proof_is_retransmitted_for_when_the_reply_is_written_in_pieces() {
+    // An application that writes its reply in pieces, each flushed before the next (a
+    // tunnel's writer does), must not spend the budget that retransmissions need: here the
+    // client's acknowledgements of the first reply bytes (the proof) are lost, and the server
+    // must retransmit for another one. Without room it waits until the client sends
+    // something else, which in a tunnel is its keepalive, 10 s later. kcp-go acknowledges
+    // all the pieces in one datagram, so one loss is enough.
+    let settings = kcptun(Some(3));
+    let mut lab = Lab::new(lab::server(&settings), 20, 1024);
+    lab.one_send_per_step = true;
+    // The request leaves at 0 ms; the acknowledgements of the first reply bytes, which
+    // bring the proof, at about 40 ms.
+    lab.lose_from_clients = 1..60;
+    let me = addr(1, 1000);
+    let session = lab::session(0x0102_0304, &settings, 0);
+    let c = lab.client(me, session, b"GET /big please", 1024);
+    lab.run(10_000, |l| l.clients[c].complete_at.is_some());
+    let done = lab.clients[c].complete_at;
+    println!(
+        "proof lost, reply written in pieces: complete at {done:?} ms; {} bytes sent to \
+         the client for {} received",
+        lab.bytes_to(me),
+        lab.bytes_from(me)
+    );
+    assert_eq!(lab.clients[c].got.len(), 1024, "the whole reply arrived");
+    // One retransmission timeout (200 ms before any round-trip sample) and two round trips.
+    assert!(done.is_some_and(|t| t <= 200 + 3 * 40 + 30), "{done:?}");
+}

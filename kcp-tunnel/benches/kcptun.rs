@@ -19,9 +19,11 @@
 //! case once with 2 MiB over one connection: a check that both pairs still move data, not
 //! a measurement.
 
+mod common;
+
+use common::{Proc, free_port, spawn, tcp_listening, udp_bound, wait_for};
 use kcp_testkit::proc_stat::{self, Pid};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -70,67 +72,11 @@ struct Pair {
     server: (PathBuf, Option<&'static str>),
 }
 
-/// A process killed on drop.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 impl Proc {
     /// utime + stime in seconds.
     fn cpu(&self) -> f64 {
         proc_stat::cpu_time(Pid::Other(self.0.id())).as_secs_f64()
     }
-}
-
-fn spawn(bin: &Path, sub: Option<&str>, args: &[String]) -> Proc {
-    let mut cmd = Command::new(bin);
-    if let Some(s) = sub {
-        cmd.arg(s);
-    }
-    cmd.args(args)
-        .arg("--quiet")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    Proc(
-        cmd.spawn()
-            .unwrap_or_else(|e| panic!("spawn {}: {e}", bin.display())),
-    )
-}
-
-fn free_port(udp: bool) -> u16 {
-    if udp {
-        std::net::UdpSocket::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
-    } else {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
-    }
-}
-
-fn udp_bound(port: u16) -> bool {
-    let hex = format!(":{port:04X}");
-    ["/proc/net/udp", "/proc/net/udp6"].iter().any(|t| {
-        std::fs::read_to_string(t)
-            .unwrap_or_default()
-            .lines()
-            .any(|l| {
-                l.split_whitespace()
-                    .nth(1)
-                    .is_some_and(|a| a.ends_with(&hex))
-            })
-    })
 }
 
 /// The target: on each connection, reads a command byte and a u64 length: `D` sends that
@@ -310,15 +256,7 @@ fn main() {
             ];
             sargs.extend(extra.iter().cloned());
             let server = spawn(&pair.server.0, pair.server.1, &sargs);
-            let deadline = Instant::now() + Duration::from_secs(20);
-            while !udp_bound(udp) {
-                assert!(
-                    Instant::now() < deadline,
-                    "{} server did not bind",
-                    pair.name
-                );
-                std::thread::sleep(Duration::from_millis(20));
-            }
+            wait_for(&format!("{} server binds", pair.name), || udp_bound(udp));
             let port = free_port(false);
             let mut cargs: Vec<String> = vec![
                 "-l".into(),
@@ -330,15 +268,9 @@ fn main() {
             ];
             cargs.extend(extra.iter().cloned());
             let client = spawn(&pair.client.0, pair.client.1, &cargs);
-            let deadline = Instant::now() + Duration::from_secs(20);
-            while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-                assert!(
-                    Instant::now() < deadline,
-                    "{} client did not listen",
-                    pair.name
-                );
-                std::thread::sleep(Duration::from_millis(20));
-            }
+            wait_for(&format!("{} client listens", pair.name), || {
+                tcp_listening(port)
+            });
             let mut failed = false;
             for &conns in &args.conns {
                 for (dir, name) in [(b'D', "download"), (b'U', "upload")] {

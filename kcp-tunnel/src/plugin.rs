@@ -13,7 +13,8 @@
 //! rcvwnd datashard ds parityshard ps dscp nocomp acknodelay nodelay interval resend nc
 //! sockbuf smuxver framesize smuxbuf streambuf keepalive closewait QPP QPPCount log snmplog
 //! snmpperiod quiet ratelimit`), `congestion` (`off` or `bbr`), `raw`, `allow_default_key`,
-//! `insecure_no_crypt`, `dial_timeout`, `max_dials` and `stream_idle`, and the seed KCP plugin's `nodelay=true|false`, `nc=true|false`,
+//! `insecure_no_crypt`, `dial_timeout`, `max_dials`, `stream_idle`, `amplification_limit` and
+//! `max_streams`, and the seed KCP plugin's `nodelay=true|false`, `nc=true|false`,
 //! `outbound_bind_addr`, `outbound_bind_interface`, `outbound_fwmark`, and `plugin` with
 //! `plugin_opts` for a secondary plugin chained in front (client) or behind (server).
 
@@ -289,6 +290,11 @@ pub fn setup(env: &PluginEnv, role: Option<Role>) -> Result<PluginSetup, String>
             "ratelimit" => o.kcp.ratelimit = small(num(&v)?)?,
             "dial_timeout" => o.dial_timeout = std::time::Duration::from_secs(num(&v)?),
             "max_dials" => o.max_dials = num(&v)? as usize,
+            "amplification_limit" => {
+                let n = small(num(&v)?)?;
+                o.amplification_limit = (n > 0).then_some(n);
+            }
+            "max_streams" => o.max_streams = num(&v)? as usize,
             "stream_idle" => {
                 let secs = num(&v)?;
                 o.stream_idle = (secs > 0).then(|| std::time::Duration::from_secs(secs));
@@ -492,6 +498,15 @@ mod tests {
         assert_eq!(hardened.session_config().rate_limit, Some(500_000));
         assert_eq!(hardened.dial_timeout, std::time::Duration::from_secs(3));
         assert_eq!(hardened.max_dials, 8);
+        let o = setup(&env("server;amplification_limit=0;max_streams=64"), None)
+            .unwrap()
+            .options;
+        assert_eq!(o.session_config().amplification_limit, None);
+        assert_eq!(o.mux_config().max_streams, 64);
+        let o = setup(&env("server;amplification_limit=10"), None)
+            .unwrap()
+            .options;
+        assert_eq!(o.session_config().amplification_limit, Some(10));
         assert!(setup(&env("bogus=1"), None).unwrap_err().contains("bogus"));
         assert!(setup(&env("mtu=big"), None).is_err());
         assert!(setup(&env("plugin_opts=x"), None).is_err());

@@ -509,10 +509,19 @@ impl Session {
     /// the acknowledgements; unbounded once the peer is proven. The budget is enforced on
     /// every datagram when it leaves; this keeps a first reply small enough to leave, so
     /// that the peer's acknowledgement of it can bring the proof.
+    ///
+    /// Nothing more while data waits for its acknowledgement: that acknowledgement is the
+    /// proof, and what is left of the budget is for retransmitting the data if it or the
+    /// acknowledgement is lost. (Taking a third of the rest at each send, as a writer that
+    /// flushes between writes asks, would spend it, and a lost acknowledgement would then
+    /// leave the session silent until the peer sent something else.)
     fn proof_room(&self) -> usize {
         let Some(proof) = &self.proof else {
             return usize::MAX;
         };
+        if self.kcp.wait_snd() > 0 {
+            return 0;
+        }
         let per_datagram =
             (self.settings.header_len() + kcp_core::OVERHEAD + self.settings.trailer_len()) as u64;
         let queued = self.kcp.snd_queue_len() as u64 * (self.kcp.mss() as u64 + per_datagram);

@@ -91,6 +91,11 @@ pub(crate) struct Lab {
     pub from: BTreeMap<SocketAddr, (usize, usize)>,
     /// How many of the server's next datagrams to clients the network loses.
     pub lose_to_clients: usize,
+    /// The clients' datagrams to the server sent in this window (virtual ms) are lost.
+    pub lose_from_clients: std::ops::Range<u32>,
+    /// The application makes one send call per step, so that each is flushed before the
+    /// next (as a tokio writer's `write_all` is), instead of sending until refused.
+    pub one_send_per_step: bool,
 }
 
 impl Lab {
@@ -109,6 +114,8 @@ impl Lab {
             to: BTreeMap::new(),
             from: BTreeMap::new(),
             lose_to_clients: 0,
+            lose_from_clients: 0..0,
+            one_send_per_step: false,
         }
     }
 
@@ -235,13 +242,16 @@ impl Lab {
             }
         }
         for (from, d) in out {
-            self.put(from, SERVER, d);
+            if !self.lose_from_clients.contains(&now) {
+                self.put(from, SERVER, d);
+            }
         }
     }
 
     /// The server application: accept, read, reply.
     fn serve(&mut self) {
         let now = self.now;
+        let once = self.one_send_per_step;
         let (ep, app) = (&mut self.server, &mut self.app);
         while let Some(h) = ep.accept() {
             app.accepted.push(h);
@@ -270,6 +280,10 @@ impl Lab {
                 while *left > 0 {
                     let n = (*left).min(16 * 1024);
                     match ep.send(now, h, &vec![0xAB; n]) {
+                        Ok(k) if once => {
+                            *left -= k;
+                            break;
+                        }
                         Ok(k) => *left -= k,
                         Err(SendError::WouldBlock) => break,
                         Err(_) => {

@@ -109,6 +109,16 @@ pub struct ServerArgs {
     /// streams wait for a slot (within --dial-timeout)
     #[arg(long = "max-dials", value_name = "N", default_value_t = 256)]
     pub max_dials: usize,
+    /// Until a client has shown that it receives at its address, its session sends that
+    /// address at most N times the bytes it received from it, so forged or replayed
+    /// datagrams cannot turn the server into an amplifier; a first reply larger than that
+    /// waits about one round trip for the proof. 0 turns the limit off (kcptun's behaviour)
+    #[arg(long = "amplification-limit", value_name = "N", default_value_t = 3)]
+    pub amplification_limit: u32,
+    /// smux streams open at once in one session (a connection to the target each); a
+    /// stream opened past it is closed at once. Must be positive
+    #[arg(long = "max-streams", value_name = "N", default_value_t = crate::smux::MAX_STREAMS)]
+    pub max_streams: usize,
     /// Seconds a stream may carry nothing either way before it is closed; 0 (the
     /// default, as kcptun) keeps idle streams, such as an idle ssh session, for ever
     #[arg(long = "stream-idle", value_name = "SECONDS", default_value_t = 0)]

@@ -93,6 +93,11 @@ pub struct Options {
     pub dial_timeout: Duration,
     /// Server: `--max-dials`: connections to the target being set up at once.
     pub max_dials: usize,
+    /// Server: `--amplification-limit`: [`Config::amplification_limit`]; `None` (0) is
+    /// kcptun's behaviour, no limit.
+    pub amplification_limit: Option<u32>,
+    /// Server: `--max-streams`: [`MuxConfig::max_streams`].
+    pub max_streams: usize,
     /// Server: `--stream-idle`: a stream that carried nothing either way for this long is
     /// closed; `None` (0) keeps it.
     pub stream_idle: Option<Duration>,
@@ -144,6 +149,8 @@ impl Options {
             insecure_no_crypt: false,
             dial_timeout: Duration::from_secs(10),
             max_dials: 256,
+            amplification_limit: Config::default().amplification_limit,
+            max_streams: crate::smux::MAX_STREAMS,
             stream_idle: None,
             bind_addr: None,
             bind_interface: None,
@@ -171,6 +178,9 @@ impl Options {
                 o.insecure_no_crypt = a.insecure_no_crypt;
                 o.dial_timeout = Duration::from_secs(a.dial_timeout);
                 o.max_dials = a.max_dials;
+                o.amplification_limit =
+                    (a.amplification_limit > 0).then_some(a.amplification_limit);
+                o.max_streams = a.max_streams;
                 o.stream_idle = (a.stream_idle > 0).then(|| Duration::from_secs(a.stream_idle));
                 (o, a.common)
             }
@@ -261,6 +271,7 @@ impl Options {
     /// session is dead. `--raw` means no cipher and no FEC, and the default idle timeout.
     pub fn session_config(&self) -> Config {
         let mut c = self.kcp.config();
+        c.amplification_limit = self.amplification_limit;
         if self.raw {
             c.crypt = CipherKind::Null;
             c.data_shards = 0;
@@ -279,6 +290,7 @@ impl Options {
             max_stream_buffer: self.streambuf,
             max_frame: self.framesize,
             keepalive_interval: Duration::from_secs(self.keepalive),
+            max_streams: self.max_streams,
             // A server speaks whichever version each client speaks.
             detect_version: self.role == Role::Server,
             ..MuxConfig::default()
@@ -295,6 +307,9 @@ impl Options {
         }
         if self.role == Role::Client && !(1..=65_535).contains(&self.conn) {
             return Err(format!("--conn must be in 1..=65535, not {}", self.conn));
+        }
+        if self.max_streams == 0 {
+            return Err("--max-streams must be positive".into());
         }
         if !self.raw {
             self.mux_config().verify()?;
@@ -595,6 +610,33 @@ mod tests {
         assert_eq!(o.session_config().rate_limit, Some(65_536));
         o.raw = true;
         assert_eq!(o.session_config().rate_limit, Some(65_536));
+    }
+
+    /// `--amplification-limit` (0 = off, kcp-go's behaviour) reaches
+    /// `Config::amplification_limit`, and `--max-streams` reaches `MuxConfig::max_streams`;
+    /// 0 streams is refused by name.
+    #[test]
+    fn amplification_limit_and_max_streams_reach_the_configs() {
+        let (o, _) = parse(&["kcp-tunnel", "server"]);
+        assert_eq!(o.session_config().amplification_limit, Some(3));
+        assert_eq!(o.mux_config().max_streams, MuxConfig::default().max_streams);
+        let (o, _) = parse(&["kcp-tunnel", "server", "--amplification-limit", "0"]);
+        assert_eq!(o.session_config().amplification_limit, None);
+        let (mut o, _) = parse(&[
+            "kcp-tunnel",
+            "server",
+            "--amplification-limit",
+            "5",
+            "--max-streams",
+            "16",
+            "--raw",
+        ]);
+        assert_eq!(o.session_config().amplification_limit, Some(5));
+        assert_eq!(o.mux_config().max_streams, 16);
+        o.raw = false;
+        let (mut o, _) = parse(&["kcp-tunnel", "server", "--max-streams", "0"]);
+        o.listen = "127.0.0.1:1".into();
+        assert!(o.check().unwrap_err().contains("--max-streams"));
     }
 
     #[test]

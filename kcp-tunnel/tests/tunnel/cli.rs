@@ -49,6 +49,9 @@ fn help_lists_kcptun_flags() {
         out.contains("-t, --target") && out.contains("[default: 1024]"),
         "{out}"
     );
+    for flag in ["--amplification-limit <N>", "--max-streams <N>"] {
+        assert!(out.contains(flag), "server --help lacks {flag}:\n{out}");
+    }
 }
 
 /// `-v`/`--version`, kcptun's flag, on its own and after a role, print the version and
@@ -80,6 +83,12 @@ fn usage_errors_and_refusals() {
         (&["client", "--tcp"][..], 1, "--tcp"),
         (&["client", "--conn", "0"][..], 1, "--conn"),
         (&["server", "--smuxver", "3"][..], 1, "smux version"),
+        (&["server", "--max-streams", "0"][..], 1, "--max-streams"),
+        (
+            &["server", "--amplification-limit", "x"][..],
+            2,
+            "--amplification-limit",
+        ),
         (&["server", "-l", ":29900"][..], 1, "--allow-default-key"),
         (
             &["server", "-l", "0.0.0.0:1", "--mtu", "9000"][..],

@@ -48,6 +48,11 @@ pub(crate) async fn run(o: Options, listeners: Vec<KcpListener>) -> io::Result<(
         o.max_dials,
         o.stream_idle.map_or(0, |d| d.as_secs())
     );
+    log!(
+        "amplification limit: {} max streams: {}",
+        o.amplification_limit.unwrap_or(0),
+        o.max_streams
+    );
     let dials = Semaphore::new(o.max_dials);
     let pads = o
         .qpp
