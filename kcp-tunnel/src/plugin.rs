@@ -13,8 +13,8 @@
 //! rcvwnd datashard ds parityshard ps dscp nocomp acknodelay nodelay interval resend nc
 //! sockbuf smuxver framesize smuxbuf streambuf keepalive closewait QPP QPPCount log snmplog
 //! snmpperiod quiet ratelimit`), `congestion` (`off` or `bbr`), `raw`, `allow_default_key`,
-//! `insecure_no_crypt`, `dial_timeout`, `max_dials`, `stream_idle`, `amplification_limit` and
-//! `max_streams`, and the seed KCP plugin's `nodelay=true|false`, `nc=true|false`,
+//! `insecure_no_crypt`, `dial_timeout`, `max_dials`, `stream_idle`, `memory_budget` (MB),
+//! `amplification_limit` and `max_streams`, and the seed KCP plugin's `nodelay=true|false`, `nc=true|false`,
 //! `outbound_bind_addr`, `outbound_bind_interface`, `outbound_fwmark`, and `plugin` with
 //! `plugin_opts` for a secondary plugin chained in front (client) or behind (server).
 
@@ -295,6 +295,10 @@ pub fn setup(env: &PluginEnv, role: Option<Role>) -> Result<PluginSetup, String>
                 o.amplification_limit = (n > 0).then_some(n);
             }
             "max_streams" => o.max_streams = num(&v)? as usize,
+            "memory_budget" => {
+                let mb = num(&v)? as usize;
+                o.memory_budget = (mb > 0).then(|| mb.saturating_mul(1 << 20));
+            }
             "stream_idle" => {
                 let secs = num(&v)?;
                 o.stream_idle = (secs > 0).then(|| std::time::Duration::from_secs(secs));
@@ -507,6 +511,10 @@ mod tests {
             .unwrap()
             .options;
         assert_eq!(o.session_config().amplification_limit, Some(10));
+        let o = setup(&env("server;memory_budget=32"), None)
+            .unwrap()
+            .options;
+        assert_eq!(o.session_config().memory_budget, Some(32 << 20));
         assert!(setup(&env("bogus=1"), None).unwrap_err().contains("bogus"));
         assert!(setup(&env("mtu=big"), None).is_err());
         assert!(setup(&env("plugin_opts=x"), None).is_err());

@@ -115,6 +115,11 @@ pub struct ServerArgs {
     /// waits about one round trip for the proof. 0 turns the limit off (kcptun's behaviour)
     #[arg(long = "amplification-limit", value_name = "N", default_value_t = 3)]
     pub amplification_limit: u32,
+    /// Megabytes all sessions together may hold in KCP's queues, windows and FEC state;
+    /// past it no new session opens, and sessions that have not proven their address are
+    /// shed, the least recently active first. 0 sets no budget
+    #[arg(long = "memory-budget", value_name = "MB", default_value_t = 1024)]
+    pub memory_budget: usize,
     /// smux streams open at once in one session (a connection to the target each); a
     /// stream opened past it is closed at once. Must be positive
     #[arg(long = "max-streams", value_name = "N", default_value_t = crate::smux::MAX_STREAMS)]

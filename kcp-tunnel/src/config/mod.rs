@@ -98,6 +98,9 @@ pub struct Options {
     pub amplification_limit: Option<u32>,
     /// Server: `--max-streams`: [`MuxConfig::max_streams`].
     pub max_streams: usize,
+    /// Server: `--memory-budget` in bytes: [`Config::memory_budget`]; `None` (0) sets no
+    /// budget.
+    pub memory_budget: Option<usize>,
     /// Server: `--stream-idle`: a stream that carried nothing either way for this long is
     /// closed; `None` (0) keeps it.
     pub stream_idle: Option<Duration>,
@@ -150,6 +153,7 @@ impl Options {
             dial_timeout: Duration::from_secs(10),
             max_dials: 256,
             amplification_limit: Config::default().amplification_limit,
+            memory_budget: Config::default().memory_budget,
             max_streams: crate::smux::MAX_STREAMS,
             stream_idle: None,
             bind_addr: None,
@@ -181,6 +185,8 @@ impl Options {
                 o.amplification_limit =
                     (a.amplification_limit > 0).then_some(a.amplification_limit);
                 o.max_streams = a.max_streams;
+                o.memory_budget =
+                    (a.memory_budget > 0).then_some(a.memory_budget.saturating_mul(1 << 20));
                 o.stream_idle = (a.stream_idle > 0).then(|| Duration::from_secs(a.stream_idle));
                 (o, a.common)
             }
@@ -272,6 +278,7 @@ impl Options {
     pub fn session_config(&self) -> Config {
         let mut c = self.kcp.config();
         c.amplification_limit = self.amplification_limit;
+        c.memory_budget = self.memory_budget;
         if self.raw {
             c.crypt = CipherKind::Null;
             c.data_shards = 0;
@@ -613,8 +620,9 @@ mod tests {
     }
 
     /// `--amplification-limit` (0 = off, kcp-go's behaviour) reaches
-    /// `Config::amplification_limit`, and `--max-streams` reaches `MuxConfig::max_streams`;
-    /// 0 streams is refused by name.
+    /// `Config::amplification_limit`, `--memory-budget` (MB, 0 = none)
+    /// `Config::memory_budget`, and `--max-streams` reaches `MuxConfig::max_streams`; 0
+    /// streams is refused by name.
     #[test]
     fn amplification_limit_and_max_streams_reach_the_configs() {
         let (o, _) = parse(&["kcp-tunnel", "server"]);
@@ -633,6 +641,11 @@ mod tests {
         ]);
         assert_eq!(o.session_config().amplification_limit, Some(5));
         assert_eq!(o.mux_config().max_streams, 16);
+        assert_eq!(o.session_config().memory_budget, Some(1 << 30));
+        let (b, _) = parse(&["kcp-tunnel", "server", "--memory-budget", "64"]);
+        assert_eq!(b.session_config().memory_budget, Some(64 << 20));
+        let (b, _) = parse(&["kcp-tunnel", "server", "--memory-budget", "0"]);
+        assert_eq!(b.session_config().memory_budget, None);
         o.raw = false;
         let (mut o, _) = parse(&["kcp-tunnel", "server", "--max-streams", "0"]);
         o.listen = "127.0.0.1:1".into();

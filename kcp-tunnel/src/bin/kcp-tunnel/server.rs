@@ -49,9 +49,10 @@ pub(crate) async fn run(o: Options, listeners: Vec<KcpListener>) -> io::Result<(
         o.stream_idle.map_or(0, |d| d.as_secs())
     );
     log!(
-        "amplification limit: {} max streams: {}",
+        "amplification limit: {} max streams: {} memory budget: {}MB",
         o.amplification_limit.unwrap_or(0),
-        o.max_streams
+        o.max_streams,
+        o.memory_budget.map_or(0, |b| b >> 20)
     );
     let dials = Semaphore::new(o.max_dials);
     let pads = o
