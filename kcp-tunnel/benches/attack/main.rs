@@ -41,13 +41,15 @@
 //! cargo bench -p kcp-tunnel --bench attack -- --test   # 2 s rounds, as a check
 //! ```
 
+#[path = "../common/mod.rs"]
+mod common;
 mod datagram;
 mod fec;
 mod smux;
 
+use common::{Proc, free_port, spawn, udp_bound, wait_for};
 use kcp_testkit::proc_stat::{self, Pid};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -91,16 +93,6 @@ const FEC_RATE: u32 = 20_000;
 /// How long after an attack its effects are still measured.
 const GRACE: Duration = Duration::from_millis(500);
 
-/// A process killed on drop.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 impl Proc {
     /// utime + stime in seconds.
     fn cpu(&self) -> f64 {
@@ -113,50 +105,23 @@ impl Proc {
     }
 }
 
-fn free_port(udp: bool) -> u16 {
-    if udp {
-        let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-        s.local_addr().unwrap().port()
-    } else {
-        let s = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        s.local_addr().unwrap().port()
-    }
-}
-
-fn udp_bound(port: u16) -> bool {
-    let hex = format!(":{port:04X}");
-    std::fs::read_to_string("/proc/net/udp")
-        .unwrap_or_default()
-        .lines()
-        .any(|l| {
-            l.split_whitespace()
-                .nth(1)
-                .is_some_and(|a| a.ends_with(&hex))
-        })
-}
-
 /// Starts a server (`sub` is `Some("server")` for ours) on a free UDP port.
 fn server(bin: &Path, sub: Option<&str>, target: &str) -> (Proc, u16) {
     let port = free_port(true);
-    let mut cmd = Command::new(bin);
-    if let Some(s) = sub {
-        cmd.arg(s);
-    }
-    cmd.args(["-l", &format!("127.0.0.1:{port}"), "-t", target])
+    let args = [
+        "-l".to_owned(),
+        format!("127.0.0.1:{port}"),
+        "-t".to_owned(),
+        target.to_owned(),
+        "--key".to_owned(),
+        KEY.to_owned(),
+        "--nocomp".to_owned(),
         // smux v1, kcptun 20210922's default and the attacker's.
-        .args(["--key", KEY, "--nocomp", "--quiet", "--smuxver", "1"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    let p = Proc(
-        cmd.spawn()
-            .unwrap_or_else(|e| panic!("spawn {}: {e}", bin.display())),
-    );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !udp_bound(port) {
-        assert!(Instant::now() < deadline, "{} never bound", bin.display());
-        std::thread::sleep(Duration::from_millis(20));
-    }
+        "--smuxver".to_owned(),
+        "1".to_owned(),
+    ];
+    let p = spawn(bin, sub, &args);
+    wait_for(&format!("{} bound", bin.display()), || udp_bound(port));
     (p, port)
 }
 

@@ -1,4 +1,4 @@
-//! What the tunnel benchmarks share: programs killed on drop, free ports on 127.0.0.1, and
+//! What the tunnel benchmarks (`kcptun`, `first_reply`, `attack`) share: programs killed on drop, free ports on 127.0.0.1, and
 //! waiting until a program has bound its port.
 
 use std::path::Path;
@@ -70,6 +70,7 @@ pub(crate) fn udp_bound(port: u16) -> bool {
 
 /// Whether a TCP socket listens on `port`. Unlike connecting to it, this sends nothing
 /// through a tunnel client.
+#[allow(dead_code, reason = "the attack bench starts no tunnel client")]
 pub(crate) fn tcp_listening(port: u16) -> bool {
     bound("tcp", port, Some("0A"))
 }
