@@ -28,16 +28,23 @@ gcc -std=c99 -D_POSIX_C_SOURCE=200809L -O2 -Wall -Wextra -pedantic -Werror \
   -Ikcp-session-ffi/include "$c/echo_server.c" "$c/udp.c" \
   "$target/release/libkcp_session_ffi.a" -lpthread -ldl -lm -o "$dir/echo_server"
 
+# The address a server prints as "listening ADDR" in FILE, waiting up to 10 s for it.
+listening() {
+  local a
+  for _ in $(seq 100); do
+    a=$(sed -n 's/^listening //p' "$1" | head -1)
+    [ -n "$a" ] && { echo "$a"; return; }
+    sleep 0.1
+  done
+  echo "$2 did not start" >&2
+  exit 1
+}
+
 out="$dir/server.out"
 "$peer" echo-server -listen 127.0.0.1:0 "${flags[@]}" >"$out" 2>"$dir/server.err" &
 server=$!
 trap 'kill "$server" 2>/dev/null || true' EXIT
-for _ in $(seq 100); do
-  addr=$(sed -n 's/^listening //p' "$out" | head -1)
-  [ -n "$addr" ] && break
-  sleep 0.1
-done
-[ -n "${addr:-}" ] || { echo "kcp-go echo server did not start" >&2; exit 1; }
+addr=$(listening "$out" "kcp-go echo server")
 
 c_secs=() go_secs=()
 for r in $(seq "$rounds"); do
@@ -56,12 +63,7 @@ cc_secs=() gg_secs=() cc_cpu=() gg_cpu=()
 for r in $(seq "$rounds"); do
   "$dir/echo_server" "$bytes" "${c_flags[@]}" >"$dir/c-server.out" 2>&1 &
   cs=$!
-  for _ in $(seq 100); do
-    caddr=$(sed -n 's/^listening //p' "$dir/c-server.out" | head -1)
-    [ -n "$caddr" ] && break
-    sleep 0.1
-  done
-  [ -n "${caddr:-}" ] || { echo "C echo server did not start" >&2; exit 1; }
+  caddr=$(listening "$dir/c-server.out" "C echo server")
   # The server's CPU is read while it runs (it exits once all is echoed): sample it.
   ( while kill -0 "$cs" 2>/dev/null; do cpu_of "$cs" >"$dir/c-server.cpu" 2>/dev/null; sleep 0.05; done ) &
   sampler=$!
@@ -76,12 +78,7 @@ for r in $(seq "$rounds"); do
   gs_out="$dir/go-server-$r.out"
   "$peer" echo-server -listen 127.0.0.1:0 "${flags[@]}" >"$gs_out" 2>/dev/null &
   gs=$!
-  for _ in $(seq 100); do
-    gaddr=$(sed -n 's/^listening //p' "$gs_out" | head -1)
-    [ -n "$gaddr" ] && break
-    sleep 0.1
-  done
-  [ -n "${gaddr:-}" ] || { echo "kcp-go echo server did not start" >&2; exit 1; }
+  gaddr=$(listening "$gs_out" "kcp-go echo server")
   g0=$(cpu_of "$gs")
   line=$( { time timeout 300 "$peer" echo-client -remote "$gaddr" -bytes "$bytes" "${flags[@]}"; } 2>&1 | grep '^ok \|^cpu=')
   g1=$(cpu_of "$gs")
