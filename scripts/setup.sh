@@ -23,12 +23,15 @@
 #  - llvm: scripts/check-session-ffi-targets.sh reads the exports of kcp-session-ffi's
 #    Android (ELF) and iOS (Mach-O) static libraries with llvm-nm;
 #  - qemu-system-arm: scripts/check-firmware.sh runs the firmware example on an emulated
-#    Cortex-M4F board (MPS2 AN386).
+#    Cortex-M4F board (MPS2 AN386);
+#  - nginx-light and libnginx-mod-stream: kcp-tunnel's load-balancer test puts two servers
+#    behind nginx's UDP proxy (the test runs its own nginx, in the foreground).
 set -euo pipefail
 
 packages=(libclang-dev kcptun iptables bc iproute2 g++ cmake shadowsocks-libev simple-obfs)
 packages+=(pkg-config libgtest-dev llvm)
 packages+=(qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-system-arm)
+packages+=(nginx-light libnginx-mod-stream)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
