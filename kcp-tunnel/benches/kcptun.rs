@@ -6,7 +6,11 @@
 //! connections: `--mib` MiB downloaded (the target sends, the client reads) and uploaded
 //! (the client sends, the target counts), incompressible data, each run `--repeat` times.
 //! Reported: median and worst throughput, and the CPU time both tunnel processes used per
-//! MiB moved (from `/proc/PID/stat`), with ours relative to kcptun's.
+//! MiB moved (from `/proc/PID/stat`), with ours relative to kcptun's. Then memory, with
+//! kcptun's defaults: each program's file size, and the server's resident memory idle,
+//! with one client session, with 60 (one client with `--conn 60`, each session opened by
+//! a connection and then left idle for 2 s; our server takes at most 64 sessions from one
+//! address by default), and at its peak while 8 connections download `--mib` MiB.
 //!
 //! ```text
 //! scripts/bench-tunnel.sh            # the table, with --release
@@ -77,6 +81,116 @@ impl Proc {
     fn cpu(&self) -> f64 {
         proc_stat::cpu_time(Pid::Other(self.0.id())).as_secs_f64()
     }
+
+    /// Resident memory in bytes.
+    fn rss(&self) -> u64 {
+        proc_stat::rss(Pid::Other(self.0.id()))
+    }
+}
+
+/// Idle sessions of the memory row: under our server's default cap of 64 sessions per
+/// address (`Config::max_sessions_per_ip`), since every client here is 127.0.0.1.
+const IDLE_SESSIONS: u64 = 60;
+
+/// A server of `pair` on a free port to `target`, with `extra` flags, bound.
+fn start_server(pair: &Pair, target: std::net::SocketAddr, extra: &[String]) -> (Proc, u16) {
+    let udp = free_port(true);
+    let mut sargs: Vec<String> = vec![
+        "-l".into(),
+        format!("127.0.0.1:{udp}"),
+        "-t".into(),
+        target.to_string(),
+        "--key".into(),
+        "bench".into(),
+    ];
+    sargs.extend(extra.iter().cloned());
+    let server = spawn(&pair.server.0, pair.server.1, &sargs);
+    wait_for(&format!("{} server binds", pair.name), || udp_bound(udp));
+    (server, udp)
+}
+
+/// A client of `pair` to server port `udp` on a free TCP port, with `extra` flags,
+/// listening.
+fn start_client(pair: &Pair, udp: u16, extra: &[String]) -> (Proc, u16) {
+    let port = free_port(false);
+    let mut cargs: Vec<String> = vec![
+        "-l".into(),
+        format!("127.0.0.1:{port}"),
+        "-r".into(),
+        format!("127.0.0.1:{udp}"),
+        "--key".into(),
+        "bench".into(),
+    ];
+    cargs.extend(extra.iter().cloned());
+    let client = spawn(&pair.client.0, pair.client.1, &cargs);
+    wait_for(&format!("{} client listens", pair.name), || {
+        tcp_listening(port)
+    });
+    (client, port)
+}
+
+/// The memory row of `pair`: file size of its server program, and the server's resident
+/// memory idle, with 1 and [`IDLE_SESSIONS`] idle sessions, and at its peak during an 8-connection
+/// download of `total` bytes.
+fn memory(
+    pair: &Pair,
+    rt: &tokio::runtime::Runtime,
+    data: &Arc<Vec<u8>>,
+    total: u64,
+) -> Result<[u64; 5], String> {
+    let which = |p: &PathBuf| -> u64 {
+        let found = if p.components().count() > 1 {
+            Some(p.clone())
+        } else {
+            std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+                .map(|d| d.join(p))
+                .find(|f| f.is_file())
+        };
+        found
+            .and_then(|f| std::fs::metadata(f).ok())
+            .map_or(0, |m| m.len())
+    };
+    let size = which(&pair.server.0);
+    let settle = || std::thread::sleep(Duration::from_secs(2));
+    let smux: Vec<String> = vec!["--smuxver".into(), "1".into()];
+    let mut rows = [size, 0, 0, 0, 0];
+    for (i, conns) in [(2, 1u64), (3, IDLE_SESSIONS)] {
+        let target_addr = rt.block_on(target(Arc::clone(data)));
+        let (server, udp) = start_server(pair, target_addr, &smux);
+        settle();
+        rows[1] = rows[1].max(server.rss());
+        let mut extra = smux.clone();
+        extra.extend(["--conn".into(), conns.to_string()]);
+        let (client, port) = start_client(pair, udp, &extra);
+        // One connection per session (the client takes them round robin) opens it.
+        rt.block_on(transfer(port, conns, conns * 1024, b'U', Arc::clone(data)))?;
+        settle();
+        rows[i] = server.rss();
+        if conns == 1 {
+            let peak = Arc::new(std::sync::atomic::AtomicU64::new(0));
+            let (stop, sampler) = {
+                let peak = Arc::clone(&peak);
+                let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+                let done = Arc::clone(&stop);
+                let pid = server.0.id();
+                let t = std::thread::spawn(move || {
+                    while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                        let r = proc_stat::rss(Pid::Other(pid));
+                        peak.fetch_max(r, std::sync::atomic::Ordering::Relaxed);
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                });
+                (stop, t)
+            };
+            let moved = rt.block_on(transfer(port, 8, total, b'D', Arc::clone(data)));
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            sampler.join().unwrap();
+            moved?;
+            rows[4] = peak.load(std::sync::atomic::Ordering::Relaxed);
+        }
+        drop((client, server));
+    }
+    Ok(rows)
 }
 
 /// The target: on each connection, reads a command byte and a u64 length: `D` sends that
@@ -245,32 +359,8 @@ fn main() {
         }
         for pair in &pairs {
             let target_addr = rt.block_on(target(Arc::clone(&data)));
-            let udp = free_port(true);
-            let mut sargs: Vec<String> = vec![
-                "-l".into(),
-                format!("127.0.0.1:{udp}"),
-                "-t".into(),
-                target_addr.to_string(),
-                "--key".into(),
-                "bench".into(),
-            ];
-            sargs.extend(extra.iter().cloned());
-            let server = spawn(&pair.server.0, pair.server.1, &sargs);
-            wait_for(&format!("{} server binds", pair.name), || udp_bound(udp));
-            let port = free_port(false);
-            let mut cargs: Vec<String> = vec![
-                "-l".into(),
-                format!("127.0.0.1:{port}"),
-                "-r".into(),
-                format!("127.0.0.1:{udp}"),
-                "--key".into(),
-                "bench".into(),
-            ];
-            cargs.extend(extra.iter().cloned());
-            let client = spawn(&pair.client.0, pair.client.1, &cargs);
-            wait_for(&format!("{} client listens", pair.name), || {
-                tcp_listening(port)
-            });
+            let (server, udp) = start_server(pair, target_addr, &extra);
+            let (client, port) = start_client(pair, udp, &extra);
             let mut failed = false;
             for &conns in &args.conns {
                 for (dir, name) in [(b'D', "download"), (b'U', "upload")] {
@@ -320,6 +410,30 @@ fn main() {
                 }
             }
             drop((client, server));
+        }
+    }
+    println!(
+        "\nmemory, kcptun's defaults (--smuxver 1): server program size, server RSS idle, with 1 \
+         and {IDLE_SESSIONS} idle sessions, and its peak while 8 connections download {} MiB",
+        args.mib
+    );
+    println!(
+        "{:<12} {:>10} {:>10} {:>10} {:>12} {:>12}",
+        "pair", "file MB", "idle MB", "1 sess MB", "60 sess MB", "moving MB"
+    );
+    let mb = |b: u64| b as f64 / 1e6;
+    for pair in &pairs {
+        match memory(pair, &rt, &data, total) {
+            Ok([size, idle, one, hundred, moving]) => println!(
+                "{:<12} {:>10.1} {:>10.1} {:>10.1} {:>12.1} {:>12.1}",
+                pair.name,
+                mb(size),
+                mb(idle),
+                mb(one),
+                mb(hundred),
+                mb(moving)
+            ),
+            Err(e) => println!("{:<12} memory failed: {e}", pair.name),
         }
     }
     println!(
