@@ -363,9 +363,12 @@ int kcps_udp_listen(const kcps_config *config, const char *addr, kcps_udp **out,
 int kcps_udp_dial(const kcps_config *config, uint32_t now, const char *addr, kcps_udp **out,
                   kcps_session *session, char *msg, size_t msg_len);
 
-/* Reads every datagram waiting on the socket into the endpoint, runs the timers due at
- * `now` and sends what is ready: returns how many datagrams were read, or KCPS_E_IO when
- * the socket fails (ICMP "port unreachable" reports are ignored). Never blocks. */
+/* Reads the datagrams waiting on the socket into the endpoint (at most
+ * KCPS_UDP_READS_PER_UPDATE, so that a flood cannot keep the call from returning), runs
+ * the timers due at `now` and sends what is ready: returns how many datagrams were read,
+ * or KCPS_E_IO when the socket fails (ICMP "port unreachable" reports are ignored). Never
+ * blocks. When it returns KCPS_UDP_READS_PER_UPDATE more may be waiting: call it again. */
+#define KCPS_UDP_READS_PER_UPDATE 1024
 int kcps_udp_update(kcps_udp *udp, uint32_t now);
 
 /* kcps_accept on the endpoint: 1 and `*session`, or 0 when no session waits. */

@@ -60,6 +60,7 @@ pub use session::{
     kcps_send_capacity,
 };
 pub use udp::{
-    KcpsUdp, kcps_udp_accept, kcps_udp_close, kcps_udp_dial, kcps_udp_endpoint, kcps_udp_fd,
-    kcps_udp_listen, kcps_udp_read, kcps_udp_update, kcps_udp_write,
+    KCPS_UDP_READS_PER_UPDATE, KcpsUdp, kcps_udp_accept, kcps_udp_close, kcps_udp_dial,
+    kcps_udp_endpoint, kcps_udp_fd, kcps_udp_listen, kcps_udp_read, kcps_udp_update,
+    kcps_udp_write,
 };

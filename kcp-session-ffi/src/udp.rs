@@ -218,8 +218,13 @@ fn flush(ep: &mut Entered<'_>, socket: &UdpSocket, now: u32) {
     }
 }
 
-/// Reads the socket until it is empty, runs the timers due and sends
-/// (`kcps_udp_update`): how many datagrams were read, or a negative error.
+/// Datagrams one `kcps_udp_update` reads at most, so that a flood cannot keep it from
+/// returning to the caller's loop; when it returns this many, more may be waiting.
+pub const KCPS_UDP_READS_PER_UPDATE: c_int = 1024;
+
+/// Reads the socket until it is empty or [`KCPS_UDP_READS_PER_UPDATE`] datagrams came, runs the
+/// timers due and sends (`kcps_udp_update`): how many datagrams were read, or a negative
+/// error.
 ///
 /// # Safety
 /// `udp` is NULL or live.
@@ -238,7 +243,7 @@ pub unsafe extern "C" fn kcps_udp_update(udp: *mut KcpsUdp, now: u32) -> c_int {
     // and counted as oversized or undecryptable.
     let mut buf = [0u8; MTU_LIMIT + 1];
     let mut read: c_int = 0;
-    loop {
+    while read < KCPS_UDP_READS_PER_UPDATE {
         match udp.socket.recv_from(&mut buf) {
             Ok((n, from)) => {
                 ep.endpoint.handle(now, from, &mut buf[..n]);

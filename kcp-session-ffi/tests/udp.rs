@@ -1,10 +1,11 @@
 //! The socket-owning layer (`kcps_udp_*`): `tests/c/udp_echo.c` (ASan, UBSan, every warning
 //! an error) echoes 1 MiB byte-checked between a dialer and a listener in one process over
 //! 127.0.0.1; from Rust, the same layer moves a message each way, and hostile calls (NULLs,
-//! bad addresses, an address in use, wrong handles) get error codes.
+//! bad addresses, an address in use, wrong handles) get error codes, and a flood of
+//! datagrams cannot keep `kcps_udp_update` from returning.
 #![allow(unsafe_code, reason = "calling a C API is what is tested")]
 
-use core::ffi::{CStr, c_char};
+use core::ffi::{CStr, c_char, c_int};
 use core::ptr;
 use std::process::Command;
 use std::time::Instant;
@@ -273,5 +274,67 @@ fn hostile_calls_on_the_socket_layer_get_error_codes() {
         assert_eq!(kcps_udp_update(first, 0), 0);
         kcps_udp_close(first);
         kcps_config_free(cfg);
+    }
+}
+
+/// 3,000 datagrams wait on the socket (its 4 MiB buffer holds them): one update reads
+/// `KCPS_UDP_READS_PER_UPDATE` of them and returns, so a flood cannot hold the caller's
+/// loop; further updates read the rest. The header's value is the library's.
+#[test]
+fn one_update_reads_a_bounded_number_of_datagrams() {
+    let header = include_str!("../include/kcp_session.h");
+    assert!(
+        header.contains(&format!(
+            "#define KCPS_UDP_READS_PER_UPDATE {KCPS_UDP_READS_PER_UPDATE}"
+        )),
+        "the header and the library disagree"
+    );
+    let cfg = config(&[]);
+    // SAFETY: live config and objects, used by this thread only; buffers valid.
+    unsafe {
+        let mut server = ptr::null_mut();
+        let mut msg = [0 as c_char; 256];
+        assert_eq!(
+            kcps_udp_listen(
+                cfg,
+                c"127.0.0.1:0".as_ptr(),
+                &mut server,
+                msg.as_mut_ptr(),
+                256
+            ),
+            KCPS_OK,
+            "{}",
+            text(&msg)
+        );
+        kcps_config_free(cfg);
+        let fd = kcps_udp_fd(server);
+        let port = {
+            use std::os::fd::FromRawFd;
+            // Borrow the descriptor to read its port, then give it back untouched.
+            let s = std::net::UdpSocket::from_raw_fd(fd);
+            let port = s.local_addr().unwrap().port();
+            std::mem::forget(s);
+            port
+        };
+        let flooder = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        const SENT: c_int = 3000;
+        for i in 0..SENT {
+            flooder
+                .send_to(&i.to_le_bytes(), ("127.0.0.1", port))
+                .unwrap();
+        }
+        let first = kcps_udp_update(server, now());
+        assert_eq!(first, KCPS_UDP_READS_PER_UPDATE);
+        let mut total = first;
+        loop {
+            let n = kcps_udp_update(server, now());
+            assert!((0..=KCPS_UDP_READS_PER_UPDATE).contains(&n), "{n}");
+            if n == 0 {
+                break;
+            }
+            total += n;
+        }
+        assert_eq!(total, SENT, "datagrams lost or read twice");
+        kcps_udp_close(server);
     }
 }
