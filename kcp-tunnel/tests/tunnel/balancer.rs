@@ -33,8 +33,9 @@ fn nginx(port: u16, backends: &[u16]) -> Proc {
     let conf = format!(
         "load_module {STREAM_MODULE};
 daemon off;
+# One process: killing it (as the test's process handle does) leaves no worker behind.
+master_process off;
 user root;
-worker_processes 1;
 pid {dir}/nginx.pid;
 error_log {dir}/error.log info;
 events {{}}
