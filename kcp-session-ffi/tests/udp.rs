@@ -52,6 +52,14 @@ fn text(msg: &[c_char]) -> String {
         .into_owned()
 }
 
+/// The local port of the socket behind `fd` (read from a duplicate of the descriptor).
+fn port_of(fd: c_int) -> u16 {
+    // SAFETY: `fd` is the open socket of a live `kcps_udp`; it is only borrowed to dup it.
+    let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+    let s = std::net::UdpSocket::from(fd.try_clone_to_owned().unwrap());
+    s.local_addr().unwrap().port()
+}
+
 fn now() -> u32 {
     static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
     START.get_or_init(Instant::now).elapsed().as_millis() as u32
@@ -78,14 +86,7 @@ fn a_message_each_way_and_the_endpoint_inside() {
         );
         let fd = kcps_udp_fd(server);
         assert!(fd >= 0);
-        let port = {
-            use std::os::fd::FromRawFd;
-            // Borrow the descriptor to read its port, then give it back untouched.
-            let s = std::net::UdpSocket::from_raw_fd(fd);
-            let port = s.local_addr().unwrap().port();
-            std::mem::forget(s);
-            port
-        };
+        let port = port_of(fd);
         let addr = std::ffi::CString::new(format!("127.0.0.1:{port}")).unwrap();
         let (mut client, mut s) = (ptr::null_mut(), 0);
         assert_eq!(
@@ -230,13 +231,7 @@ fn hostile_calls_on_the_socket_layer_get_error_codes() {
             KCPS_OK
         );
         let fd = kcps_udp_fd(first);
-        let port = {
-            use std::os::fd::FromRawFd;
-            let sock = std::net::UdpSocket::from_raw_fd(fd);
-            let port = sock.local_addr().unwrap().port();
-            std::mem::forget(sock);
-            port
-        };
+        let port = port_of(fd);
         let taken = std::ffi::CString::new(format!("127.0.0.1:{port}")).unwrap();
         assert_eq!(
             kcps_udp_listen(cfg, taken.as_ptr(), &mut u, msg.as_mut_ptr(), 256),
@@ -308,14 +303,7 @@ fn one_update_reads_a_bounded_number_of_datagrams() {
         );
         kcps_config_free(cfg);
         let fd = kcps_udp_fd(server);
-        let port = {
-            use std::os::fd::FromRawFd;
-            // Borrow the descriptor to read its port, then give it back untouched.
-            let s = std::net::UdpSocket::from_raw_fd(fd);
-            let port = s.local_addr().unwrap().port();
-            std::mem::forget(s);
-            port
-        };
+        let port = port_of(fd);
         let flooder = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         const SENT: c_int = 3000;
         for i in 0..SENT {
